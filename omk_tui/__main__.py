@@ -1,0 +1,3 @@
+from omk_tui.cli import main
+
+raise SystemExit(main())

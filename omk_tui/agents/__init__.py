@@ -1,0 +1,1 @@
+"""Agents: subprocesses behind one protocol (ACP first; Wire; the scripted ACP agent)."""

@@ -1,0 +1,78 @@
+"""The `omk-tui` command line.
+
+Each subcommand lives in `omk_tui/commands/<name>.py`, which exposes `register(subparsers)` and imports
+nothing heavy at module level: `omk-tui --help` and every headless subcommand must never import textual.
+With no subcommand, `omk-tui` opens the dashboard of the repository in the current folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from omk_tui import __version__
+
+# Order is the order shown by --help.
+COMMAND_MODULES = (
+    "dashboard", "demo", "run", "goals", "show", "proof", "pause", "resume", "cancel", "budget_add",
+    "accept", "reject", "clean", "replay", "ralph", "prompt", "gates", "slices", "doctor",
+)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A usage or configuration error: printed as `omk-tui: error: ...`, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omk-tui",
+        description="Prompts into proof-backed engineering runs: task graphs, per-slice git worktrees, "
+        "ACP agents, verification gates, a review wall and replay, in a terminal UI.",
+    )
+    parser.add_argument("--version", action="version", version=f"omk-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        modname = f"omk_tui.commands.{name}"
+        if importlib.util.find_spec(modname) is None:
+            continue
+        importlib.import_module(modname).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        if "dashboard" in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
+            args = parser.parse_args(["dashboard", *(argv if argv is not None else sys.argv[1:])])
+        else:
+            parser.print_help()
+            return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"omk-tui: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("omk-tui: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a bare traceback for a person
+        import os
+        import traceback
+
+        print(f"omk-tui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if os.environ.get("OMK_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("  (set OMK_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""Helpers shared by subcommands (cheap to import)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_repo_arg(parser) -> None:
+    parser.add_argument("--repo", default=".", help="the git repository (default: the current folder)")
+
+
+def repo_root(path: str | Path) -> Path:
+    """The top of the git work tree containing `path`, or a UsageError saying what to do."""
+    from omk_tui.cli import UsageError
+
+    p = Path(path).resolve()
+    if not p.exists():
+        raise UsageError(f"{p} does not exist")
+    import pygit2
+
+    found = pygit2.discover_repository(str(p))
+    if found is None:
+        raise UsageError(f"{p} is not inside a git repository; run `git init` there or pass --repo DIR")
+    repo = pygit2.Repository(found)
+    if repo.is_bare or repo.workdir is None:
+        raise UsageError(f"{found} is a bare repository; omk-tui needs a working tree")
+    return Path(repo.workdir).resolve()
+
+
+def print_json(data) -> None:
+    if hasattr(data, "model_dump_json"):
+        sys.stdout.write(data.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,85 @@
+"""`<repo>/.omk/config.toml`: project settings. A malformed file is an error naming the file and the field."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_FILE = "config.toml"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorktreesConfig(_Section):
+    dir: str | None = None  # default: $XDG_DATA_HOME/omk-tui/worktrees (OMK_WORKTREES_DIR overrides)
+    copy_files: list[str] = Field(default_factory=list)
+
+
+class Price(_Section):
+    input_per_million: float = 2.0
+    output_per_million: float = 8.0
+
+
+class AgentConfig(_Section):
+    default: str = "kimi"  # agent SPEC: kimi | acp:"cmd" | wire | wire:"cmd" | script:PATH
+    approval: str = "yolo"
+    ask_fallback: str = "reject"
+    ask_timeout_secs: float = 300.0
+    env: list[str] = Field(default_factory=list)  # names of environment variables passed to agents
+    model: str = "default"
+    prices: dict[str, Price] = Field(default_factory=lambda: {"default": Price()})
+    turn_grace_secs: float = 5.0
+
+    def price(self, model: str | None = None) -> Price:
+        return self.prices.get(model or self.model) or self.prices.get("default") or Price()
+
+
+class ReviewConfig(_Section):
+    agent_reviewers: bool | None = None  # None: on unless the agent is a scripted one with no review entries
+    anti_slop_threshold: float = 0.5
+
+
+class DeliveryConfig(_Section):
+    pr_per: str = "integration"  # integration | slice
+    remote: str = "origin"
+    base_branch: str | None = None
+    checks_timeout_secs: float = 1800.0
+
+
+class OmkConfig(_Section):
+    worktrees: WorktreesConfig = Field(default_factory=WorktreesConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+
+
+def load_config(repo: Path) -> OmkConfig:
+    path = Path(repo) / ".omk" / CONFIG_FILE
+    if not path.exists():
+        return OmkConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc})") from exc
+    try:
+        return OmkConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc
+
+
+def data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "omk-tui"

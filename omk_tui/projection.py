@@ -1,0 +1,527 @@
+"""The one fold from events to what a person sees (`GoalView`).
+
+The live TUI, a TUI attached to another process's run, `show`, and replay all call :func:`apply` on the same
+events, so they cannot disagree. Bounded: each slice keeps at most `STREAM_LIMIT` stream entries.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from omk_tui.models.events import Event
+from omk_tui.models.gates import GateResult
+
+STREAM_LIMIT = 2000
+NARRATIVE_LIMIT = 500
+GOAL_SCOPE = "goal"  # stream scope for agent turns that belong to no slice (planning, reviews)
+
+
+@dataclass
+class StreamEntry:
+    """One line of an agent pane: kind is message | thought | tool | plan | permission | stderr | turn."""
+
+    kind: str
+    text: str = ""
+    status: str = ""
+    key: str = ""  # tool_call_id / request_id: entries with the same key update in place
+
+
+@dataclass
+class AgentStream:
+    entries: deque = field(default_factory=lambda: deque(maxlen=STREAM_LIMIT))
+    by_key: dict[str, StreamEntry] = field(default_factory=dict)
+    plan: list[dict] = field(default_factory=list)
+    version: int = 0  # bumped on every change, so a widget can tell it must redraw
+
+    def add_text(self, kind: str, text: str) -> None:
+        last = self.entries[-1] if self.entries else None
+        if last is not None and last.kind == kind and kind in ("message", "thought") and not last.text.endswith("\n\n"):
+            last.text += text
+        else:
+            self.entries.append(StreamEntry(kind=kind, text=text))
+        self.version += 1
+
+    def upsert(self, kind: str, key: str, text: str, status: str) -> None:
+        entry = self.by_key.get(key)
+        if entry is None or entry not in self.entries:
+            entry = StreamEntry(kind=kind, text=text, status=status, key=key)
+            self.entries.append(entry)
+            self.by_key[key] = entry
+            if len(self.by_key) > STREAM_LIMIT * 2:
+                live = {e.key for e in self.entries if e.key}
+                self.by_key = {k: v for k, v in self.by_key.items() if k in live}
+        else:
+            if text:
+                entry.text = text
+            if status:
+                entry.status = status
+        self.version += 1
+
+
+@dataclass
+class TaskView:
+    id: str
+    title: str
+    status: str = "proposed"
+    dependencies: list[str] = field(default_factory=list)
+    write_set: list[str] = field(default_factory=list)
+    read_set: list[str] = field(default_factory=list)
+    risk: str = "low"
+    reason: str = ""
+    slice_id: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class GateView:
+    scope: str
+    name: str
+    command_line: str = ""
+    running: bool = True
+    line_count: int = 0
+    log_path: str | None = None
+    result: GateResult | None = None
+    started_at: datetime | None = None
+
+    @property
+    def status(self) -> str:
+        if self.running:
+            return "running"
+        assert self.result is not None
+        if self.result.skipped:
+            return "skipped"
+        if self.result.timed_out:
+            return "timeout"
+        return "passed" if self.result.passed else ("failed" if self.result.required else "failed (optional)")
+
+
+@dataclass
+class SliceView:
+    slice_id: str
+    task_id: str
+    title: str = ""
+    branch: str = ""
+    worktree: str | None = None
+    dependencies: list[str] = field(default_factory=list)
+    gates: list[str] = field(default_factory=list)
+    review_needs: list[str] = field(default_factory=list)
+    write_set: list[str] = field(default_factory=list)
+    state: str = "planned"
+    attempt: int = 0
+    reason: str = ""
+    commit: str | None = None
+    changed_files: list[str] = field(default_factory=list)
+    insertions: int = 0
+    deletions: int = 0
+    lease_expires_at: datetime | None = None
+    agent_alive: bool = False
+
+
+@dataclass
+class PermissionView:
+    request_id: str
+    slice_id: str | None
+    tool: str
+    command: str = ""
+    paths: list[str] = field(default_factory=list)
+    diff: str = ""
+    scope: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GoalView:
+    goal_id: str
+    goal: str = ""
+    repo: str = ""
+    status: str = "running"
+    phase: str = "intake"
+    created_at: datetime | None = None
+    last_ts: datetime | None = None
+    first_ts: datetime | None = None
+    options: dict = field(default_factory=dict)
+    budget: dict = field(default_factory=dict)
+    tasks: dict[str, TaskView] = field(default_factory=dict)
+    slices: dict[str, SliceView] = field(default_factory=dict)
+    overlaps: list[dict] = field(default_factory=list)
+    gates: dict[tuple[str, str], GateView] = field(default_factory=dict)
+    streams: dict[str, AgentStream] = field(default_factory=dict)
+    permissions: dict[str, PermissionView] = field(default_factory=dict)
+    reviews: dict[tuple[str, str], dict] = field(default_factory=dict)
+    narrative: deque = field(default_factory=lambda: deque(maxlen=NARRATIVE_LIMIT))
+    conflicts: list[dict] = field(default_factory=list)
+    scope_refusals: list[dict] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    usd: float = 0.0
+    blocker: str | None = None
+    readiness: str = ""
+    proof_path: str | None = None
+    delivery: dict = field(default_factory=dict)
+    controller_pid: int | None = None
+    running_turns: set[str] = field(default_factory=set)
+    last_seq: int = 0
+    events_applied: int = 0
+    gaps: int = 0
+
+    # ------------------------------------------------------------ derived
+    @property
+    def progress(self) -> tuple[int, int]:
+        done = sum(1 for s in self.slices.values() if s.state in ("committed", "merged"))
+        return done, len(self.slices)
+
+    def stream(self, scope: str | None) -> AgentStream:
+        key = scope or GOAL_SCOPE
+        s = self.streams.get(key)
+        if s is None:
+            s = self.streams[key] = AgentStream()
+        return s
+
+    @property
+    def elapsed_secs(self) -> float:
+        spent = self.budget.get("spent_time_secs")
+        if spent is not None:
+            return float(spent)
+        if self.first_ts and self.last_ts:
+            return (self.last_ts - self.first_ts).total_seconds()
+        return 0.0
+
+
+def _slice_of(p: dict) -> str:
+    return p.get("slice_id") or GOAL_SCOPE
+
+
+def apply(view: GoalView, ev: Event) -> GoalView:
+    """Fold one event into the view (mutates and returns it)."""
+    p: dict[str, Any] = ev.payload
+    k = ev.kind
+    if ev.seq:
+        view.last_seq = max(view.last_seq, ev.seq)
+    view.events_applied += 1
+    view.last_ts = ev.ts
+    if view.first_ts is None:
+        view.first_ts = ev.ts
+    handler = _HANDLERS.get(k)
+    if handler is not None:
+        handler(view, p, ev)
+    return view
+
+
+def fold(goal_id: str, events, gaps: int = 0) -> GoalView:
+    view = GoalView(goal_id=goal_id, gaps=gaps)
+    for ev in events:
+        apply(view, ev)
+    return view
+
+
+# ---------------------------------------------------------------- handlers
+def _goal_created(v: GoalView, p: dict, ev: Event) -> None:
+    v.goal = p.get("goal", "")
+    v.repo = p.get("repo", "")
+    v.options = p.get("options", {})
+    v.budget = p.get("budget", {})
+    v.created_at = ev.ts
+
+
+def _run_started(v: GoalView, p: dict, ev: Event) -> None:
+    v.controller_pid = p.get("pid")
+    v.status = "running"
+    v.blocker = None
+
+
+def _run_finished(v: GoalView, p: dict, ev: Event) -> None:
+    v.status = p.get("status", v.status)
+    v.readiness = p.get("readiness", v.readiness)
+    if p.get("reason") and v.status != "ready":
+        v.blocker = p["reason"]
+    v.controller_pid = None
+    v.running_turns.clear()
+    for s in v.slices.values():
+        s.agent_alive = False
+
+
+def _run_failed(v: GoalView, p: dict, ev: Event) -> None:
+    v.status = "failed_infra"
+    v.blocker = p.get("error")
+    v.controller_pid = None
+
+
+def _phase(v: GoalView, p: dict, ev: Event) -> None:
+    v.phase = p.get("phase", v.phase)
+
+
+def _status(v: GoalView, p: dict, ev: Event) -> None:
+    v.status = p.get("status", v.status)
+    if p.get("reason"):
+        v.blocker = p["reason"] if v.status not in ("running", "ready") else v.blocker
+
+
+def _narrative(v: GoalView, p: dict, ev: Event) -> None:
+    v.narrative.append((ev.ts, p.get("step", ""), p.get("summary", "")))
+
+
+def _task_proposed(v: GoalView, p: dict, ev: Event) -> None:
+    t = p.get("task", {})
+    tid = str(t.get("id", "?"))
+    v.tasks[tid] = TaskView(
+        id=tid,
+        title=str(t.get("title", "")),
+        dependencies=list(t.get("dependencies", []) or []),
+        write_set=list(t.get("write_set", []) or []),
+        read_set=list(t.get("read_set", []) or []),
+        risk=str(t.get("risk", "low")),
+    )
+
+
+def _task_accepted(v: GoalView, p: dict, ev: Event) -> None:
+    t = v.tasks.get(p.get("task_id", ""))
+    if t:
+        t.status = "pending"
+
+
+def _task_rejected(v: GoalView, p: dict, ev: Event) -> None:
+    tid = p.get("task_id", "?")
+    t = v.tasks.setdefault(tid, TaskView(id=tid, title=tid))
+    t.status = "rejected"
+    t.reason = p.get("reason", "")
+
+
+def _task_status(v: GoalView, p: dict, ev: Event) -> None:
+    tid = p.get("task_id", "?")
+    t = v.tasks.setdefault(tid, TaskView(id=tid, title=tid))
+    t.status = p.get("status", t.status)
+    if p.get("reason"):
+        t.reason = p["reason"]
+
+
+def _slice_planned(v: GoalView, p: dict, ev: Event) -> None:
+    sid = p["slice_id"]
+    s = v.slices.get(sid)
+    if s is None:
+        s = v.slices[sid] = SliceView(slice_id=sid, task_id=p.get("task_id", sid))
+    s.title = p.get("title", s.title)
+    s.branch = p.get("branch", s.branch)
+    s.worktree = p.get("worktree", s.worktree)
+    s.dependencies = list(p.get("dependencies", []))
+    s.gates = list(p.get("gates", []))
+    s.review_needs = list(p.get("review_needs", []))
+    s.write_set = list(p.get("write_set", []))
+    t = v.tasks.get(s.task_id)
+    if t:
+        t.slice_id = sid
+
+
+def _overlap(v: GoalView, p: dict, ev: Event) -> None:
+    if p not in v.overlaps:
+        v.overlaps.append(dict(p))
+
+
+def _slice_state(v: GoalView, p: dict, ev: Event) -> None:
+    sid = p["slice_id"]
+    s = v.slices.setdefault(sid, SliceView(slice_id=sid, task_id=sid))
+    s.state = p.get("state", s.state)
+    s.attempt = p.get("attempt") or s.attempt
+    s.reason = p.get("reason", "")
+    if p.get("commit"):
+        s.commit = p["commit"]
+    if p.get("changed_files"):
+        s.changed_files = list(p["changed_files"])
+        s.insertions = p.get("insertions", 0)
+        s.deletions = p.get("deletions", 0)
+    t = v.tasks.get(s.task_id)
+    if t:
+        t.attempts = max(t.attempts, s.attempt)
+        t.status = {"running": "running", "gates": "running", "committed": "done", "merged": "done",
+                    "blocked": "blocked", "failed": "failed", "pending": "pending"}.get(s.state, t.status)
+
+
+def _lease(v: GoalView, p: dict, ev: Event) -> None:
+    s = v.slices.get(p.get("slice_id", ""))
+    if s:
+        s.lease_expires_at = p.get("expires_at") if ev.kind == "lease_claimed" else None
+
+
+def _turn_started(v: GoalView, p: dict, ev: Event) -> None:
+    scope = _slice_of(p)
+    v.running_turns.add(scope)
+    if scope in v.slices:
+        v.slices[scope].agent_alive = True
+    role = p.get("role", "agent")
+    v.stream(scope).add_text("turn", f"── {role} · attempt {p.get('attempt', 1)} · {p.get('agent', '')}")
+
+
+def _turn_finished(v: GoalView, p: dict, ev: Event) -> None:
+    scope = _slice_of(p)
+    v.running_turns.discard(scope)
+    if scope in v.slices:
+        v.slices[scope].agent_alive = False
+    text = f"── turn ended: {p.get('stop_reason', '?')}"
+    if p.get("error"):
+        text += f" — {p['error']}"
+    v.stream(scope).add_text("turn", text)
+
+
+def _message(v: GoalView, p: dict, ev: Event) -> None:
+    v.stream(_slice_of(p)).add_text("message", p.get("text", ""))
+
+
+def _thought(v: GoalView, p: dict, ev: Event) -> None:
+    v.stream(_slice_of(p)).add_text("thought", p.get("text", ""))
+
+
+def _stderr(v: GoalView, p: dict, ev: Event) -> None:
+    v.stream(_slice_of(p)).add_text("stderr", p.get("text", ""))
+
+
+def _tool(v: GoalView, p: dict, ev: Event) -> None:
+    title = p.get("title") or p.get("kind") or "tool"
+    paths = p.get("paths") or []
+    text = title + (f" ({', '.join(paths)})" if paths and not any(x in title for x in paths) else "")
+    v.stream(_slice_of(p)).upsert("tool", "tool:" + p.get("tool_call_id", ""), text, p.get("status", ""))
+
+
+def _plan(v: GoalView, p: dict, ev: Event) -> None:
+    st = v.stream(_slice_of(p))
+    st.plan = list(p.get("entries", []))
+    st.version += 1
+
+
+def _perm_asked(v: GoalView, p: dict, ev: Event) -> None:
+    rid = p["request_id"]
+    v.permissions[rid] = PermissionView(
+        request_id=rid, slice_id=p.get("slice_id"), tool=p.get("tool", ""), command=p.get("command", ""),
+        paths=list(p.get("paths", [])), diff=p.get("diff", ""), scope=list(p.get("scope", [])),
+    )
+    v.stream(_slice_of(p)).upsert("permission", "perm:" + rid, f"permission? {p.get('tool', '')} {p.get('command', '')}".rstrip(), "asked")
+
+
+def _perm_decided(v: GoalView, p: dict, ev: Event) -> None:
+    rid = p["request_id"]
+    v.permissions.pop(rid, None)
+    v.stream(_slice_of(p)).upsert("permission", "perm:" + rid, "", f"{p.get('decision', '')} by {p.get('by', '')}")
+
+
+def _scope_refused(v: GoalView, p: dict, ev: Event) -> None:
+    v.scope_refusals.append(dict(p))
+    v.stream(_slice_of(p)).add_text("stderr", f"refused {p.get('operation', '')} {p.get('path', '')}: {p.get('reason', '')}")
+
+
+def _usage(v: GoalView, p: dict, ev: Event) -> None:
+    v.tokens_in += int(p.get("input_tokens", 0))
+    v.tokens_out += int(p.get("output_tokens", 0))
+    v.usd += float(p.get("usd", 0.0))
+
+
+def _gate_started(v: GoalView, p: dict, ev: Event) -> None:
+    key = (p["scope"], p["name"])
+    v.gates[key] = GateView(scope=p["scope"], name=p["name"], command_line=p.get("command_line", ""),
+                            log_path=p.get("log_path"), started_at=ev.ts)
+    if p["scope"] in v.slices and v.slices[p["scope"]].state == "running":
+        v.slices[p["scope"]].state = "gates"
+
+
+def _gate_progress(v: GoalView, p: dict, ev: Event) -> None:
+    g = v.gates.get((p["scope"], p["name"]))
+    if g and g.running:
+        g.line_count = p.get("line_count", g.line_count)
+
+
+def _gate_finished(v: GoalView, p: dict, ev: Event) -> None:
+    result = GateResult.model_validate(p["result"])
+    key = (p["scope"], result.name)
+    g = v.gates.get(key) or GateView(scope=p["scope"], name=result.name)
+    g.running = False
+    g.result = result
+    g.line_count = result.line_count
+    g.log_path = result.log_path or g.log_path
+    g.command_line = result.command_line
+    v.gates[key] = g
+
+
+def _merged(v: GoalView, p: dict, ev: Event) -> None:
+    s = v.slices.get(p.get("slice_id", ""))
+    if s:
+        s.state = "merged"
+
+
+def _conflict(v: GoalView, p: dict, ev: Event) -> None:
+    v.conflicts.append(dict(p))
+
+
+def _review(v: GoalView, p: dict, ev: Event) -> None:
+    v.reviews[(p.get("scope", "goal"), p.get("kind", "?"))] = dict(p)
+
+
+def _budget(v: GoalView, p: dict, ev: Event) -> None:
+    v.budget = dict(p.get("budget", v.budget))
+
+
+def _paused(v: GoalView, p: dict, ev: Event) -> None:
+    v.status = "paused"
+
+
+def _cancelled(v: GoalView, p: dict, ev: Event) -> None:
+    v.status = "cancelled"
+
+
+def _resumed(v: GoalView, p: dict, ev: Event) -> None:
+    v.status = "running"
+    v.blocker = None
+
+
+def _proof(v: GoalView, p: dict, ev: Event) -> None:
+    v.proof_path = p.get("path")
+    v.readiness = p.get("readiness", "")
+    v.blocker = p.get("blocker") or (None if p.get("readiness") == "ready" else v.blocker)
+
+
+def _delivery(v: GoalView, p: dict, ev: Event) -> None:
+    v.delivery = dict(p)
+
+
+_HANDLERS = {
+    "goal_created": _goal_created,
+    "run_started": _run_started,
+    "run_finished": _run_finished,
+    "run_failed": _run_failed,
+    "phase_changed": _phase,
+    "status_changed": _status,
+    "narrative": _narrative,
+    "task_proposed": _task_proposed,
+    "task_accepted": _task_accepted,
+    "task_rejected": _task_rejected,
+    "task_status": _task_status,
+    "slice_planned": _slice_planned,
+    "overlap_serialized": _overlap,
+    "slice_state": _slice_state,
+    "lease_claimed": _lease,
+    "lease_released": _lease,
+    "lease_expired": _lease,
+    "agent_turn_started": _turn_started,
+    "agent_turn_finished": _turn_finished,
+    "agent_message_chunk": _message,
+    "agent_thought_chunk": _thought,
+    "agent_stderr": _stderr,
+    "agent_tool_call": _tool,
+    "agent_plan": _plan,
+    "permission_asked": _perm_asked,
+    "permission_decided": _perm_decided,
+    "scope_refused": _scope_refused,
+    "usage": _usage,
+    "gate_started": _gate_started,
+    "gate_progress": _gate_progress,
+    "gate_finished": _gate_finished,
+    "integration_merged": _merged,
+    "integration_conflict": _conflict,
+    "review_finished": _review,
+    "budget_checkpoint": _budget,
+    "budget_exhausted": _budget,
+    "budget_extended": _budget,
+    "goal_paused": _paused,
+    "goal_resumed": _resumed,
+    "goal_cancelled": _cancelled,
+    "proof_written": _proof,
+    "delivery": _delivery,
+}

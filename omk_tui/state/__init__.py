@@ -1,0 +1,1 @@
+"""Durable state: atomic snapshots, the event log, and the goal folder layout."""

@@ -1,0 +1,183 @@
+"""Where a repository's omk-tui state lives, and loading/saving a goal's snapshots.
+
+`<repo>/.omk/` ignores itself (a `.gitignore` containing `*`), so our files never make the repository dirty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from omk_tui.models.goal import GoalState
+from omk_tui.models.proof import Proof
+from omk_tui.models.tasks import TaskGraph
+from omk_tui.state.atomic import atomic_write_model, atomic_write_text
+
+OMK_DIR = ".omk"
+
+
+class GoalNotFound(LookupError):
+    pass
+
+
+class StateFileError(ValueError):
+    """A state file exists but cannot be read."""
+
+
+def omk_dir(repo: Path, *, create: bool = True) -> Path:
+    d = Path(repo) / OMK_DIR
+    if create:
+        d.mkdir(parents=True, exist_ok=True)
+        ignore = d / ".gitignore"
+        if not ignore.exists():
+            atomic_write_text(ignore, "*\n")
+    return d
+
+
+def new_goal_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return f"goal-{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}-{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class GoalPaths:
+    root: Path
+
+    @property
+    def goal_id(self) -> str:
+        return self.root.name
+
+    @property
+    def goal_json(self) -> Path:
+        return self.root / "goal.json"
+
+    @property
+    def task_graph_json(self) -> Path:
+        return self.root / "task-graph.json"
+
+    @property
+    def events(self) -> Path:
+        return self.root / "events.jsonl"
+
+    @property
+    def proof_json(self) -> Path:
+        return self.root / "proof.json"
+
+    @property
+    def control(self) -> Path:
+        return self.root / "control"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "controller.lock"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def gate_logs(self) -> Path:
+        return self.artifacts / "gates"
+
+    @property
+    def agent_logs(self) -> Path:
+        return self.artifacts / "agents"
+
+    @property
+    def reviews(self) -> Path:
+        return self.artifacts / "reviews"
+
+    def ensure(self) -> "GoalPaths":
+        for d in (self.root, self.control, self.gate_logs, self.agent_logs, self.reviews):
+            d.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def goals_dir(repo: Path, *, create: bool = False) -> Path:
+    return omk_dir(repo, create=create) / "goals"
+
+
+def goal_paths(repo: Path, goal_id: str) -> GoalPaths:
+    return GoalPaths(goals_dir(repo) / goal_id)
+
+
+def list_goal_ids(repo: Path) -> list[str]:
+    """Goal ids of a repository, newest first (ids sort by creation time)."""
+    d = goals_dir(repo)
+    if not d.is_dir():
+        return []
+    return sorted((p.name for p in d.iterdir() if p.is_dir() and p.name.startswith("goal-")), reverse=True)
+
+
+def resolve_goal(repo: Path, ref: str) -> GoalPaths:
+    """`latest`, a full goal id, or a unique prefix/suffix of one."""
+    ids = list_goal_ids(repo)
+    if not ids:
+        raise GoalNotFound(f"no goals in {Path(repo) / OMK_DIR / 'goals'}; start one with: omk-tui run \"GOAL\"")
+    if ref in ("latest", "last"):
+        return goal_paths(repo, ids[0])
+    if ref in ids:
+        return goal_paths(repo, ref)
+    matches = [i for i in ids if i.startswith(ref) or i.endswith(ref)]
+    if len(matches) == 1:
+        return goal_paths(repo, matches[0])
+    if not matches:
+        raise GoalNotFound(f"no goal matches {ref!r}; `omk-tui goals` lists them")
+    raise GoalNotFound(f"{ref!r} matches several goals: {', '.join(matches[:5])}")
+
+
+def _load(path: Path, model):
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (ValidationError, ValueError) as exc:
+        raise StateFileError(f"{path} is not a valid {model.__name__}: {exc}") from exc
+
+
+def load_goal(paths: GoalPaths) -> GoalState:
+    state = _load(paths.goal_json, GoalState)
+    if state is None:
+        raise GoalNotFound(f"{paths.goal_json} does not exist")
+    return state
+
+
+def save_goal(paths: GoalPaths, state: GoalState) -> None:
+    state.updated_at = datetime.now(timezone.utc)
+    atomic_write_model(paths.goal_json, state)
+
+
+def load_task_graph(paths: GoalPaths) -> TaskGraph | None:
+    return _load(paths.task_graph_json, TaskGraph)
+
+
+def save_task_graph(paths: GoalPaths, graph: TaskGraph) -> None:
+    atomic_write_model(paths.task_graph_json, graph)
+
+
+def load_proof(paths: GoalPaths) -> Proof | None:
+    return _load(paths.proof_json, Proof)
+
+
+def save_proof(paths: GoalPaths, proof: Proof) -> None:
+    atomic_write_model(paths.proof_json, proof)
+
+
+def write_json_artifact(path: Path, data) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
