@@ -40,6 +40,11 @@ def kill_group_now(pid: int) -> None:
     _signal_group(pid, signal.SIGKILL)
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether a process group still has a live (non-zombie) member."""
+    return _group_alive(pgid)
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -54,7 +59,28 @@ def _group_alive(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # Where PID 1 does not reap orphans (many containers), ended grandchildren linger as zombies, which
+    # killpg still sees; they hold nothing, so only a live member keeps the group "alive".
+    return _group_has_live_member(pgid)
+
+
+def _group_has_live_member(pgid: int) -> bool:
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True  # no procfs: trust killpg
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
 
 
 async def _reap(proc: asyncio.subprocess.Process) -> None:

@@ -15,6 +15,7 @@ from omk_tui.models.events import Event
 from omk_tui.models.gates import GateResult
 
 STREAM_LIMIT = 2000
+ENTRY_TEXT_LIMIT = 4000  # a longer streamed message continues in a new entry: appends stay O(chunk)
 NARRATIVE_LIMIT = 500
 GOAL_SCOPE = "goal"  # stream scope for agent turns that belong to no slice (planning, reviews)
 
@@ -27,6 +28,8 @@ class StreamEntry:
     text: str = ""
     status: str = ""
     key: str = ""  # tool_call_id / request_id: entries with the same key update in place
+    continued: bool = False  # the rest of the previous entry's text (split at ENTRY_TEXT_LIMIT)
+    serial: int = 0  # position in the stream's history; tells whether the entry is still in `entries`
 
 
 @dataclass
@@ -35,24 +38,36 @@ class AgentStream:
     by_key: dict[str, StreamEntry] = field(default_factory=dict)
     plan: list[dict] = field(default_factory=list)
     version: int = 0  # bumped on every change, so a widget can tell it must redraw
+    appended: int = 0  # entries ever appended (the deque keeps the last STREAM_LIMIT)
+
+    def _append(self, entry: StreamEntry) -> None:
+        entry.serial = self.appended
+        self.appended += 1
+        self.entries.append(entry)
+
+    def _alive(self, entry: StreamEntry) -> bool:
+        return entry.serial >= self.appended - len(self.entries)
 
     def add_text(self, kind: str, text: str) -> None:
         last = self.entries[-1] if self.entries else None
-        if last is not None and last.kind == kind and kind in ("message", "thought") and not last.text.endswith("\n\n"):
-            last.text += text
+        if (last is not None and last.kind == kind and kind in ("message", "thought") and not last.key
+                and not last.text.endswith("\n\n")):
+            if len(last.text) + len(text) <= ENTRY_TEXT_LIMIT:
+                last.text += text
+            else:
+                self._append(StreamEntry(kind=kind, text=text, continued=True))
         else:
-            self.entries.append(StreamEntry(kind=kind, text=text))
+            self._append(StreamEntry(kind=kind, text=text))
         self.version += 1
 
     def upsert(self, kind: str, key: str, text: str, status: str) -> None:
         entry = self.by_key.get(key)
-        if entry is None or entry not in self.entries:
+        if entry is None or not self._alive(entry):
             entry = StreamEntry(kind=kind, text=text, status=status, key=key)
-            self.entries.append(entry)
+            self._append(entry)
             self.by_key[key] = entry
             if len(self.by_key) > STREAM_LIMIT * 2:
-                live = {e.key for e in self.entries if e.key}
-                self.by_key = {k: v for k, v in self.by_key.items() if k in live}
+                self.by_key = {k: v for k, v in self.by_key.items() if self._alive(v)}
         else:
             if text:
                 entry.text = text
@@ -165,6 +180,8 @@ class GoalView:
     last_seq: int = 0
     events_applied: int = 0
     gaps: int = 0
+    payload_errors: int = 0  # events whose payload did not have the fields its kind needs (skipped)
+    overlap_keys: set = field(default_factory=set)
 
     # ------------------------------------------------------------ derived
     @property
@@ -205,7 +222,12 @@ def apply(view: GoalView, ev: Event) -> GoalView:
         view.first_ts = ev.ts
     handler = _HANDLERS.get(k)
     if handler is not None:
-        handler(view, p, ev)
+        try:
+            handler(view, p, ev)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # A well-formed envelope with a payload missing what its kind needs: the view skips it rather
+            # than crash the UI, and says how many were skipped.
+            view.payload_errors += 1
     return view
 
 
@@ -213,6 +235,29 @@ def fold(goal_id: str, events, gaps: int = 0) -> GoalView:
     view = GoalView(goal_id=goal_id, gaps=gaps)
     for ev in events:
         apply(view, ev)
+    return view
+
+
+def load_view(path, goal_id: str | None = None) -> GoalView:
+    """Fold a whole event log file into a view, streaming (constant memory); unreadable lines count as gaps."""
+    import gc
+    from pathlib import Path
+
+    from omk_tui.state.eventlog import ReadResult, iter_events
+
+    path = Path(path)
+    counter = ReadResult()
+    view = GoalView(goal_id=goal_id or path.parent.name)
+    # The fold allocates millions of short-lived objects and no cycles; the cyclic GC would only rescan them.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for ev in iter_events(path, 0, counter):
+            apply(view, ev)
+    finally:
+        if was_enabled:
+            gc.enable()
+    view.gaps = counter.gaps
     return view
 
 
@@ -314,7 +359,9 @@ def _slice_planned(v: GoalView, p: dict, ev: Event) -> None:
 
 
 def _overlap(v: GoalView, p: dict, ev: Event) -> None:
-    if p not in v.overlaps:
+    key = (p.get("blocked_slice_id"), p.get("serializes_after"), p.get("kind"), p.get("path"))
+    if key not in v.overlap_keys:
+        v.overlap_keys.add(key)
         v.overlaps.append(dict(p))
 
 
@@ -340,7 +387,8 @@ def _slice_state(v: GoalView, p: dict, ev: Event) -> None:
 def _lease(v: GoalView, p: dict, ev: Event) -> None:
     s = v.slices.get(p.get("slice_id", ""))
     if s:
-        s.lease_expires_at = p.get("expires_at") if ev.kind == "lease_claimed" else None
+        when = p.get("expires_at") if ev.kind == "lease_claimed" else None
+        s.lease_expires_at = datetime.fromisoformat(when) if isinstance(when, str) else when
 
 
 def _turn_started(v: GoalView, p: dict, ev: Event) -> None:

@@ -7,7 +7,6 @@ running controller watches (watchfiles) and consumes (deletes after applying, in
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from pathlib import Path
@@ -48,11 +47,20 @@ def take_requests(control_dir: Path) -> tuple[list[ControlRequest], list[str]]:
         if path.name.startswith("."):
             continue
         try:
-            out.append(ControlRequest.model_validate(json.loads(path.read_text(encoding="utf-8"))))
-        except (ValueError, ValidationError, OSError, UnicodeDecodeError) as exc:
-            problems.append(f"ignored control request {path.name}: {exc}")
+            out.append(ControlRequest.model_validate_json(path.read_bytes()))
+        except ValidationError as exc:
+            problems.append(f"ignored control request {path.name}: {_describe(exc)}")
+        except (ValueError, OSError, RecursionError) as exc:
+            problems.append(f"ignored control request {path.name}: cannot read it ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})")
         try:
             path.unlink()
         except OSError:
-            pass
+            pass  # a folder named *.json, or a file another reader took first
     return out, problems
+
+
+def _describe(exc: ValidationError) -> str:
+    errs = exc.errors()
+    parts = [f"{'.'.join(str(x) for x in e['loc']) or 'request'}: {e['msg']}" for e in errs[:3]]
+    return "; ".join(parts) + (f" (and {len(errs) - 3} more)" if len(errs) > 3 else "")

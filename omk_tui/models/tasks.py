@@ -78,7 +78,9 @@ class TaskGraph(BaseModel):
         ids = {t.id for t in self.tasks}
         for t in self.tasks:
             for dep in t.dependencies:
-                if dep == t.id:
+                if not dep.strip():
+                    problems.append(f"task {t.id!r} has an empty dependency id")
+                elif dep == t.id:
                     problems.append(f"task {t.id!r} depends on itself")
                 elif dep not in ids:
                     problems.append(f"task {t.id!r} depends on unknown task {dep!r}")

@@ -1,15 +1,15 @@
 """The append-only event log (`events.jsonl`).
 
-One event per line, `seq` strictly increasing. Appends are flushed at once and fsynced in groups (at most
-`sync_interval` seconds apart, and always on `sync()`/`close()`), so a crash loses at most the last moments
-and never corrupts what came before. A torn last line (a crash mid-write) is repaired when a writer reopens
-the log; readers skip unreadable lines and count them as known gaps.
+One event per line, `seq` strictly increasing. Every append reaches the kernel at once (a killed process loses
+nothing it appended); fsyncs are grouped: a background flusher syncs at most `sync_interval` seconds after an
+append, `append(..., durable=True)`, `sync()` and `close()` sync at once. A torn last line (power loss
+mid-write) is repaired when a writer reopens the log; readers skip unreadable lines and count them as known gaps.
+A failed append (disk full, file too large) truncates its partial bytes away and raises `StateWriteError`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 import time
@@ -24,29 +24,33 @@ from omk_tui.state.atomic import StateWriteError
 
 Subscriber = Callable[[Event], None]
 
+_BLOCK = 1 << 16
+_READ_CHUNK = 1 << 22
+
+
+def _prev_newline(fh, end: int) -> int:
+    """Offset of the last b"\\n" before `end`, or -1. Scans backwards in blocks without keeping them."""
+    pos = end
+    while pos > 0:
+        start = max(0, pos - _BLOCK)
+        fh.seek(start)
+        idx = fh.read(pos - start).rfind(b"\n")
+        if idx >= 0:
+            return start + idx
+        pos = start
+    return -1
+
 
 def _repair_tail(path: Path) -> int:
-    """Truncate a torn last line; return the byte size after repair."""
+    """Truncate a torn last line (bytes after the last newline); return the byte size after repair."""
     size = path.stat().st_size
     if size == 0:
         return 0
     with open(path, "rb+") as fh:
-        fh.seek(-1, os.SEEK_END)
+        fh.seek(size - 1)
         if fh.read(1) == b"\n":
             return size
-        # find the last newline, scanning backwards in blocks
-        pos = size
-        block = 65536
-        cut = 0
-        while pos > 0:
-            start = max(0, pos - block)
-            fh.seek(start)
-            chunk = fh.read(pos - start)
-            idx = chunk.rfind(b"\n")
-            if idx >= 0:
-                cut = start + idx + 1
-                break
-            pos = start
+        cut = _prev_newline(fh, size) + 1
         fh.truncate(cut)
         fh.flush()
         os.fsync(fh.fileno())
@@ -54,29 +58,19 @@ def _repair_tail(path: Path) -> int:
 
 
 def _last_seq(path: Path) -> int:
-    """The seq of the last readable event (scans backwards; 0 for an empty log)."""
+    """The seq of the last readable event (scans backwards line by line; 0 when there is none)."""
     size = path.stat().st_size
-    if size == 0:
-        return 0
     with open(path, "rb") as fh:
-        pos = size
-        tail = b""
-        while pos > 0:
-            start = max(0, pos - 65536)
-            fh.seek(start)
-            tail = fh.read(pos - start) + tail
-            lines = tail.split(b"\n")
-            # the first element may be partial unless we reached the file start
-            candidates = lines if start == 0 else lines[1:]
-            for raw in reversed(candidates):
-                if not raw.strip():
-                    continue
-                try:
-                    return int(json.loads(raw)["seq"])
-                except (ValueError, KeyError, TypeError):
-                    continue
-            tail = lines[0] if start > 0 else b""
-            pos = start
+        end = size
+        while end > 0:
+            nl = _prev_newline(fh, end)
+            fh.seek(nl + 1)
+            raw = fh.read(end - nl - 1)
+            end = max(nl, 0)
+            if raw.strip():
+                event = parse_line(raw)
+                if event is not None:
+                    return event.seq
     return 0
 
 
@@ -85,15 +79,22 @@ class EventLog:
 
     def __init__(self, path: Path, *, sync_interval: float = 0.05):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.touch(exist_ok=True)
-        _repair_tail(self.path)
-        self._seq = _last_seq(self.path)
-        self._fh = open(self.path, "ab", buffering=0)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch(exist_ok=True)
+            self._size = _repair_tail(self.path)
+            self._seq = _last_seq(self.path)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise StateWriteError(exc.errno, f"could not open the event log {self.path}: {exc.strerror or exc}") from exc
         self._lock = threading.Lock()
         self._sync_interval = sync_interval
-        self._last_sync = time.monotonic()
         self._dirty = False
+        self._torn = False
+        self._sync_error: OSError | None = None
+        self._wake = threading.Event()
+        self._stopping = False
+        self._flusher: threading.Thread | None = None
         self._subscribers: list[Subscriber] = []
         self.closed = False
 
@@ -108,21 +109,25 @@ class EventLog:
     def append(self, event: Event, *, durable: bool = False) -> Event:
         """Give the event its seq, write it (unless ephemeral) and tell subscribers."""
         with self._lock:
+            if self.closed:
+                raise StateWriteError(0, f"the event log {self.path} is closed")
             if event.kind in EPHEMERAL_KINDS:
                 event.seq = self._seq
             else:
-                self._seq += 1
-                event.seq = self._seq
-                line = event.model_dump_json().encode("utf-8") + b"\n"
+                self._raise_sync_error()
+                event.seq = self._seq + 1
                 try:
-                    os.write(self._fh.fileno(), line)
-                except OSError as exc:
-                    self._seq -= 1
-                    raise StateWriteError(exc.errno, f"could not append to {self.path}: {exc.strerror}") from exc
+                    line = event.model_dump_json().encode("utf-8") + b"\n"
+                except Exception:
+                    event.seq = 0
+                    raise
+                self._write_line(line)
+                self._seq = event.seq
                 self._dirty = True
-                now = time.monotonic()
-                if durable or now - self._last_sync >= self._sync_interval:
-                    self._sync_locked(now)
+                if durable or self._sync_interval <= 0:
+                    self._fsync_locked()
+                else:
+                    self._schedule_sync()
         for fn in list(self._subscribers):
             try:
                 fn(event)
@@ -130,26 +135,102 @@ class EventLog:
                 pass
         return event
 
-    def _sync_locked(self, now: float | None = None) -> None:
+    def _write_line(self, line: bytes) -> None:
+        """Write all of `line` or nothing: a short or failed write is truncated back to the last full line."""
+        view = memoryview(line)
+        written = 0
+        try:
+            if self._torn:
+                os.ftruncate(self._fd, self._size)
+                self._torn = False
+            while written < len(line):
+                n = os.write(self._fd, view[written:])
+                if n <= 0:
+                    raise OSError(28, "no space left on device")
+                written += n
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                self._torn = True  # retried before the next append; a new writer's _repair_tail also fixes it
+            raise StateWriteError(
+                exc.errno,
+                f"could not append to the event log {self.path}: {exc.strerror or exc}; "
+                "the events before it are intact (free some disk space, then resume)",
+            ) from exc
+        self._size += written
+
+    def _raise_sync_error(self) -> None:
+        if self._sync_error is not None:
+            exc, self._sync_error = self._sync_error, None
+            raise StateWriteError(exc.errno, f"could not sync the event log {self.path}: {exc.strerror or exc}")
+
+    def _fsync_locked(self) -> None:
         if self._dirty:
-            os.fsync(self._fh.fileno())
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise StateWriteError(exc.errno, f"could not sync the event log {self.path}: {exc.strerror}") from exc
             self._dirty = False
-        self._last_sync = now if now is not None else time.monotonic()
+
+    def _schedule_sync(self) -> None:
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_loop, name=f"eventlog-sync:{self.path.parent.name}",
+                                             daemon=True)
+            self._flusher.start()
+        self._wake.set()
+
+    def _flush_loop(self) -> None:
+        # Group commit: appends within one interval share one fsync, done off the appending thread.
+        while True:
+            self._wake.wait()
+            if self._stopping:
+                return
+            time.sleep(self._sync_interval)
+            with self._lock:
+                if self._stopping or self.closed:
+                    return
+                self._wake.clear()
+                if not self._dirty:
+                    continue
+                self._dirty = False
+                fd = self._fd
+            try:
+                os.fsync(fd)  # outside the lock: appends go on while the disk syncs
+            except OSError as exc:
+                self._sync_error = exc
 
     def sync(self) -> None:
         with self._lock:
             if not self.closed:
-                self._sync_locked()
+                self._raise_sync_error()
+                self._dirty = True
+                self._fsync_locked()
 
     def close(self) -> None:
         with self._lock:
             if self.closed:
                 return
-            self._sync_locked()
-            self._fh.close()
-            self.closed = True
+            self._stopping = True
+            self._wake.set()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join()
+        with self._lock:
+            try:
+                self._dirty = True
+                self._fsync_locked()
+            finally:
+                os.close(self._fd)
+                self.closed = True
+
+    def __enter__(self) -> "EventLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
+# ---------------------------------------------------------------- reading
 @dataclass
 class ReadResult:
     events: list[Event] = field(default_factory=list)
@@ -158,9 +239,10 @@ class ReadResult:
 
 
 def parse_line(raw: bytes) -> Event | None:
+    """The event on one line, or None for a line that is not a valid event."""
     try:
         return Event.model_validate_json(raw)
-    except (ValidationError, ValueError):
+    except (ValidationError, ValueError, RecursionError):
         return None
 
 
@@ -169,58 +251,106 @@ def iter_lines(path: Path, offset: int = 0) -> Iterator[tuple[bytes, int]]:
     with open(path, "rb") as fh:
         fh.seek(offset)
         pos = offset
-        buf = b""
+        rest = b""
         while True:
-            chunk = fh.read(1 << 20)
+            chunk = fh.read(_READ_CHUNK)
             if not chunk:
-                break
-            buf += chunk
-            start = 0
-            while True:
-                nl = buf.find(b"\n", start)
-                if nl < 0:
-                    break
-                line = buf[start:nl]
-                pos += nl - start + 1
-                start = nl + 1
+                return
+            buf = rest + chunk if rest else chunk
+            lines = buf.split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                pos += len(line) + 1
                 yield line, pos
-            buf = buf[start:]
 
 
 def read_events(path: Path, offset: int = 0) -> ReadResult:
     """Every readable event from `offset`; unreadable complete lines are counted in `gaps`."""
     result = ReadResult(offset=offset)
     path = Path(path)
-    if not path.exists():
-        return result
-    for raw, pos in iter_lines(path, offset):
-        result.offset = pos
-        if not raw.strip():
-            continue
-        event = parse_line(raw)
-        if event is None:
-            result.gaps += 1
-        else:
-            result.events.append(event)
+    try:
+        for raw, pos in iter_lines(path, offset):
+            result.offset = pos
+            if not raw.strip():
+                continue
+            event = parse_line(raw)
+            if event is None:
+                result.gaps += 1
+            else:
+                result.events.append(event)
+    except FileNotFoundError:
+        pass
     return result
 
 
+def iter_events(path: Path, offset: int = 0, counter: ReadResult | None = None) -> Iterator[Event]:
+    """Like :func:`read_events` but lazy (constant memory for a log of any size).
+
+    Gaps and the offset are counted into `counter` (its `events` list is left empty) as the iteration goes.
+    """
+    counter = counter if counter is not None else ReadResult(offset=offset)
+    counter.offset = offset
+    validate = Event.model_validate_json
+    try:
+        for raw, pos in iter_lines(Path(path), offset):
+            counter.offset = pos
+            if not raw or raw.isspace():
+                continue
+            try:
+                yield validate(raw)
+            except (ValidationError, ValueError, RecursionError):
+                counter.gaps += 1
+    except FileNotFoundError:
+        return
+
+
+# ---------------------------------------------------------------- following
 async def follow(
-    path: Path, offset: int = 0, *, debounce_ms: int = 50, stop: asyncio.Event | None = None
+    path: Path, offset: int = 0, *, debounce_ms: int = 50, stop: asyncio.Event | None = None,
+    poll_ms: int = 500,
 ) -> AsyncIterator[ReadResult]:
-    """Yield batches of new events as they are appended to the log (watchfiles, low debounce)."""
+    """Yield batches of new events as they are appended to the log (watchfiles, low debounce).
+
+    Also re-reads every `poll_ms` while idle, so an append that lands before the watcher is ready, or on a
+    filesystem without change notification, is still seen.
+    """
     from watchfiles import awatch
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    first = read_events(path, offset)
+    first = await asyncio.to_thread(read_events, path, offset)
     offset = first.offset
     if first.events or first.gaps:
         yield first
     async for _changes in awatch(
-        path.parent, debounce=debounce_ms, step=20, stop_event=stop, watch_filter=None, recursive=False
+        path.parent, debounce=debounce_ms, step=20, stop_event=stop, watch_filter=None, recursive=False,
+        rust_timeout=poll_ms, yield_on_timeout=True,
     ):
-        batch = read_events(path, offset)
+        try:
+            if path.stat().st_size <= offset:
+                continue
+        except FileNotFoundError:
+            continue
+        batch = await asyncio.to_thread(read_events, path, offset)
         offset = batch.offset
         if batch.events or batch.gaps:
             yield batch
+
+
+def last_seq(path: Path) -> int:
+    """The seq of the last readable event of a log (0 when empty or missing)."""
+    try:
+        return _last_seq(Path(path))
+    except FileNotFoundError:
+        return 0
+
+
+def dump_line(event: Event) -> bytes:
+    """The exact bytes the log stores for an event (tests and tools that write logs by hand)."""
+    return event.model_dump_json().encode("utf-8") + b"\n"
+
+
+__all__ = [
+    "EventLog", "ReadResult", "dump_line", "follow", "iter_events", "iter_lines", "last_seq", "parse_line",
+    "read_events",
+]

@@ -94,6 +94,9 @@ class GoalPaths:
         return self.artifacts / "reviews"
 
     def ensure(self) -> "GoalPaths":
+        """Create the goal folder (and `.omk/` with its self-ignoring `.gitignore` when it is missing)."""
+        if self.root.parent.name == "goals" and self.root.parent.parent.name == OMK_DIR:
+            omk_dir(self.root.parent.parent.parent)
         for d in (self.root, self.control, self.gate_logs, self.agent_logs, self.reviews):
             d.mkdir(parents=True, exist_ok=True)
         return self
@@ -105,6 +108,15 @@ def goals_dir(repo: Path, *, create: bool = False) -> Path:
 
 def goal_paths(repo: Path, goal_id: str) -> GoalPaths:
     return GoalPaths(goals_dir(repo) / goal_id)
+
+
+GOAL_ID_PATTERN = r"goal-\d{8}-\d{6}-\d{3}-[0-9a-f]{8}"
+
+
+def create_goal_paths(repo: Path, goal_id: str | None = None) -> GoalPaths:
+    """A new goal's folder, created (with `.omk/.gitignore` the first time)."""
+    omk_dir(repo)
+    return goal_paths(repo, goal_id or new_goal_id()).ensure()
 
 
 def list_goal_ids(repo: Path) -> list[str]:
@@ -137,8 +149,19 @@ def _load(path: Path, model):
         return model.model_validate_json(path.read_bytes())
     except FileNotFoundError:
         return None
-    except (ValidationError, ValueError) as exc:
-        raise StateFileError(f"{path} is not a valid {model.__name__}: {exc}") from exc
+    except (ValidationError, ValueError, RecursionError) as exc:
+        raise StateFileError(f"{path} is not a valid {model.__name__}: {_first_line(exc)}") from exc
+    except OSError as exc:
+        raise StateFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        errs = exc.errors()
+        parts = [f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in errs[:3]]
+        more = f" (and {len(errs) - 3} more)" if len(errs) > 3 else ""
+        return "; ".join(parts) + more
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def load_goal(paths: GoalPaths) -> GoalState:

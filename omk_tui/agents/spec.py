@@ -1,0 +1,116 @@
+"""Agent SPECs and the session factory.
+
+    kimi                 ACP: `kimi acp`
+    acp:"<command line>" ACP: any agent command (split with shlex)
+    wire                 Wire: `kimi --wire` (legacy Python kimi-cli; reports token usage)
+    wire:"<command line>" Wire with another command
+    script:PATH          ACP: the scripted agent, `python -m omk_tui.agents.scripted PATH`
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from omk_tui.agents.base import AgentError, AgentSession, SessionConfig
+from omk_tui.agents.environment import agent_environment
+
+SPEC_FORMS = 'kimi, acp:"<command line>", wire, wire:"<command line>", script:PATH'
+KIMI_INSTALL_HINT = (
+    "install kimi-cli 1.51.0 in a Python 3.13 virtualenv (`python3.13 -m venv ~/.kimi-venv && "
+    "~/.kimi-venv/bin/pip install kimi-cli==1.51.0`) and put its bin folder on PATH — not 1.52.0, which is "
+    "an empty stub — then run `kimi login`"
+)
+
+
+class AgentSpecError(ValueError):
+    """A SPEC that cannot be understood (a usage error)."""
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    backend: str  # acp | wire
+    argv: tuple[str, ...]
+    text: str
+    scripted: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.text
+
+
+def parse_spec(spec: str) -> AgentSpec:
+    text = (spec or "").strip()
+    if text == "kimi":
+        return AgentSpec("acp", ("kimi", "acp"), text)
+    if text == "wire":
+        return AgentSpec("wire", ("kimi", "--wire"), text)
+    for prefix, backend in (("acp:", "acp"), ("wire:", "wire")):
+        if text.startswith(prefix):
+            argv = _split(text[len(prefix):], text)
+            return AgentSpec(backend, tuple(argv), text)
+    if text.startswith("script:"):
+        raw = text[len("script:"):].strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+            raw = raw[1:-1]
+        if not raw:
+            raise AgentSpecError("script: needs the path of a script file, e.g. script:demo/script.json")
+        path = Path(raw).expanduser().resolve()
+        if not path.is_file():
+            raise AgentSpecError(f"agent script {path} does not exist")
+        return AgentSpec("acp", (sys.executable, "-m", "omk_tui.agents.scripted", str(path)), text, scripted=True)
+    raise AgentSpecError(f"unknown agent SPEC {text!r}; use one of: {SPEC_FORMS}")
+
+
+def _split(command: str, text: str) -> list[str]:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise AgentSpecError(f"agent SPEC {text!r}: cannot split the command line ({exc})") from None
+    if len(argv) == 1 and command.strip()[:1] in ("'", '"'):
+        # acp:"kimi acp": the quotes group the command line; split what they hold
+        return _split(argv[0], text)
+    if not argv:
+        raise AgentSpecError(f"agent SPEC {text!r} has an empty command line")
+    return argv
+
+
+def check_executable(spec: AgentSpec) -> str:
+    """The full path of the agent executable, or AgentError naming it and what to install."""
+    exe = spec.argv[0]
+    found = shutil.which(exe)
+    if found:
+        return found
+    if Path(exe).name == "kimi":
+        raise AgentError(f"the agent executable 'kimi' was not found on PATH: {KIMI_INSTALL_HINT}")
+    raise AgentError(f"the agent executable {exe!r} was not found on PATH; install it or give its full path")
+
+
+def open_session(
+    spec: str | AgentSpec,
+    config: SessionConfig,
+    *,
+    share_env: Iterable[str] = (),
+    grace_secs: float = 5.0,
+) -> AgentSession:
+    """An unstarted session for `spec` (call `await session.start()`).
+
+    `share_env`: names of environment variables of ours the agent gets too (config `agent.env`, e.g. API keys);
+    the child otherwise gets a trimmed environment (environment.agent_environment) plus `config.env`.
+    Raises AgentSpecError for a bad SPEC and AgentError for a missing executable.
+    """
+    parsed = spec if isinstance(spec, AgentSpec) else parse_spec(spec)
+    exe = check_executable(parsed)
+    argv = [exe, *parsed.argv[1:]]
+    env = agent_environment(config.env, share_env)
+    if parsed.backend == "wire":
+        from omk_tui.agents.wire import WireSession  # lazy: another backend, loaded only when asked for
+
+        return WireSession(argv, config, env=env, grace_secs=grace_secs)
+    from omk_tui.agents.acp_client import AcpSession
+
+    return AcpSession(argv, config, env=env, grace_secs=grace_secs)

@@ -1,0 +1,128 @@
+"""Client-side ACP terminals: the agent's shell commands run here, in the worktree, each in its own process group.
+
+Output (stdout and stderr together) is kept in a bounded buffer: past `output_byte_limit` bytes the oldest
+output is dropped at a character boundary and the terminal reports `truncated`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omk_tui.procs import terminate_group
+
+DEFAULT_OUTPUT_LIMIT = 1_000_000
+
+
+@dataclass
+class ClientTerminal:
+    terminal_id: str
+    command: str
+    proc: asyncio.subprocess.Process
+    limit: int
+    buffer: bytearray = field(default_factory=bytearray)
+    truncated: bool = False
+    reader: asyncio.Task | None = None
+
+    def append(self, data: bytes) -> None:
+        self.buffer += data
+        overflow = len(self.buffer) - self.limit
+        if overflow > 0:
+            del self.buffer[:overflow]
+            # drop UTF-8 continuation bytes so the kept output starts on a character boundary
+            while self.buffer and (self.buffer[0] & 0xC0) == 0x80:
+                del self.buffer[0]
+            self.truncated = True
+
+    @property
+    def output(self) -> str:
+        return self.buffer.decode("utf-8", errors="replace")
+
+    def exit_status(self) -> tuple[int | None, str | None] | None:
+        code = self.proc.returncode
+        if code is None:
+            return None
+        if code < 0:
+            import signal
+
+            try:
+                return None, signal.Signals(-code).name
+            except ValueError:
+                return None, str(-code)
+        return code, None
+
+    async def wait(self) -> tuple[int | None, str | None]:
+        await self.proc.wait()
+        if self.reader is not None:
+            # a background grandchild may hold the pipe open: don't wait for it forever
+            await asyncio.wait({self.reader}, timeout=1.0)
+        status = self.exit_status()
+        assert status is not None
+        return status
+
+
+class TerminalManager:
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.terminals: dict[str, ClientTerminal] = {}
+        self._ids = itertools.count(1)
+
+    async def create(
+        self,
+        command: str,
+        args: list[str] | None,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        output_byte_limit: int | None = None,
+    ) -> ClientTerminal:
+        full_env = {**self.env, **(env or {})}
+        common = dict(
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=str(cwd),
+            env=full_env,
+            start_new_session=True,
+        )
+        if args:
+            proc = await asyncio.create_subprocess_exec(command, *args, **common)
+            shown = shlex.join([command, *args])
+        else:
+            # a bare command line (what kimi's Shell tool sends) runs through the shell, as in a terminal
+            proc = await asyncio.create_subprocess_shell(command, **common)
+            shown = command
+        limit = output_byte_limit if output_byte_limit and output_byte_limit > 0 else DEFAULT_OUTPUT_LIMIT
+        term = ClientTerminal(f"term-{next(self._ids)}", shown, proc, limit)
+        term.reader = asyncio.ensure_future(self._pump(term))
+        self.terminals[term.terminal_id] = term
+        return term
+
+    async def _pump(self, term: ClientTerminal) -> None:
+        assert term.proc.stdout is not None
+        while True:
+            chunk = await term.proc.stdout.read(65536)
+            if not chunk:
+                return
+            term.append(chunk)
+
+    def get(self, terminal_id: str) -> ClientTerminal | None:
+        return self.terminals.get(terminal_id)
+
+    async def kill(self, terminal_id: str) -> None:
+        term = self.terminals.get(terminal_id)
+        if term is not None:
+            await terminate_group(term.proc, grace=1.0)
+
+    async def release(self, terminal_id: str) -> None:
+        term = self.terminals.pop(terminal_id, None)
+        if term is not None:
+            await terminate_group(term.proc, grace=1.0)
+            if term.reader is not None:
+                term.reader.cancel()
+
+    async def close_all(self) -> None:
+        for terminal_id in list(self.terminals):
+            await self.release(terminal_id)

@@ -1,0 +1,46 @@
+"""pause / cancel: send an intent to a goal's running controller."""
+
+from __future__ import annotations
+
+from omk_tui.commands._common import add_repo_arg
+
+
+def register_intent(sub, name: str, help_text: str) -> None:
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest`")
+    add_repo_arg(p)
+    p.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the controller to stop (default 15)")
+    p.set_defaults(func=lambda args: send_intent(args, name))
+
+
+def send_intent(args, action: str) -> int:
+    import time
+
+    from omk_tui.cli import UsageError
+    from omk_tui.commands._common import repo_root
+    from omk_tui.control.client import FileControl
+    from omk_tui.state.store import GoalNotFound, load_goal, resolve_goal
+
+    repo = repo_root(args.repo)
+    try:
+        paths = resolve_goal(repo, args.goal)
+    except GoalNotFound as exc:
+        raise UsageError(str(exc)) from exc
+    fc = FileControl(paths, repo)
+    if not fc.controller_alive():
+        state = load_goal(paths)
+        if action == "cancel" and state.status.value not in ("ready", "cancelled"):
+            from omk_tui.control.offline import cancel_offline
+
+            cancel_offline(repo, paths)
+            print(f"goal {paths.goal_id}: cancelled (no controller was running)")
+            return 0
+        print(f"goal {paths.goal_id} has no running controller (status {state.status.value}); nothing to {action}")
+        return 1
+    getattr(fc, action)()
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline and fc.controller_alive():
+        time.sleep(0.1)
+    state = load_goal(paths)
+    print(f"goal {paths.goal_id}: {state.status.value}")
+    return 0 if not fc.controller_alive() else 1

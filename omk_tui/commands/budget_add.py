@@ -1,0 +1,45 @@
+"""`omk-tui budget-add GOAL [--time] [--tokens] [--usd]`."""
+
+from __future__ import annotations
+
+from omk_tui.commands._common import add_repo_arg
+
+
+def register(sub) -> None:
+    p = sub.add_parser("budget-add", help="add time, tokens or money to a goal's budget")
+    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest`")
+    p.add_argument("--time", default=None, help="more wall-clock time, e.g. 30m")
+    p.add_argument("--tokens", type=int, default=None, help="more tokens")
+    p.add_argument("--usd", type=float, default=None, help="more money (USD)")
+    add_repo_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from omk_tui.cli import UsageError
+    from omk_tui.commands._common import repo_root
+    from omk_tui.control.client import FileControl
+    from omk_tui.control.durations import parse_duration
+    from omk_tui.control.offline import budget_add_offline
+    from omk_tui.state.store import GoalNotFound, resolve_goal
+
+    if not (args.time or args.tokens or args.usd):
+        raise UsageError("say what to add: --time 30m, --tokens N or --usd X")
+    try:
+        secs = parse_duration(args.time) if args.time else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    repo = repo_root(args.repo)
+    try:
+        paths = resolve_goal(repo, args.goal)
+    except GoalNotFound as exc:
+        raise UsageError(str(exc)) from exc
+    fc = FileControl(paths, repo)
+    if fc.controller_alive():
+        fc.add_budget(time_secs=secs, tokens=args.tokens, usd=args.usd)
+        print(f"goal {paths.goal_id}: budget request sent to the running controller")
+        return 0
+    budget = budget_add_offline(paths, secs, args.tokens, args.usd)
+    print(f"goal {paths.goal_id}: budget now time={budget.time_secs} tokens={budget.tokens} usd={budget.usd}; "
+          f"`omk-tui resume {paths.goal_id}` continues")
+    return 0

@@ -1,0 +1,55 @@
+"""`omk-tui clean GOAL|--all`: remove a goal's worktrees and merged branches (never uncommitted work)."""
+
+from __future__ import annotations
+
+import sys
+
+from omk_tui.commands._common import add_repo_arg, print_json, repo_root
+
+
+def register(sub) -> None:
+    p = sub.add_parser("clean", help="remove a goal's worktrees and merged branches",
+                       description="Remove the goal's worktrees (a worktree with uncommitted work is kept and listed) "
+                       "and its branches merged into the base branch (unmerged ones are kept and listed). "
+                       "Exit codes: 0 done, 1 failed, 2 usage.")
+    p.add_argument("goal", nargs="?", help="goal id, a unique part of one, or `latest`")
+    p.add_argument("--all", action="store_true", help="every goal of the repository")
+    p.add_argument("--dry-run", action="store_true", help="print what would be removed; change nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_repo_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from omk_tui.cli import UsageError
+    from omk_tui.delivery.clean import clean
+    from omk_tui.git.errors import GitError
+    from omk_tui.state.store import GoalNotFound
+
+    if bool(args.goal) == bool(args.all):
+        raise UsageError("give a GOAL or --all (not both)")
+    repo = repo_root(args.repo)
+    try:
+        reports = clean(repo, args.goal, all_goals=args.all, dry_run=args.dry_run)
+    except GoalNotFound as exc:
+        raise UsageError(str(exc)) from exc
+    except GitError as exc:
+        print(f"omk-tui: clean failed: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print_json([r.to_dict() for r in reports])
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for r in reports:
+        print(f"{r.goal_id}:")
+        for p in r.removed_worktrees:
+            print(f"  {verb} worktree {p}")
+        for p, why in r.kept_worktrees.items():
+            print(f"  kept worktree {p} ({why})")
+        for b in r.deleted_branches:
+            print(f"  {'would delete' if args.dry_run else 'deleted'} branch {b}")
+        for b, why in r.kept_branches.items():
+            print(f"  kept branch {b} ({why})")
+    if not reports:
+        print("no goals")
+    return 0

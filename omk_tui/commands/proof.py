@@ -1,0 +1,55 @@
+"""`omk-tui proof GOAL`: a goal's proof.json as JSON, Markdown or text (read-only)."""
+
+from __future__ import annotations
+
+from omk_tui.commands._common import add_repo_arg
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "proof",
+        help="print a goal's proof (json, md or text)",
+        description="Print the proof of a goal (proof.json): readiness, gates, slices, review wall, changed "
+        "files, known gaps. Exit code 0; 2 when the goal is not found, has no proof yet, or the proof "
+        "cannot be read.",
+    )
+    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest` (default)")
+    add_repo_arg(p)
+    p.add_argument("--format", choices=("json", "md", "text"), default="text",
+                   help="json: proof.json as stored; md: Markdown (e.g. for a PR); text: for a terminal (default)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import sys
+
+    from omk_tui.cli import UsageError
+    from omk_tui.commands._common import repo_root
+    from omk_tui.render.text import render_proof_md, render_proof_text
+    from omk_tui.state.store import GoalNotFound, StateFileError, load_goal, load_proof, resolve_goal
+
+    repo = repo_root(args.repo)
+    try:
+        paths = resolve_goal(repo, args.goal)
+    except GoalNotFound as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        proof = load_proof(paths)
+    except StateFileError as exc:
+        raise UsageError(f"{exc}; the event log {paths.events} still has the history (`omk-tui show "
+                         f"{paths.goal_id}`)") from exc
+    if proof is None:
+        status = ""
+        try:
+            status = f" (status {load_goal(paths).status.value})"
+        except (StateFileError, GoalNotFound):
+            pass
+        raise UsageError(f"goal {paths.goal_id} has no proof yet{status}; a proof is written when a run "
+                         f"ends — see `omk-tui show {paths.goal_id}`")
+    if args.format == "json":
+        sys.stdout.write(proof.model_dump_json(indent=2) + "\n")
+    elif args.format == "md":
+        sys.stdout.write(render_proof_md(proof))
+    else:
+        sys.stdout.write(render_proof_text(proof))
+    return 0

@@ -1,0 +1,47 @@
+"""`omk-tui ralph "TASK"`: the persistent PRD loop (seed 000)."""
+
+from __future__ import annotations
+
+from omk_tui.commands._common import add_repo_arg
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ralph", help="persistent loop: a PRD of user stories, each implemented and verified by the gates",
+                       description="Exit codes: 0 every story verified, 3 stopped before that, 2 usage error.")
+    p.add_argument("task", help="the task to turn into user stories")
+    p.add_argument("--agent", default=None, help="agent SPEC (default: config, else kimi)")
+    p.add_argument("--max-iterations", "-m", type=int, default=10, help="iterations before giving up (default 10)")
+    p.add_argument("--resume", action="store_true", help="continue the saved state of this task")
+    p.add_argument("--yolo", action="store_true", help="keep going after 3 consecutive failures of a story")
+    add_repo_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import asyncio
+
+    from rich.console import Console
+
+    from omk_tui.cli import UsageError
+    from omk_tui.commands._common import repo_root
+    from omk_tui.config import ConfigError, load_config
+    from omk_tui.git.errors import GitError
+    from omk_tui.ralph import Ralph, RalphError
+
+    repo = repo_root(args.repo)
+    try:
+        cfg = load_config(repo)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.max_iterations < 1:
+        raise UsageError("--max-iterations must be at least 1")
+    console = Console(stderr=True, highlight=False)
+    ralph = Ralph(repo, args.task, agent=args.agent or cfg.agent.default, max_iterations=args.max_iterations,
+                  yolo=args.yolo, approval=cfg.agent.approval, say=lambda s: console.print(s, markup=False))
+    try:
+        contract = asyncio.run(ralph.run(resume=args.resume))
+    except (RalphError, GitError) as exc:
+        raise UsageError(str(exc)) from exc
+    console.print(f"{'passed' if contract.passed else 'stopped'}: {contract.reason}", markup=False)
+    console.print(f"done contract: {ralph.dir / 'done-contract.json'}  branch: {contract.branch}", markup=False)
+    return 0 if contract.passed else 3

@@ -1,0 +1,44 @@
+"""`omk-tui resume GOAL`: continue a paused, stopped or crashed goal from its snapshots."""
+
+from __future__ import annotations
+
+from omk_tui.commands._common import add_repo_arg
+
+
+def register(sub) -> None:
+    p = sub.add_parser("resume", help="resume a goal (paused, out of budget, or whose controller died)")
+    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest`")
+    add_repo_arg(p)
+    p.add_argument("--headless", action="store_true", help="no UI: progress on stderr (the default)")
+    p.add_argument("--json", action="store_true", help="print the final proof as JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from omk_tui.cli import UsageError
+    from omk_tui.commands._common import repo_root
+    from omk_tui.commands._runner import run_controller_headless
+    from omk_tui.control.client import FileControl
+    from omk_tui.control.controller import GoalController
+    from omk_tui.control.lock import LockHeld
+    from omk_tui.state.store import GoalNotFound, resolve_goal
+
+    repo = repo_root(args.repo)
+    try:
+        paths = resolve_goal(repo, args.goal)
+    except GoalNotFound as exc:
+        raise UsageError(str(exc)) from exc
+    fc = FileControl(paths, repo)
+    if fc.controller_alive():
+        fc.resume()
+        print(f"goal {paths.goal_id}: its controller is running; asked it to resume")
+        return 0
+    ctl = GoalController.open(repo, paths.goal_id)
+    if ctl.state.status.value in ("ready", "cancelled") :
+        ctl.close()
+        raise UsageError(f"goal {paths.goal_id} is {ctl.state.status.value}; nothing to resume")
+    try:
+        return run_controller_headless(ctl, json_out=args.json, quiet=args.quiet)
+    except LockHeld as exc:
+        raise UsageError(str(exc)) from exc

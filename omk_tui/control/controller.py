@@ -1,0 +1,1040 @@
+"""The goal controller: runs a goal until it is ready, or stops with a precise reason.
+
+intake → plan → baseline gates → execute slices (parallel, each in its worktree: agent turn, gates, fix
+attempts, review) → integrate → final gates → goal review → proof → delivery. Every step is an event; the
+snapshots (goal.json, task-graph.json, execution.json, proof.json) are what a resume starts from.
+Intents (pause, cancel, budget, permission answers) arrive as method calls or control request files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from omk_tui.agents.base import AgentError, AgentUpdate, PermissionRequest, SessionConfig, TurnResult
+from omk_tui.config import OmkConfig, load_config
+from omk_tui.control import execution as ex
+from omk_tui.control import prompts
+from omk_tui.control.intake import normalize_goal, vague_reason
+from omk_tui.control.lock import HEARTBEAT_SECS, ControllerLock
+from omk_tui.control.plan_intake import fallback_task, review_proposals
+from omk_tui.control.requests import take_requests
+from omk_tui.models.events import make_event
+from omk_tui.models.gates import GateResult, GateSpec, gates_passed
+from omk_tui.models.goal import Budget, GoalFailure, GoalOptions, GoalPhase, GoalState, GoalStatus
+from omk_tui.models.proof import Proof
+from omk_tui.models.tasks import Task, TaskGraph, TaskStatus
+from omk_tui.state import store
+from omk_tui.state.eventlog import EventLog
+
+CRASH_RETRIES = 2
+BUDGET_CHECKPOINT_SECS = 10.0
+
+
+class StopRun(Exception):
+    """Leave the pipeline: `why` is pause | cancel | budget | blocked."""
+
+    def __init__(self, why: str, reason: str = ""):
+        super().__init__(reason or why)
+        self.why = why
+        self.reason = reason
+
+
+class GoalController:
+    def __init__(self, repo: Path, paths: store.GoalPaths, state: GoalState, config: OmkConfig | None = None):
+        self.repo = Path(repo)
+        self.paths = paths.ensure()
+        self.state = state
+        self.config = config or load_config(self.repo)
+        self.log = EventLog(paths.events)
+        self.exec = ex.load_execution(paths)
+        self.graph: TaskGraph | None = store.load_task_graph(paths)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._intent: str | None = None
+        self._interrupted: asyncio.Event | None = None
+        self._permission_waiters: dict[str, asyncio.Future] = {}
+        self._sessions: set = set()
+        self._run_started: float | None = None
+        self._time_base = state.budget.spent_time_secs
+        self._gate_specs: list[GateSpec] | None = None
+        self._gates_requested = False
+        self._save_lock = threading.Lock()
+        self.running = False
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def create(
+        cls, repo: Path, goal_text: str, options: GoalOptions | None = None, budget: Budget | None = None,
+        *, config: OmkConfig | None = None,
+    ) -> "GoalController":
+        from omk_tui.git.repo import open_base
+
+        repo = Path(repo).resolve()
+        options = options or GoalOptions()
+        base = open_base(repo, allow_dirty=options.allow_dirty)
+        store.omk_dir(repo)
+        goal_id = store.new_goal_id()
+        paths = store.goal_paths(repo, goal_id).ensure()
+        state = GoalState(
+            goal_id=goal_id, original_goal=goal_text, normalized_goal=normalize_goal(goal_text), repo=str(repo),
+            base_ref=base.base_ref, base_commit=base.base_commit, integration_branch=f"omk/{goal_id}/integration",
+            options=options, budget=budget or Budget(),
+        )
+        store.save_goal(paths, state)
+        ctl = cls(repo, paths, state, config)
+        ctl.emit("goal_created", {
+            "goal": goal_text, "repo": str(repo), "options": options.model_dump(mode="json"),
+            "budget": state.budget.model_dump(mode="json"), "base_commit": base.base_commit,
+            "base_ref": base.base_ref, "notes": list(base.notes),
+        }, durable=True)
+        for note in base.notes:
+            ctl.narrate("intake", note)
+        return ctl
+
+    @classmethod
+    def open(cls, repo: Path, goal_ref: str) -> "GoalController":
+        repo = Path(repo).resolve()
+        paths = store.resolve_goal(repo, goal_ref)
+        return cls(repo, paths, store.load_goal(paths))
+
+    # ------------------------------------------------------------------ events and snapshots
+    def emit(self, kind: str, payload: dict | None = None, *, actor: str = "controller", durable: bool = False):
+        return self.log.append(make_event(self.state.goal_id, kind, payload or {}, actor=actor), durable=durable)
+
+    def narrate(self, step: str, summary: str) -> None:
+        self.emit("narrative", {"step": step, "summary": summary})
+
+    def save(self) -> None:
+        with self._save_lock:
+            self._account_time()
+            self.log.sync()  # the log is never behind a snapshot
+            store.save_goal(self.paths, self.state)
+            ex.save_execution(self.paths, self.exec)
+
+    def _set_phase(self, phase: GoalPhase) -> None:
+        if self.state.phase != phase:
+            self.state.phase = phase
+            self.emit("phase_changed", {"phase": phase.value}, durable=True)
+            self.save()
+
+    def _set_status(self, status: GoalStatus, reason: str = "", *, kind: str = "", next_action: str = "") -> None:
+        self.state.status = status
+        if status is GoalStatus.running:
+            self.state.failure = None
+        elif reason:
+            self.state.failure = GoalFailure(kind=kind or status.value, reason=reason, next_action=next_action)
+        self.emit("status_changed", {"status": status.value, "reason": reason}, durable=True)
+        self.save()
+
+    # ------------------------------------------------------------------ intents (thread-safe)
+    def _call(self, fn, *args) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if _running_loop() is loop:
+            fn(*args)
+        else:
+            loop.call_soon_threadsafe(fn, *args)
+
+    def pause(self) -> None:
+        self._call(self._request_stop, "pause")
+
+    def cancel(self) -> None:
+        self._call(self._request_stop, "cancel")
+
+    def add_budget(self, *, time_secs: float | None = None, tokens: int | None = None, usd: float | None = None) -> None:
+        self._call(self._apply_budget_add, time_secs, tokens, usd)
+
+    def answer_permission(self, request_id: str, decision: str) -> None:
+        self._call(self._resolve_permission, request_id, decision, "user")
+
+    def run_gates_now(self) -> None:
+        self._call(self._request_gates)
+
+    def _request_stop(self, why: str) -> None:
+        if self._intent == "cancel":
+            return
+        self._intent = why
+        if self._interrupted is not None:
+            self._interrupted.set()
+
+    def _request_gates(self) -> None:
+        self._gates_requested = True
+        self.narrate("gates", "gate run requested: the gates will run on the current state at the next step")
+
+    def _apply_budget_add(self, time_secs, tokens, usd) -> None:
+        added = apply_budget_add(self.state.budget, time_secs, tokens, usd)
+        if added:
+            self.emit("budget_extended", {"budget": self.state.budget.model_dump(mode="json"), "added": added}, durable=True)
+            self.save()
+
+    def _resolve_permission(self, request_id: str, decision: str, by: str) -> None:
+        fut = self._permission_waiters.get(request_id)
+        if fut is not None and not fut.done():
+            fut.set_result(decision)
+
+    def _handle_requests(self) -> None:
+        reqs, problems = take_requests(self.paths.control)
+        for p in problems:
+            self.narrate("control", p)
+        for r in reqs:
+            a = r.args
+            if r.action in ("pause", "cancel"):
+                self._request_stop(r.action)
+            elif r.action == "budget_add":
+                self._apply_budget_add(a.get("time_secs"), a.get("tokens"), a.get("usd"))
+            elif r.action == "permission":
+                self._resolve_permission(str(a.get("request_id", "")), str(a.get("decision", "reject")), r.by)
+            elif r.action == "run_gates":
+                self._request_gates()
+            # "resume" is a no-op for a running controller
+
+    async def _watch_control(self) -> None:
+        from watchfiles import awatch
+
+        self._handle_requests()
+        stop = asyncio.Event()
+        try:
+            async for _ in awatch(self.paths.control, debounce=50, step=20, stop_event=stop, recursive=False,
+                                  watch_filter=None):
+                self._handle_requests()
+        except (RuntimeError, OSError):
+            while True:  # watcher unavailable: poll
+                await asyncio.sleep(0.25)
+                self._handle_requests()
+
+    # ------------------------------------------------------------------ budget
+    def _account_time(self) -> None:
+        if self._run_started is not None:
+            self.state.budget.spent_time_secs = self._time_base + (time.monotonic() - self._run_started)
+
+    async def _heartbeat(self, lock: ControllerLock) -> None:
+        last_checkpoint = time.monotonic()
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECS / 2)
+            lock.heartbeat()
+            self._account_time()
+            if self.state.budget.exhausted() and self._intent is None:
+                self._request_stop("budget")
+            if time.monotonic() - last_checkpoint >= BUDGET_CHECKPOINT_SECS:
+                last_checkpoint = time.monotonic()
+                self.emit("budget_checkpoint", {"budget": self.state.budget.model_dump(mode="json")})
+                self.save()
+
+    def _check(self) -> None:
+        """Between steps: honour intents and budgets."""
+        self._handle_requests()
+        self._account_time()
+        if self._intent:
+            raise StopRun(self._intent)
+        exhausted = self.state.budget.exhausted()
+        if exhausted:
+            raise StopRun("budget", ", ".join(exhausted))
+
+    # ------------------------------------------------------------------ the run
+    async def run(self) -> Proof:
+        self._loop = asyncio.get_running_loop()
+        self._interrupted = asyncio.Event()
+        lock = ControllerLock(self.paths.lock)
+        lock.acquire()
+        self.running = True
+        self._run_started = time.monotonic()
+        self._time_base = self.state.budget.spent_time_secs
+        resumed = self.log.seq > 1
+        self.emit("run_started", {"pid": os.getpid(), "resumed": resumed}, durable=True)
+        if self.state.status is not GoalStatus.running:
+            self.emit("goal_resumed", {"by": "user", "reason": f"was {self.state.status.value}"})
+            self._set_status(GoalStatus.running)
+        self.state.completed_at = None
+        background = [
+            asyncio.create_task(self._heartbeat(lock)),
+            asyncio.create_task(self._watch_control()),
+        ]
+        try:
+            proof = await self._pipeline()
+        except StopRun as stop:
+            proof = self._stopped(stop)
+        except Exception as exc:  # an infrastructure failure: recorded with what to do
+            reason = f"{type(exc).__name__}: {exc}"
+            self.emit("run_failed", {"error": reason}, durable=True)
+            self._set_status(GoalStatus.failed_infra, reason, next_action=f"fix the cause, then `omk-tui resume {self.state.goal_id}`")
+            proof = self._write_proof(blocker=reason)
+        finally:
+            for t in background:
+                t.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self._close_sessions()
+            self._account_time()
+            self._run_started = None
+            self.save()
+            self.running = False
+        self.emit("run_finished", {"status": self.state.status.value, "readiness": proof.readiness,
+                                   "reason": proof.blocker or ""}, durable=True)
+        self.log.sync()
+        lock.release()
+        return proof
+
+    def close(self) -> None:
+        self.log.close()
+
+    def view_gaps(self) -> int:
+        """Unreadable lines in this goal's event log (known gaps of the record)."""
+        from omk_tui.state.eventlog import read_events
+
+        return read_events(self.paths.events).gaps if self.paths.events.exists() else 0
+
+    def _stopped(self, stop: StopRun) -> Proof:
+        for rec in self.exec.slices.values():
+            if rec.state in ex.IN_FLIGHT:
+                rec.state = "pending"
+                self.emit("slice_state", {"slice_id": rec.slice_id, "state": "pending", "attempt": rec.attempts,
+                                          "reason": f"{stop.why}: partial work kept in the worktree"})
+        if stop.why == "pause":
+            self.emit("goal_paused", {"by": "user"}, durable=True)
+            self._set_status(GoalStatus.paused, "paused by the user",
+                             next_action=f"omk-tui resume {self.state.goal_id}")
+            return self._write_proof(blocker="paused")
+        if stop.why == "cancel":
+            self.emit("goal_cancelled", {"by": "user"}, durable=True)
+            self._set_status(GoalStatus.cancelled, "cancelled by the user; worktrees are kept for inspection",
+                             next_action=f"omk-tui clean {self.state.goal_id}")
+            return self._write_proof(blocker="cancelled by the user")
+        if stop.why == "budget":
+            b = self.state.budget
+            left = [r.slice_id for r in self.exec.slices.values() if r.state not in ex.DONE and r.state != "blocked"]
+            reason = (
+                f"budget exhausted ({', '.join(b.exhausted()) or stop.reason}): spent {b.spent_time_secs:.0f}s, "
+                f"{b.spent_tokens} tokens, ${b.spent_usd:.4f}; left to do: {', '.join(left) or 'integration and proof'}"
+            )
+            self.emit("budget_exhausted", {"budget": b.model_dump(mode="json"), "exhausted": b.exhausted()}, durable=True)
+            self._set_status(GoalStatus.needs_more_budget, reason,
+                             next_action=f"omk-tui budget-add {self.state.goal_id} --time 30m, then omk-tui resume {self.state.goal_id}")
+            return self._write_proof(blocker=reason)
+        # blocked
+        status = GoalStatus.blocked_on_human if stop.why == "human" else GoalStatus.not_ready
+        self._set_status(status, stop.reason)
+        return self._write_proof(blocker=stop.reason)
+
+    async def _pipeline(self) -> Proof:
+        self._check()
+        if self.state.phase is GoalPhase.intake:
+            reason = vague_reason(self.state.original_goal)
+            if reason:
+                self.narrate("intake", f"blocked before any work: {reason}")
+                raise StopRun("human", f"goal needs clarification: {reason}")
+            self.narrate("intake", "goal accepted: " + self.state.normalized_goal)
+            self._set_phase(GoalPhase.planning)
+        self._check()
+        specs = self._resolve_gates()
+        if self.graph is None:
+            await self._plan(specs)
+        self._check()
+        if self.exec.baseline is None:
+            await self._baseline(specs)
+        await self._execute(specs)
+        self._check()
+        await self._integrate(specs)
+        self._check()
+        await self._review_goal()
+        self._check()
+        return await self._finish()
+
+    # ------------------------------------------------------------------ gates
+    def _resolve_gates(self) -> list[GateSpec]:
+        from omk_tui.gates import resolve_gates
+
+        if self._gate_specs is None:
+            plan = resolve_gates(self.repo)
+            self._gate_specs = [s for s in plan.specs]
+            self.exec.gate_source = plan.source
+            self.exec.gate_names = [s.name for s in plan.specs if not s.skip]
+        return self._gate_specs
+
+    async def _run_gates(self, specs: list[GateSpec], cwd: Path, scope: str, run_id: str) -> list[GateResult]:
+        from omk_tui.gates import run_gates
+
+        def on_event(kind: str, payload: dict) -> None:
+            payload = dict(payload)
+            payload.setdefault("scope", scope)
+            self.emit(kind, payload, actor="gates")
+
+        return await run_gates(specs, cwd, self.paths.gate_logs, scope=scope, run_id=run_id, on_event=on_event,
+                               cancel=self._interrupted)
+
+    async def _baseline(self, specs: list[GateSpec]) -> None:
+        self._set_phase(GoalPhase.baseline)
+        if not [s for s in specs if not s.skip]:
+            raise StopRun("blocked", "verification blocked: no local gates were detected or configured "
+                                     "(add .omk/gates.toml with [[gates]] entries, or a test suite)")
+        integ = self._integrator()
+        cwd = await asyncio.to_thread(integ.materialize)
+        results = await self._run_gates(specs, cwd, "baseline", "baseline")
+        self.exec.baseline = results
+        red = [r.name for r in results if r.blocking]
+        self.save()
+        self.narrate("baseline", "baseline gates: " + (
+            "all required gates pass" if not red else f"red at baseline: {', '.join(red)} (the goal may fix them)"))
+
+    # ------------------------------------------------------------------ plan
+    async def _plan(self, specs: list[GateSpec]) -> None:
+        self._set_phase(GoalPhase.planning)
+        text = ""
+        try:
+            result = await self._agent_turn(
+                prompts.planner_prompt(self.state.normalized_goal, _repo_summary(self.repo), [s.name for s in specs]),
+                cwd=self.repo, scope=[], slice_id=None, task_id=None, role="planner", attempt=1, read_only=True,
+                timeout=self._turn_timeout(None),
+            )
+            text = result.text
+            if not result.ok:
+                self.narrate("plan", f"the planner did not finish ({result.stop_reason}: {result.error or ''})")
+        except AgentError as exc:
+            raise StopRun("blocked", f"agent unavailable: {exc}") from exc
+        self._check()
+        proposals: list = []
+        for block in prompts.extract_json_blocks(text):
+            if isinstance(block, dict) and isinstance(block.get("tasks"), list):
+                proposals = block["tasks"]
+                break
+        accepted = self._accept_proposals(proposals, existing=set())
+        if not accepted:
+            task = fallback_task(self.state.normalized_goal)
+            self.emit("task_proposed", {"task": task.model_dump(mode="json")})
+            self.emit("task_accepted", {"task_id": task.id, "budget_snapshot": self._budget_snapshot(task)})
+            accepted = [task]
+            self.narrate("plan", "no usable plan: one task that may write the project files")
+        self.graph = TaskGraph(goal_id=self.state.goal_id, generated_at=datetime.now(timezone.utc), tasks=accepted)
+        self.graph.validate_graph()
+        store.save_task_graph(self.paths, self.graph)
+        self.narrate("plan", f"task graph: {len(accepted)} task(s) accepted")
+        self.save()
+
+    def _budget_snapshot(self, task: Task) -> dict:
+        return {"task_budget_secs": task.budget_secs, "goal_time_left_secs": self.state.budget.remaining_time()}
+
+    def _accept_proposals(self, proposals: list, existing: set[str]) -> list[Task]:
+        verdicts = review_proposals(proposals, existing_ids=existing, time_left_secs=self.state.budget.remaining_time())
+        accepted: list[Task] = []
+        for v in verdicts:
+            tid = v.task.id if v.task else str(v.raw.get("id", "?"))
+            self.emit("task_proposed", {"task": v.task.model_dump(mode="json") if v.task else v.raw})
+            if v.accepted and v.task:
+                self.emit("task_accepted", {"task_id": tid, "budget_snapshot": self._budget_snapshot(v.task)})
+                accepted.append(v.task)
+            else:
+                self.emit("task_rejected", {"task_id": tid, "reason": v.reason})
+                self.emit("task_status", {"task_id": tid, "status": "failed", "reason": v.reason})
+        return accepted
+
+    # ------------------------------------------------------------------ agents
+    def _turn_timeout(self, task: Task | None) -> float | None:
+        left = self.state.budget.remaining_time()
+        own = task.budget_secs if task and task.budget_secs else None
+        vals = [v for v in (left, own) if v is not None]
+        return min(vals) if vals else None
+
+    async def _ask_person(self, req: PermissionRequest) -> str:
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._permission_waiters[req.request_id] = fut
+        try:
+            return await fut
+        finally:
+            self._permission_waiters.pop(req.request_id, None)
+
+    def _session_env(self) -> dict[str, str]:
+        return {name: os.environ[name] for name in ("KIMI_SHARE_DIR",) if name in os.environ}
+
+    async def _agent_turn(
+        self, text: str, *, cwd: Path, scope: list[str], slice_id: str | None, task_id: str | None, role: str,
+        attempt: int, read_only: bool = False, timeout: float | None = None,
+    ) -> TurnResult:
+        from omk_tui.agents.pricing import PriceTable
+        from omk_tui.agents.spec import AgentSpecError, open_session
+
+        opts = self.state.options
+        cfg = SessionConfig(
+            cwd=Path(cwd), approval="never" if read_only else opts.approval, write_scope=list(scope),
+            env=self._session_env(), asker=self._ask_person, ask_timeout_secs=self.config.agent.ask_timeout_secs,
+            ask_fallback=self.config.agent.ask_fallback, read_only=read_only,
+        )
+        try:
+            session = open_session(opts.agent, cfg, share_env=self.config.agent.env,
+                                   grace_secs=self.config.agent.turn_grace_secs)
+        except AgentSpecError as exc:
+            raise AgentError(str(exc)) from exc
+        self._sessions.add(session)
+        self.emit("agent_turn_started", {"slice_id": slice_id, "task_id": task_id, "role": role,
+                                         "attempt": attempt, "agent": opts.agent}, actor="agent")
+        prices = PriceTable.from_config(self.config.agent)
+        counted = {"usage": False}
+        transcript: list[str] = []
+
+        def account(inp: int, out: int) -> None:
+            b = self.state.budget
+            b.spent_tokens += inp + out
+            cost = prices.cost(inp, out)
+            b.spent_usd += cost
+            self.emit("usage", {"slice_id": slice_id, "input_tokens": inp, "output_tokens": out, "usd": cost}, actor="agent")
+            if b.exhausted() and self._intent is None:
+                self._request_stop("budget")
+
+        def on_update(u: AgentUpdate) -> None:
+            if u.kind == "usage":
+                counted["usage"] = True
+                account(u.input_tokens, u.output_tokens)
+                return
+            kind, payload = _update_event(u, slice_id, scope)
+            if kind:
+                self.emit(kind, payload, actor="agent")
+            if u.kind in ("message", "thought"):
+                transcript.append(u.text)
+
+        turn = None
+        try:
+            await session.start()
+            turn = asyncio.create_task(session.prompt(text, on_update, timeout=timeout))
+            stopper = asyncio.create_task(self._interrupted.wait())
+            done, _ = await asyncio.wait({turn, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if turn not in done:  # pause / cancel / budget: end the turn now
+                await session.cancel()
+                try:
+                    result = await asyncio.wait_for(turn, timeout=self.config.agent.turn_grace_secs)
+                except (asyncio.TimeoutError, Exception):
+                    turn.cancel()
+                    result = TurnResult(stop_reason="cancelled", error=self._intent)
+            else:
+                result = turn.result()
+        except AgentError as exc:
+            self.emit("agent_turn_finished", {"slice_id": slice_id, "stop_reason": "error", "error": str(exc)}, actor="agent")
+            raise
+        finally:
+            if turn is not None and not turn.done():
+                turn.cancel()
+            self._sessions.discard(session)
+            try:
+                await session.close()
+            except Exception:
+                pass
+        if result.usage_reported and not counted["usage"] and (result.usage.input_tokens or result.usage.output_tokens):
+            account(result.usage.input_tokens, result.usage.output_tokens)
+        name = f"{slice_id or 'goal'}-{role}-{attempt}.md"
+        try:
+            (self.paths.agent_logs / name).write_text(text + "\n\n---\n\n" + (result.text or "".join(transcript)),
+                                                      encoding="utf-8")
+        except OSError:
+            pass
+        self.emit("agent_turn_finished", {
+            "slice_id": slice_id, "stop_reason": result.stop_reason, "error": result.error,
+            "duration_ms": result.duration_ms, "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+        }, actor="agent")
+        if not result.text:
+            result.text = "".join(transcript)
+        return result
+
+    async def _close_sessions(self) -> None:
+        for s in list(self._sessions):
+            try:
+                await s.close()
+            except Exception:
+                pass
+        self._sessions.clear()
+
+    # ------------------------------------------------------------------ git helpers
+    def _worktrees(self, start: str | None = None):
+        from omk_tui.git.worktrees import WorktreeManager
+
+        return WorktreeManager(self.repo, self.state.goal_id, start or self.state.base_commit,
+                               copy_files=self.config.worktrees.copy_files)
+
+    def _integrator(self):
+        from omk_tui.git.integration import Integrator
+
+        return Integrator(self.repo, self.state.goal_id, self.state.base_commit)
+
+    # ------------------------------------------------------------------ execute
+    def _plan_slices(self):
+        from omk_tui.planning.slices import plan_slices
+
+        wm = self._worktrees()
+        plan = plan_slices(self.graph, goal_id=self.state.goal_id)
+        for s in plan.slices:
+            if s.slice_id not in self.exec.announced_slices:
+                task = self.graph.by_id()[s.task_id]
+                self.emit("slice_planned", {
+                    "slice_id": s.slice_id, "task_id": s.task_id, "title": task.title,
+                    "dependencies": list(s.dependencies), "branch": wm.branch_for(s.slice_id),
+                    "worktree": str(wm.path_for(s.slice_id)), "gates": list(s.gates),
+                    "review_needs": list(s.review_needs), "read_set": list(s.read_set), "write_set": list(s.write_set),
+                })
+                self.exec.announced_slices.append(s.slice_id)
+            self.exec.slices.setdefault(s.slice_id, ex.SliceRecord(slice_id=s.slice_id, task_id=s.task_id))
+        for o in plan.overlap_serializations:
+            key = f"{o.blocked_slice_id}>{o.serializes_after}"
+            if key not in self.exec.announced_overlaps:
+                self.emit("overlap_serialized", o.model_dump(mode="json"))
+                self.exec.announced_overlaps.append(key)
+        self.exec.order = [s.slice_id for s in plan.slices]
+        return plan
+
+    async def _execute(self, specs: list[GateSpec]) -> None:
+        self._set_phase(GoalPhase.execution)
+        for rec in self.exec.slices.values():  # a resume re-runs what was in flight
+            if rec.state in ex.IN_FLIGHT:
+                rec.state = "pending"
+                self.emit("slice_state", {"slice_id": rec.slice_id, "state": "pending", "attempt": rec.attempts,
+                                          "reason": "resumed: re-running the slice that was in flight"})
+        while True:
+            self.state.execute_passes += 1
+            plan = self._plan_slices()
+            self.save()
+            self.narrate("execute", f"execute pass {self.state.execute_passes}: {len(plan.slices)} slice(s)")
+            before = len(self.graph.tasks)
+            await self._schedule(plan, specs)
+            if len(self.graph.tasks) == before or self.state.execute_passes >= self.state.options.max_execute_passes:
+                break
+
+    async def _schedule(self, plan, specs: list[GateSpec]) -> None:
+        by_id = {s.slice_id: s for s in plan.slices}
+        running: dict[str, asyncio.Task] = {}
+        max_agents = self.state.options.max_agents
+        try:
+            while True:
+                self._check()
+                for sid in self.exec.order:
+                    rec = self.exec.slices[sid]
+                    if rec.state != "pending":
+                        continue
+                    deps = [self.exec.slices.get(d) for d in by_id[sid].dependencies]
+                    bad = [d for d in deps if d is not None and d.state == "blocked"]
+                    if bad:
+                        self._slice_state(rec, "blocked", reason=f"dependency {bad[0].slice_id} is blocked")
+                        continue
+                    if len(running) >= max_agents:
+                        continue
+                    if all(d is None or d.state in ex.DONE for d in deps):
+                        running[sid] = asyncio.create_task(self._run_slice(by_id[sid], specs), name=sid)
+                if not running:
+                    return
+                waiter = asyncio.create_task(self._interrupted.wait())
+                done, _ = await asyncio.wait({*running.values(), waiter}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                for sid, task in list(running.items()):
+                    if task in done:
+                        del running[sid]
+                        exc = task.exception()
+                        if exc is not None and not isinstance(exc, StopRun):
+                            raise exc
+                if self._intent:
+                    raise StopRun(self._intent)
+        finally:
+            for task in running.values():
+                task.cancel()
+            if running:
+                await asyncio.gather(*running.values(), return_exceptions=True)
+
+    def _slice_state(self, rec: ex.SliceRecord, state: str, **extra) -> None:
+        rec.state = state
+        if "reason" in extra:
+            rec.reason = extra["reason"]
+        self.emit("slice_state", {"slice_id": rec.slice_id, "state": state, "attempt": rec.attempts, **extra})
+        self.save()
+
+    async def _run_slice(self, sl, specs: list[GateSpec]) -> None:
+        from omk_tui.control.slice_base import start_point
+
+        rec = self.exec.slices[sl.slice_id]
+        task = self.graph.by_id()[sl.task_id]
+        deps = [self.exec.slices[d].commit for d in sl.dependencies if d in self.exec.slices and self.exec.slices[d].commit]
+        start, note = await asyncio.to_thread(start_point, self.repo, self.state.base_commit, deps)
+        if note:
+            self.narrate("execute", f"slice {rec.slice_id}: {note}")
+        wm = self._worktrees(start)
+        wt = Path(await asyncio.to_thread(wm.create, sl.slice_id))
+        lease = datetime.now(timezone.utc) + timedelta(seconds=self.state.options.lease_secs)
+        self.emit("lease_claimed", {"slice_id": rec.slice_id, "expires_at": lease.isoformat(), "pid": os.getpid()})
+        self.emit("task_status", {"task_id": task.id, "status": "running"})
+        goal = self.state.normalized_goal
+        max_rounds = self.state.options.max_attempts
+        try:
+            while True:
+                if rec.feedback_kind == "conflict":
+                    role, text = "implementer", prompts.conflict_prompt(goal, task, rec.attempts + 1, rec.feedback)
+                elif rec.feedback_kind == "review":
+                    role, text = "fixer", prompts.cleanup_prompt(goal, task, rec.attempts + 1, rec.feedback)
+                elif rec.feedback_kind == "gates":
+                    role, text = "fixer", prompts.fixer_prompt(goal, task, rec.attempts + 1, rec.feedback, rec.advice)
+                else:
+                    role, text = "implementer", prompts.implementer_prompt(goal, task, wt, rec.attempts + 1, [s.name for s in specs])
+                rec.attempts += 1
+                self._slice_state(rec, "running", reason="")
+                result = await self._agent_turn(text, cwd=wt, scope=list(task.write_set), slice_id=rec.slice_id,
+                                                task_id=task.id, role=role, attempt=rec.attempts,
+                                                timeout=self._turn_timeout(task))
+                if self._intent:
+                    raise StopRun(self._intent)
+                if not result.ok:
+                    rec.attempts -= 1
+                    rec.crash_retries += 1
+                    why = result.error or result.stop_reason
+                    if result.stop_reason == "timeout":
+                        why = f"the agent exceeded its time budget of {self._turn_timeout(task) or 0:.0f}s"
+                    if rec.crash_retries > CRASH_RETRIES:
+                        self._slice_state(rec, "blocked", reason=f"agent failed {rec.crash_retries} times: {why}")
+                        self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": why})
+                        return
+                    self.emit("lease_expired", {"slice_id": rec.slice_id})
+                    self.narrate("execute", f"slice {rec.slice_id}: agent turn failed ({why}); retrying")
+                    continue
+                self._collect_follow_ups(result.text)
+                self._slice_state(rec, "gates")
+                rec.gates = await self._run_gates(specs, wt, rec.slice_id, f"{rec.slice_id}-a{rec.attempts}")
+                self.save()
+                if self._intent:
+                    raise StopRun(self._intent)
+                if not self._slice_gates_ok(rec):
+                    rec.failed_gate_rounds += 1
+                    rec.feedback_kind, rec.feedback = "gates", _gate_feedback(rec.gates)
+                    failing = ", ".join(r.name for r in rec.gates if r.blocking)
+                    if rec.failed_gate_rounds == max_rounds and not rec.escalated:
+                        rec.escalated = True
+                        self.narrate("execute", f"slice {rec.slice_id}: {max_rounds} failed attempts; asking an architect")
+                        adv = await self._agent_turn(
+                            prompts.architect_prompt(goal, task, rec.failed_gate_rounds, rec.feedback), cwd=wt, scope=[],
+                            slice_id=rec.slice_id, task_id=task.id, role="architect", attempt=rec.attempts,
+                            read_only=True, timeout=self._turn_timeout(task))
+                        rec.advice = adv.text
+                    elif rec.failed_gate_rounds > max_rounds:
+                        reason = f"gates still failing after {rec.failed_gate_rounds} attempts: {failing}"
+                        self._slice_state(rec, "blocked", reason=reason)
+                        self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": reason})
+                        return
+                    self.narrate("execute", f"slice {rec.slice_id}: gate(s) {failing} failed; attempt {rec.attempts + 1} gets the output")
+                    continue
+                blocking = await self._review_slice(rec, task, wt)
+                if blocking and rec.review_cleanups < 1:
+                    rec.review_cleanups += 1
+                    rec.feedback_kind, rec.feedback = "review", blocking
+                    self.narrate("review", f"slice {rec.slice_id}: the review wall blocked the change; cleanup attempt")
+                    continue
+                if blocking:
+                    self._slice_state(rec, "blocked", reason=f"review wall: {blocking.splitlines()[0]}")
+                    return
+                await self._commit_slice(rec, task, wm)
+                return
+        except asyncio.CancelledError:
+            raise
+
+    def _slice_gates_ok(self, rec: ex.SliceRecord) -> bool:
+        """A slice passes when every required gate passes, or fails only on failures already red at baseline
+        (a red baseline is the goal's to fix, not each slice's)."""
+        base = {r.name: r for r in (self.exec.baseline or [])}
+        for r in rec.gates:
+            if not r.blocking:
+                continue
+            b = base.get(r.name)
+            if b is None or b.passed or r.timed_out:
+                return False
+            mine, theirs = failure_ids(r), failure_ids(b)
+            if not mine or not mine <= theirs:
+                return False
+            self.narrate("gates", f"slice {rec.slice_id}: gate {r.name} fails only on what failed at baseline "
+                                  f"({', '.join(sorted(mine))}); not the slice's regression")
+        return True
+
+    async def _commit_slice(self, rec: ex.SliceRecord, task: Task, wm) -> None:
+        msg = f"omk: {task.title}\n\ngoal: {self.state.goal_id}\nslice: {rec.slice_id}\n"
+        sha = await asyncio.to_thread(wm.commit, rec.slice_id, msg)
+        diff = await asyncio.to_thread(wm.diff, rec.slice_id)
+        rec.commit = sha or rec.commit
+        rec.changed_files = [f.path for f in diff.files]
+        rec.insertions = diff.additions
+        rec.deletions = diff.deletions
+        rec.feedback_kind = rec.feedback = ""
+        self.emit("lease_released", {"slice_id": rec.slice_id})
+        self._slice_state(rec, "committed", commit=rec.commit, changed_files=rec.changed_files,
+                          insertions=rec.insertions, deletions=rec.deletions, reason="")
+        self.emit("task_status", {"task_id": task.id, "status": "done"})
+        for t in self.graph.tasks:
+            if t.id == task.id:
+                t.status = TaskStatus.done
+                t.completed_at = datetime.now(timezone.utc)
+        store.save_task_graph(self.paths, self.graph)
+
+    def _collect_follow_ups(self, text: str) -> None:
+        for block in prompts.extract_json_blocks(text or ""):
+            if isinstance(block, dict) and isinstance(block.get("follow_up_tasks"), list):
+                if self.state.execute_passes >= self.state.options.max_execute_passes:
+                    self.narrate("execute", "follow-up tasks ignored: the execute pass limit is reached")
+                    return
+                accepted = self._accept_proposals(block["follow_up_tasks"], existing={t.id for t in self.graph.tasks})
+                if accepted:
+                    self.graph.tasks.extend(accepted)
+                    store.save_task_graph(self.paths, self.graph)
+                    self.emit("task_graph_mutated", {"added": [t.id for t in accepted], "reason": "agent follow-up"})
+
+    # ------------------------------------------------------------------ review
+    def _review_available(self) -> bool:
+        try:
+            import omk_tui.review.wall  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    async def _review_slice(self, rec: ex.SliceRecord, task: Task, wt: Path) -> str:
+        """Run the review wall on a slice; return the cleanup findings when it blocks, else ''."""
+        if not self._review_available():
+            return ""
+        from omk_tui.review.wall import review_slice
+
+        self._slice_state(rec, "review")
+        try:
+            wall = await review_slice(self, rec, task, wt)
+        except Exception as exc:  # no review evidence: a known gap in the proof, never a silent pass
+            self.exec.review_gap = f"review wall failed on slice {rec.slice_id}: {type(exc).__name__}: {exc}"
+            self.narrate("review", self.exec.review_gap)
+            return ""
+        rec.reviews = wall.results
+        for r in wall.results:
+            self.emit("review_finished", {"scope": rec.slice_id, "kind": r.kind, "passed": r.passed,
+                                          "severity": r.severity, "feedback": r.feedback}, actor="review")
+        self.save()
+        return wall.cleanup_prompt() if wall.blocking else ""
+
+    async def _review_goal(self) -> None:
+        if self.exec.goal_reviews is not None or not self.exec.merged:
+            return
+        self._set_phase(GoalPhase.review)
+        if not self._review_available():
+            self.exec.review_gap = "review wall not run"
+            self.exec.goal_reviews = []
+            self.save()
+            return
+        from omk_tui.review.wall import review_goal
+
+        try:
+            wall = await review_goal(self)
+        except Exception as exc:
+            self.exec.review_gap = f"review wall failed on the goal: {type(exc).__name__}: {exc}"
+            self.exec.goal_reviews = []
+            self.narrate("review", self.exec.review_gap)
+            self.save()
+            return
+        self.exec.goal_reviews = wall.results
+        for r in wall.results:
+            self.emit("review_finished", {"scope": "goal", "kind": r.kind, "passed": r.passed,
+                                          "severity": r.severity, "feedback": r.feedback}, actor="review")
+        self.save()
+
+    # ------------------------------------------------------------------ integrate
+    async def _integrate(self, specs: list[GateSpec]) -> None:
+        self._set_phase(GoalPhase.integration)
+        integ = self._integrator()
+        for sid in self.exec.order:
+            rec = self.exec.slices[sid]
+            if rec.state != "committed" or sid in self.exec.merged:
+                continue
+            outcome = await asyncio.to_thread(integ.merge, sid, self._worktrees().branch_for(sid))
+            if outcome.conflict is not None:
+                ev = outcome.conflict
+                detail = _conflict_text(ev)
+                self.exec.conflicts.append({"slice_id": sid, "files": list(ev.files), "against": list(getattr(ev, "against", []))})
+                self.emit("integration_conflict", {"slice_id": sid, "other_slice_id": ", ".join(getattr(ev, "against", [])) or None,
+                                                   "files": list(ev.files), "detail": detail[:4000]})
+                if rec.conflict_reruns < 1:
+                    rec.conflict_reruns += 1
+                    self.narrate("integrate", f"slice {sid} conflicts with integrated work; re-running it on top")
+                    from omk_tui.control.slice_base import reset_worktree_to
+
+                    await asyncio.to_thread(reset_worktree_to, self._worktrees().path_for(sid), integ.head)
+                    rec.feedback_kind, rec.feedback = "conflict", detail
+                    rec.state = "pending"
+                    self.save()
+                    plan = self._plan_slices()
+                    await self._schedule(plan, specs)
+                    rec = self.exec.slices[sid]
+                    if rec.state == "committed":
+                        outcome = await asyncio.to_thread(integ.merge, sid, self._worktrees().branch_for(sid))
+                if outcome.conflict is not None:
+                    self._slice_state(rec, "blocked", reason=f"merge conflict in {', '.join(outcome.conflict.files)}")
+                    continue
+            self.exec.merged.append(sid)
+            self.exec.integration_commit = outcome.head
+            self.emit("integration_merged", {"slice_id": sid, "commit": outcome.head})
+            rec.state = "merged"
+            self.save()
+        if self.exec.final is None or self._gates_requested:
+            self._gates_requested = False
+            cwd = await asyncio.to_thread(integ.materialize)
+            self.exec.integration_commit = integ.head
+            self.exec.final = await self._run_gates(specs, cwd, "final", f"final-{len(self.exec.merged)}")
+            self.save()
+
+    # ------------------------------------------------------------------ finish
+    async def _finish(self) -> Proof:
+        self._set_phase(GoalPhase.proof)
+        blocker, human = self._readiness_blocker()
+        if blocker:
+            status = GoalStatus.blocked_on_human if human else GoalStatus.not_ready
+            self._set_status(status, blocker)
+            self.narrate("proof", "not ready: " + blocker)
+            return self._write_proof(blocker=blocker)
+        proof = self._write_proof()
+        self._set_phase(GoalPhase.delivery)
+        proof = await self._deliver(proof)
+        return proof
+
+    def _readiness_blocker(self) -> tuple[str | None, bool]:
+        recs = [self.exec.slices[s] for s in self.exec.order]
+        blocked = [r for r in recs if r.state == "blocked"]
+        if not recs:
+            return "no slice was planned: the task graph has nothing to execute", True
+        if blocked:
+            r = blocked[0]
+            human = "conflict" in r.reason or "review" in r.reason
+            return f"slice {r.slice_id} is blocked: {r.reason}", human
+        final = self.exec.final or []
+        base = {r.name: r for r in (self.exec.baseline or [])}
+        regressions = [r.name for r in final if r.blocking and base.get(r.name) and base[r.name].passed]
+        if regressions:
+            return f"regression: gate(s) {', '.join(regressions)} passed at baseline and fail after integration", False
+        failing = [r.name for r in final if r.blocking]
+        if failing:
+            return f"final gate(s) failing on the integrated result: {', '.join(failing)}", False
+        if not final:
+            return "no final gate evidence", False
+        if self.exec.review_gap:
+            return f"no review evidence: {self.exec.review_gap}", False
+        failed_reviews = [r for r in (self.exec.goal_reviews or []) if not r.passed and r.severity in ("high", "critical")]
+        if failed_reviews:
+            r = failed_reviews[0]
+            return f"review wall: {r.kind} failed ({r.severity}): {r.feedback}", True
+        return None, False
+
+    def _write_proof(self, blocker: str | None = None) -> Proof:
+        from omk_tui.control.proof_builder import build_proof
+
+        proof = build_proof(self, blocker)
+        store.save_proof(self.paths, proof)
+        self.emit("proof_written", {"status": proof.status.value, "readiness": proof.readiness,
+                                    "path": str(self.paths.proof_json), "blocker": proof.blocker}, durable=True)
+        return proof
+
+    async def _deliver(self, proof: Proof) -> Proof:
+        policy = self.state.options.delivery_policy
+        if policy == "local":
+            self.exec.delivered = True
+            self._set_status(GoalStatus.ready)
+            self.state.completed_at = datetime.now(timezone.utc)
+            self._set_phase(GoalPhase.done)
+            proof = self._write_proof()
+            self.emit("delivery", {"policy": "local", "status": "pending",
+                                   "detail": f"integration branch {self.state.integration_branch} is ready; "
+                                             f"`omk-tui accept {self.state.goal_id}` merges it"})
+            self.narrate("deliver", f"ready: review and run `omk-tui accept {self.state.goal_id}`")
+            return proof
+        from omk_tui.delivery.github import deliver
+
+        outcome = await deliver(self, proof)
+        self.emit("delivery", {"policy": policy, "status": outcome.status, "detail": outcome.detail,
+                               "pr_urls": list(outcome.pr_urls)})
+        self.exec.delivered = True
+        if outcome.blocker:
+            self._set_status(GoalStatus.blocked_on_human if outcome.human_decision else GoalStatus.blocked_on_external,
+                             outcome.blocker)
+            return self._write_proof(blocker=outcome.blocker)
+        self._set_status(GoalStatus.ready)
+        self.state.completed_at = datetime.now(timezone.utc)
+        self._set_phase(GoalPhase.done)
+        return self._write_proof()
+
+
+# ---------------------------------------------------------------------- helpers
+def _running_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def apply_budget_add(budget: Budget, time_secs, tokens, usd) -> dict:
+    added = {}
+    if time_secs:
+        budget.time_secs = (budget.time_secs or budget.spent_time_secs) + float(time_secs)
+        added["time_secs"] = float(time_secs)
+    if tokens:
+        budget.tokens = (budget.tokens or budget.spent_tokens) + int(tokens)
+        added["tokens"] = int(tokens)
+    if usd:
+        budget.usd = (budget.usd or budget.spent_usd) + float(usd)
+        added["usd"] = float(usd)
+    return added
+
+
+def _update_event(u: AgentUpdate, slice_id: str | None, scope: list[str]) -> tuple[str | None, dict]:
+    base = {"slice_id": slice_id}
+    if u.kind == "message":
+        return "agent_message_chunk", {**base, "text": u.text}
+    if u.kind == "thought":
+        return "agent_thought_chunk", {**base, "text": u.text}
+    if u.kind == "stderr":
+        return "agent_stderr", {**base, "text": u.text}
+    if u.kind == "tool_call":
+        return "agent_tool_call", {**base, "tool_call_id": u.tool_call_id, "title": u.title, "kind": u.tool_kind,
+                                   "status": u.status, "paths": u.paths, "content": u.content[:2000]}
+    if u.kind == "plan":
+        return "agent_plan", {**base, "entries": u.entries}
+    if u.kind == "permission_asked":
+        return "permission_asked", {**base, "request_id": u.request_id, "tool": u.title, "command": u.command,
+                                    "paths": u.paths, "diff": u.diff[:8000], "scope": scope, "options": u.options}
+    if u.kind == "permission_decided":
+        return "permission_decided", {**base, "request_id": u.request_id, "decision": u.decision, "by": u.by or "policy",
+                                      "reason": u.reason}
+    if u.kind == "scope_refused":
+        return "scope_refused", {**base, "path": u.path, "operation": u.operation, "reason": u.reason}
+    return None, {}
+
+
+def failure_ids(result: GateResult) -> set[str]:
+    """Test ids a gate reports as failed (pytest `FAILED x::y - ...` / `ERROR x::y` summary lines)."""
+    ids: set[str] = set()
+    for line in result.summary:
+        line = line.strip()
+        for prefix in ("FAILED ", "ERROR "):
+            if line.startswith(prefix):
+                ids.add(line[len(prefix):].split(" - ", 1)[0].strip())
+    return ids
+
+
+def _gate_feedback(results: list[GateResult]) -> str:
+    from omk_tui.gates import trim_for_agent
+
+    parts = [trim_for_agent(r, 3000) for r in results if r.blocking]
+    return "\n\n".join(parts)
+
+
+def _conflict_text(ev) -> str:
+    lines = [f"conflicting files: {', '.join(ev.files)}"]
+    against = getattr(ev, "against", None)
+    if against:
+        lines.append(f"already integrated slices that touched them: {', '.join(against)}")
+    for f, hunk in (getattr(ev, "hunks", None) or {}).items():
+        lines.append(f"--- {f}\n{hunk[:1500]}")
+    return "\n".join(lines)
+
+
+def _repo_summary(repo: Path, limit: int = 200) -> str:
+    try:
+        import pygit2
+
+        r = pygit2.Repository(str(repo))
+        names = sorted(e.path for e in r.index)
+    except Exception:
+        names = []
+    more = f"\n... and {len(names) - limit} more" if len(names) > limit else ""
+    return "\n".join(names[:limit]) + more

@@ -1,0 +1,112 @@
+"""The controller lock: one controller per goal, and a way to tell whether it is alive.
+
+Mutual exclusion is an `flock` on `controller.lock` (released by the kernel when the process dies, even on
+kill -9); the file's JSON (pid, host, started, heartbeat) tells a person who holds it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HEARTBEAT_SECS = 2.0
+
+
+class LockHeld(RuntimeError):
+    pass
+
+
+@dataclass
+class LockInfo:
+    pid: int
+    host: str
+    started: float
+    heartbeat: float
+    alive: bool
+
+
+def read_lock(lock_path: Path) -> LockInfo | None:
+    """Who holds (or last held) the lock, and whether that controller is alive now."""
+    lock_path = Path(lock_path)
+    try:
+        raw = lock_path.read_text(encoding="utf-8")
+        data = json.loads(raw) if raw.strip() else {}
+    except (OSError, ValueError):
+        data = {}
+    if not lock_path.exists():
+        return None
+    alive = is_locked(lock_path)
+    return LockInfo(
+        pid=int(data.get("pid", 0) or 0),
+        host=str(data.get("host", "")),
+        started=float(data.get("started", 0) or 0),
+        heartbeat=float(data.get("heartbeat", 0) or 0),
+        alive=alive,
+    )
+
+
+def is_locked(lock_path: Path) -> bool:
+    try:
+        fd = os.open(lock_path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+class ControllerLock:
+    def __init__(self, lock_path: Path):
+        self.path = Path(lock_path)
+        self._fd: int | None = None
+        self.started = time.time()
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            info = read_lock(self.path)
+            who = f" (pid {info.pid} on {info.host})" if info and info.pid else ""
+            raise LockHeld(
+                f"another controller is running this goal{who}; pause or cancel it first, "
+                "or attach to it with `omk-tui`"
+            ) from None
+        self._fd = fd
+        self.heartbeat()
+
+    def heartbeat(self) -> None:
+        if self._fd is None:
+            return
+        data = json.dumps(
+            {"pid": os.getpid(), "host": socket.gethostname(), "started": self.started, "heartbeat": time.time()}
+        ).encode()
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, data, 0)
+        except OSError:
+            pass
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self._fd)
+            self._fd = None

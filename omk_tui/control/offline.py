@@ -1,0 +1,47 @@
+"""Intents applied to a goal whose controller is not running (under the lock, so none starts meanwhile)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omk_tui.control.lock import ControllerLock
+from omk_tui.models.events import make_event
+from omk_tui.models.goal import Budget, GoalFailure, GoalStatus
+from omk_tui.state import store
+from omk_tui.state.eventlog import EventLog
+
+
+def budget_add_offline(paths: store.GoalPaths, time_secs, tokens, usd) -> Budget:
+    from omk_tui.control.controller import apply_budget_add
+
+    lock = ControllerLock(paths.lock)
+    lock.acquire()
+    try:
+        state = store.load_goal(paths)
+        added = apply_budget_add(state.budget, time_secs, tokens, usd)
+        log = EventLog(paths.events)
+        log.append(make_event(state.goal_id, "budget_extended",
+                              {"budget": state.budget.model_dump(mode="json"), "added": added}), durable=True)
+        log.close()
+        store.save_goal(paths, state)
+        return state.budget
+    finally:
+        lock.release()
+
+
+def cancel_offline(repo: Path, paths: store.GoalPaths) -> None:
+    lock = ControllerLock(paths.lock)
+    lock.acquire()
+    try:
+        state = store.load_goal(paths)
+        state.status = GoalStatus.cancelled
+        state.failure = GoalFailure(kind="cancelled", reason="cancelled by the user; worktrees are kept for inspection",
+                                    next_action=f"omk-tui clean {state.goal_id}")
+        log = EventLog(paths.events)
+        log.append(make_event(state.goal_id, "goal_cancelled", {"by": "user"}))
+        log.append(make_event(state.goal_id, "status_changed", {"status": "cancelled", "reason": state.failure.reason}),
+                   durable=True)
+        log.close()
+        store.save_goal(paths, state)
+    finally:
+        lock.release()

@@ -1,0 +1,180 @@
+"""GitHub delivery (`draft-pr` / `auto-pr`): push the branch(es), open or update the PR(s) with `gh`, then follow
+the merge policy. Every failure is a precise blocker; nothing is lost (branches stay, the main tree is untouched).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from omk_tui.delivery import gitcli
+from omk_tui.delivery.gh_client import GhClient, GhError
+from omk_tui.delivery.merge_policy import apply_merge_policy
+from omk_tui.delivery.pr_body import SliceInfo, render_pr_body
+from omk_tui.models.goal import GoalState
+from omk_tui.models.proof import Delivery, Proof
+from omk_tui.state import store
+
+
+@dataclass
+class DeliveryOutcome:
+    status: str  # goal status to set: ready | blocked_on_human | blocked_on_external
+    detail: str
+    pr_urls: list[str] = field(default_factory=list)
+    blocker: str | None = None
+    human_decision: str | None = None
+    delivery_status: str = "pending"  # Proof.delivery.status: pr_opened | merged | blocked | dry_run
+    actions: list[str] = field(default_factory=list)  # what was done (or, in a dry run, would be done)
+    dry_run: bool = False
+
+    def to_delivery(self, policy: str) -> Delivery:
+        return Delivery(policy=policy, status=self.delivery_status, detail=self.blocker or self.detail,
+                        pr_urls=list(self.pr_urls))
+
+
+@dataclass
+class PrRequest:
+    head: str
+    title: str
+    body: str
+
+
+def _slices(proof: Proof, plan) -> list[SliceInfo]:
+    tasks = {t.id: t for t in (getattr(plan, "tasks", None) or plan or [])} if plan is not None else {}
+    out = []
+    for s in proof.slices:
+        t = tasks.get(s.task_id)
+        out.append(SliceInfo(slice_id=s.slice_id, branch=s.branch, commit=s.commit,
+                             owner=(t.owner_role if t and t.owner_role else "agent"),
+                             write_scope=list(t.write_set) if t else list(s.changed_files),
+                             dependencies=list(t.dependencies) if t else [], title=t.title if t else ""))
+    return out
+
+
+def pr_requests(state: GoalState, proof: Proof, plan, pr_per: str) -> list[PrRequest]:
+    slices = _slices(proof, plan)
+    goal = state.normalized_goal or state.original_goal
+    if pr_per == "slice":
+        out = []
+        for s in slices:
+            if not s.commit:
+                continue
+            gates = next((x.gates for x in proof.slices if x.slice_id == s.slice_id), [])
+            reviews = [r for r in proof.review_results if r.scope == s.slice_id]
+            body = render_pr_body(goal_id=state.goal_id, goal=goal, slices=[s], gates=gates, reviews=reviews,
+                                  heading=f"Slice `{s.slice_id}` of goal `{state.goal_id}`.")
+            out.append(PrRequest(s.branch, f"[slice] {s.slice_id}: {s.title or goal}"[:120], body))
+        return out
+    branch = proof.integration_branch or state.integration_branch
+    reviews = [r for r in proof.review_results if r.scope == "goal"] or list(proof.review_results)
+    body = render_pr_body(goal_id=state.goal_id, goal=goal, slices=slices, gates=proof.final_gates, reviews=reviews)
+    return [PrRequest(branch, f"omk: {goal}"[:120], body)] if branch else []
+
+
+def _blocked(kind: str, reason: str, actions: list[str], *, human: bool, dry_run: bool = False) -> DeliveryOutcome:
+    return DeliveryOutcome(status="blocked_on_human" if human else "blocked_on_external", detail=reason,
+                           blocker=reason, human_decision=reason if human else None, delivery_status="blocked",
+                           actions=actions, dry_run=dry_run)
+
+
+def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=None, *, config=None,
+                 dry_run: bool = False, gh: str = "gh", poll_secs: float = 10.0,
+                 no_checks_grace_secs: float = 30.0) -> DeliveryOutcome:
+    from omk_tui.config import load_config
+
+    repo = Path(state.repo)
+    config = config or load_config(repo)
+    policy = state.options.delivery_policy
+    actions: list[str] = []
+    if policy == "local":
+        return DeliveryOutcome("ready", f"local delivery: `omk-tui accept {state.goal_id}` merges the integration branch",
+                               delivery_status="pending")
+    remote = config.delivery.remote
+    base = config.delivery.base_branch or gitcli.normalise_branch(state.base_ref) or gitcli.current_branch(repo)
+    requests = pr_requests(state, proof, plan, config.delivery.pr_per)
+    if not requests:
+        return _blocked("nothing", "nothing to deliver: no integration branch or committed slice", actions,
+                        human=True, dry_run=dry_run)
+    if base is None:
+        return _blocked("base", "cannot tell the base branch for the PR; set delivery.base_branch in .omk/config.toml",
+                        actions, human=True, dry_run=dry_run)
+    client = GhClient(repo, gh=gh)
+    try:
+        client.require_auth()
+    except GhError as exc:
+        return _blocked("gh", str(exc), actions, human=exc.logged_out, dry_run=dry_run)
+    if gitcli.remote_url(repo, remote) is None:
+        return _blocked("remote", f"the repository has no git remote {remote!r}; add one with "
+                        f"`git remote add {remote} URL` (or set delivery.remote) and deliver again", actions,
+                        human=True, dry_run=dry_run)
+    for req in requests:
+        if not gitcli.branch_exists(repo, req.head):
+            return _blocked("branch", f"branch {req.head} does not exist any more; nothing was pushed", actions,
+                            human=True, dry_run=dry_run)
+    draft = policy == "draft-pr"
+    urls: list[str] = []
+    for req in requests:
+        if dry_run:
+            actions.append(f"would push {req.head} to {remote}")
+        else:
+            out = gitcli.git(repo, "push", "--porcelain", remote, f"refs/heads/{req.head}:refs/heads/{req.head}")
+            if not out.ok:
+                return _blocked("push", f"`git push {remote} {req.head}` was rejected: {out.message}; the branch is "
+                                "intact locally, fix the remote and deliver again", actions, human=False)
+            actions.append(f"pushed {req.head} to {remote}")
+        try:
+            existing = client.pr_for_head(req.head)
+            if existing:
+                if dry_run:
+                    actions.append(f"would update PR {existing['url']} (title and body)")
+                else:
+                    client.edit_pr(existing["url"], title=req.title, body=req.body)
+                    actions.append(f"updated PR {existing['url']}")
+                urls.append(existing["url"])
+            elif dry_run:
+                actions.append(f"would open a {'draft ' if draft else ''}PR {req.head} -> {base}: {req.title}")
+            else:
+                url = client.create_pr(title=req.title, body=req.body, head=req.head, base=base, draft=draft)
+                actions.append(f"opened {'draft ' if draft else ''}PR {url}")
+                urls.append(url)
+        except GhError as exc:
+            return _blocked("gh", str(exc), actions, human=exc.logged_out)
+    merge = state.options.merge_policy
+    if dry_run:
+        actions.append(f"would then apply the merge policy {merge!r}")
+        return DeliveryOutcome("ready", "dry run: " + "; ".join(actions), pr_urls=urls, delivery_status="dry_run",
+                               actions=actions, dry_run=True)
+    result = apply_merge_policy(client, merge, policy, urls, timeout=config.delivery.checks_timeout_secs,
+                                poll_secs=poll_secs, no_checks_grace_secs=no_checks_grace_secs)
+    actions += [f"merged {u}" for u in result.merged]
+    return DeliveryOutcome(result.status, result.detail, pr_urls=urls, blocker=result.blocker,
+                           human_decision=result.human_decision, delivery_status=result.delivery_status,
+                           actions=actions)
+
+
+def _record(paths: store.GoalPaths, policy: str, outcome: DeliveryOutcome) -> None:
+    d = paths.artifacts / "policy"
+    d.mkdir(parents=True, exist_ok=True)
+    store.write_json_artifact(d / ("delivery-dry-run.json" if outcome.dry_run else "delivery.json"),
+                              {"policy": policy, **asdict(outcome)})
+
+
+async def deliver(target, *args, dry_run: bool = False, config=None, gh: str = "gh", poll_secs: float = 10.0,
+                  no_checks_grace_secs: float = 30.0) -> DeliveryOutcome:
+    """`deliver(goal_paths, state, proof, plan)` or, from the controller, `deliver(controller, proof)`.
+
+    Sets `proof.delivery` (not saved: the caller writes the proof) and writes `artifacts/policy/delivery.json`.
+    """
+    if hasattr(target, "paths") and hasattr(target, "state"):
+        paths, state, proof, plan = target.paths, target.state, args[0], getattr(target, "graph", None)
+        config = config or getattr(target, "config", None)
+    else:
+        paths, state, proof = target, args[0], args[1]
+        plan = args[2] if len(args) > 2 else None
+    outcome = await asyncio.to_thread(deliver_sync, paths, state, proof, plan, config=config, dry_run=dry_run, gh=gh,
+                                      poll_secs=poll_secs, no_checks_grace_secs=no_checks_grace_secs)
+    if not dry_run:
+        proof.delivery = outcome.to_delivery(state.options.delivery_policy)
+    _record(paths, state.options.delivery_policy, outcome)
+    return outcome

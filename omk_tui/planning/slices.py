@@ -1,0 +1,277 @@
+"""Slice planning (seed 003): which tasks run as slices, in which order, and which must wait for which.
+
+Semantics are omk's, exactly:
+- a task becomes a slice when it is not done, has a non-empty write_set, and has an owner role or writes
+  `project files` (or is the generic "implement the goal" task);
+- slices follow the topological order of all tasks, ties broken by the smallest id;
+- a slice depends on its task's direct dependencies that are slices; then, for each earlier slice, the first access
+  overlap in the order write/write, write/read (our write vs their read), read/write adds a dependency on it and
+  records an overlap serialization, unless the task's dependency closure (over the task graph, before any
+  serialization edge) already contains the earlier slice's task;
+- gates and review needs follow the task's risk and paths.
+
+omk compares every pair of slices path by path (quadratic in tasks x paths). Here each path maps to bitsets of
+the slices that read or write it, its subtree and the wildcard, and closures are bitsets too, so a slice only
+pays for the earlier slices it really conflicts with.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from omk_tui.models.tasks import GOAL_EXECUTE_TASK_ID, PROJECT_FILES, Task, TaskGraph, TaskStatus, find_cycle
+from omk_tui.planning.path_policy import OUTSIDE_ROOTS, normalize_scope_path, task_path_refusals
+from omk_tui.planning.scope_index import AccessIndex, bit_positions
+
+OverlapKind = Literal["write_write", "write_read", "read_write"]
+
+BASE_GATES = ("acceptance_criteria", "local_verification_wall")
+SECURITY_GATE = "security_review_gate"
+BASE_REVIEWS = ("anti_slop_review", "code_review", "test_engineer_review")
+DEFAULT_OWNER_ROLE = "executor"
+
+# A slice id and a goal id become a git branch component and a folder name: keep them to plain names.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+
+
+class OverlapSerialization(BaseModel):
+    blocked_slice_id: str
+    serializes_after: str
+    kind: OverlapKind
+    path: str
+
+
+class Slice(BaseModel):
+    slice_id: str  # the task id: stable across re-plans, so a resumed goal finds its branch and worktree again
+    task_id: str
+    title: str
+    owner_role: str
+    risk: str
+    dependencies: list[str] = Field(default_factory=list)  # slice ids, sorted
+    read_set: list[str] = Field(default_factory=list)  # normalised, sorted, unique
+    write_set: list[str] = Field(default_factory=list)
+    gates: list[str] = Field(default_factory=list)
+    review_needs: list[str] = Field(default_factory=list)
+    branch: str
+    worktree: str  # `<goal-id>/<slice-id>`, relative to the worktrees root
+    worktree_path: str | None = None  # absolute, when a worktrees root was given
+
+
+class SlicePlan(BaseModel):
+    goal_id: str
+    slices: list[Slice] = Field(default_factory=list)
+    overlap_serializations: list[OverlapSerialization] = Field(default_factory=list)
+    order: list[str] = Field(default_factory=list)  # slice ids in execution (topological) order
+
+    def by_id(self) -> dict[str, Slice]:
+        return {s.slice_id: s for s in self.slices}
+
+
+class SlicePlanError(ValueError):
+    """The task graph cannot be planned; `reasons` lists every problem, naming the task ids involved."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = reasons
+        super().__init__("; ".join(reasons))
+
+
+# --- per-task rules (seed 003) ---------------------------------------------------------------------------------
+
+def is_slice_task(task: Task) -> bool:
+    if task.status == TaskStatus.done or not task.write_set:
+        return False
+    return task.owner_role is not None or writes_project_files(task)
+
+
+def writes_project_files(task: Task) -> bool:
+    return task.id == GOAL_EXECUTE_TASK_ID or any(path.strip() == PROJECT_FILES for path in task.write_set)
+
+
+def gates_for_task(task: Task) -> list[str]:
+    gates = set(BASE_GATES)
+    if task.risk == "high" or "security" in task.risk:
+        gates.add(SECURITY_GATE)
+    return sorted(gates)
+
+
+def review_needs_for_task(task: Task) -> list[str]:
+    reviews = set(BASE_REVIEWS)
+    if task.risk != "low":
+        reviews.update(("architect_review", "security_review"))
+    if any("bench" in path or "performance" in path for path in [*task.write_set, *task.read_set]):
+        reviews.add("performance_review")
+    return sorted(reviews)
+
+
+def branch_name(goal_id: str, slice_id: str) -> str:
+    return f"omk/{goal_id}/{slice_id}"
+
+
+def worktree_name(goal_id: str, slice_id: str) -> str:
+    return f"{goal_id}/{slice_id}"
+
+
+def unique_normalized(paths: list[str]) -> list[str]:
+    """Normalised paths, first occurrence kept, in the task's own order (the order overlaps are reported in)."""
+    return list(dict.fromkeys(normalize_scope_path(p) for p in paths))
+
+
+# --- validation ------------------------------------------------------------------------------------------------
+
+def planning_problems(graph: TaskGraph, goal_id: str, *, allow_git_paths: bool = False) -> list[str]:
+    """Everything that stops `graph` from being planned: graph validation, path policy, unusable names."""
+    problems = graph.problems()
+    for task in graph.tasks:
+        for refusal in task_path_refusals(task, allow_git_paths=allow_git_paths):
+            problems.append(f"{OUTSIDE_ROOTS}: {refusal.reason}")
+    if not goal_id.strip():
+        problems.append("the task graph has no goal id; give one (--goal-id) to name branches and worktrees")
+    elif not _is_safe_name(goal_id):
+        problems.append(f"goal id {goal_id!r} cannot name a branch or folder; use letters, digits, '.', '_', '-'")
+    for task in graph.tasks:
+        if is_slice_task(task) and not _is_safe_name(task.id):
+            problems.append(
+                f"task {task.id!r} would be a slice but its id cannot name a branch or folder; "
+                "use letters, digits, '.', '_', '-'"
+            )
+    return problems
+
+
+def _is_safe_name(name: str) -> bool:
+    return bool(_SAFE_NAME.match(name)) and ".." not in name and not name.endswith((".lock", "."))
+
+
+def topological_order(tasks: list[Task]) -> list[Task]:
+    """Kahn's algorithm, always taking the smallest ready id: the same order as omk's repeated scan."""
+    by_id = {t.id: t for t in tasks}
+    waiting = {t.id: len(set(t.dependencies)) for t in tasks}
+    dependents: dict[str, list[str]] = {t.id: [] for t in tasks}
+    for t in tasks:
+        for dep in set(t.dependencies):
+            if dep in dependents:
+                dependents[dep].append(t.id)
+    ready = [tid for tid, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    ordered: list[Task] = []
+    while ready:
+        tid = heapq.heappop(ready)
+        ordered.append(by_id[tid])
+        for child in dependents[tid]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, child)
+    if len(ordered) != len(tasks):
+        cycle = find_cycle(tasks)
+        raise SlicePlanError(["dependency cycle: " + " -> ".join(cycle) if cycle else "dependency cycle"])
+    return ordered
+
+
+# --- planning --------------------------------------------------------------------------------------------------
+
+def plan_slices(
+    graph: TaskGraph,
+    *,
+    goal_id: str | None = None,
+    worktrees_root: Path | None = None,
+    allow_git_paths: bool = False,
+) -> SlicePlan:
+    """The slice plan of a task graph; SlicePlanError (with every reason) when the graph cannot be planned."""
+    goal = graph.goal_id if goal_id is None else goal_id
+    problems = planning_problems(graph, goal, allow_git_paths=allow_git_paths)
+    if problems:
+        raise SlicePlanError(problems)
+
+    ordered = topological_order(graph.tasks)
+    position = {t.id: i for i, t in enumerate(ordered)}
+    # closure[i]: every task (by topological position) that task i depends on, directly or not.
+    closure: list[int] = []
+    for task in ordered:
+        bits = 0
+        for dep in set(task.dependencies):
+            p = position[dep]
+            bits |= closure[p] | (1 << p)
+        closure.append(bits)
+
+    slice_ids = {t.id for t in ordered if is_slice_task(t)}
+    prefixes: dict[str, list[str]] = {}
+    writers, readers = AccessIndex(prefixes), AccessIndex(prefixes)
+    slices: list[Slice] = []
+    serializations: list[OverlapSerialization] = []
+
+    for number, task in enumerate(ordered):
+        if task.id not in slice_ids:
+            continue
+        writes = unique_normalized(task.write_set)
+        reads = unique_normalized(task.read_set)
+        found = _first_overlaps(writes, reads, writers, readers, ordered_before=closure[number])
+        dependencies = {dep for dep in task.dependencies if dep in slice_ids}
+        for prior in sorted(found):
+            kind, path = found[prior]
+            prior_id = ordered[prior].id
+            dependencies.add(prior_id)
+            serializations.append(OverlapSerialization(
+                blocked_slice_id=task.id, serializes_after=prior_id, kind=kind, path=path,
+            ))
+        writers.add(number, set(writes))
+        readers.add(number, set(reads))
+        slices.append(_make_slice(task, goal, sorted(dependencies), reads, writes, worktrees_root))
+
+    return SlicePlan(
+        goal_id=goal,
+        slices=slices,
+        overlap_serializations=serializations,
+        order=[s.slice_id for s in slices],
+    )
+
+
+def _first_overlaps(
+    writes: list[str], reads: list[str], writers: AccessIndex, readers: AccessIndex, *, ordered_before: int,
+) -> dict[int, tuple[str, str]]:
+    """For each earlier slice not already ordered before this one: its first overlap (kind, path), if any.
+
+    The kinds are tried in omk's order and, within a kind, this task's paths in its own order; a slice claimed
+    by an earlier (kind, path) is masked out of the later ones.
+    """
+    taken = ordered_before
+    found: dict[int, tuple[str, str]] = {}
+    for kind, candidates, index in (
+        ("write_write", writes, writers),
+        ("write_read", writes, readers),
+        ("read_write", reads, writers),
+    ):
+        if not index.any:
+            continue
+        for path in candidates:
+            hit = index.conflicting(path) & ~taken
+            if hit:
+                taken |= hit
+                claim = (kind, path)
+                for prior in bit_positions(hit):
+                    found[prior] = claim
+    return found
+
+
+def _make_slice(
+    task: Task, goal_id: str, dependencies: list[str], reads: list[str], writes: list[str],
+    worktrees_root: Path | None,
+) -> Slice:
+    return Slice(
+        slice_id=task.id,
+        task_id=task.id,
+        title=task.title,
+        owner_role=task.owner_role if task.owner_role is not None else DEFAULT_OWNER_ROLE,
+        risk=task.risk,
+        dependencies=dependencies,
+        read_set=sorted(reads),
+        write_set=sorted(writes),
+        gates=gates_for_task(task),
+        review_needs=review_needs_for_task(task),
+        branch=branch_name(goal_id, task.id),
+        worktree=worktree_name(goal_id, task.id),
+        worktree_path=str(Path(worktrees_root) / goal_id / task.id) if worktrees_root is not None else None,
+    )

@@ -1,0 +1,218 @@
+"""Replay of a recorded goal: a paced clock over the event log, seeking, and a deterministic text rendering.
+
+No textual here: the TUI drives a `ReplayClock` from a timer and folds the events it hands out with
+`omk_tui.projection.apply` (the same fold as a live run); `omk-tui replay --headless` folds them all and
+prints `render_text()` / `render_json()`, which depend only on the log's content (no wall clock, stable order).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omk_tui.models.events import Event
+from omk_tui.projection import GOAL_SCOPE, GoalView, fold
+from omk_tui.state.eventlog import read_events
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+MAX_IDLE_SECS = 2.0  # recorded pauses longer than this are shortened, so a replay never sits still for minutes
+
+
+@dataclass
+class Recording:
+    goal_id: str
+    events: list[Event]
+    gaps: int = 0
+
+    @classmethod
+    def load(cls, events_path: Path, goal_id: str | None = None) -> "Recording":
+        result = read_events(Path(events_path))
+        gid = goal_id or (result.events[0].goal_id if result.events else Path(events_path).parent.name)
+        return cls(goal_id=gid, events=result.events, gaps=result.gaps)
+
+    def view_at(self, position: int) -> GoalView:
+        """The view after the first `position` events."""
+        return fold(self.goal_id, self.events[:position], gaps=self.gaps)
+
+
+@dataclass
+class ReplayClock:
+    """Hands out recorded events paced by their timestamps (scaled by `speed`, long pauses shortened)."""
+
+    recording: Recording
+    speed: float = 1.0
+    playing: bool = True
+    position: int = 0  # events handed out so far
+    virtual: float = 0.0  # seconds into the replay
+    times: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        t = 0.0
+        prev = None
+        times = []
+        for ev in self.recording.events:
+            if prev is not None:
+                t += min(max((ev.ts - prev).total_seconds(), 0.0), MAX_IDLE_SECS)
+            times.append(t)
+            prev = ev.ts
+        self.times = times
+
+    @property
+    def total(self) -> int:
+        return len(self.recording.events)
+
+    @property
+    def duration(self) -> float:
+        return self.times[-1] if self.times else 0.0
+
+    @property
+    def fraction(self) -> float:
+        return self.position / self.total if self.total else 1.0
+
+    @property
+    def at_end(self) -> bool:
+        return self.position >= self.total
+
+    def tick(self, wall_dt: float) -> list[Event]:
+        """Advance by `wall_dt` real seconds; return the events now due."""
+        if not self.playing or self.at_end:
+            return []
+        self.virtual += wall_dt * self.speed
+        end = bisect.bisect_right(self.times, self.virtual, lo=self.position)
+        return self._take(end)
+
+    def step(self) -> list[Event]:
+        """Exactly one more event (pauses the clock)."""
+        self.playing = False
+        return self._take(min(self.position + 1, self.total))
+
+    def _take(self, end: int) -> list[Event]:
+        out = self.recording.events[self.position:end]
+        self.position = end
+        if out:
+            self.virtual = max(self.virtual, self.times[end - 1])
+        if self.at_end:
+            self.playing = False
+        return out
+
+    def seek(self, position: int) -> None:
+        """Jump to just after `position` events; the caller refolds (`recording.view_at(position)`)."""
+        self.position = max(0, min(position, self.total))
+        self.virtual = self.times[self.position - 1] if self.position else 0.0
+
+    def seek_fraction(self, fraction: float) -> None:
+        self.seek(round(max(0.0, min(1.0, fraction)) * self.total))
+
+    def toggle(self) -> bool:
+        if self.at_end and not self.playing:
+            self.seek(0)
+        self.playing = not self.playing
+        return self.playing
+
+    def faster(self) -> float:
+        bigger = [s for s in SPEEDS if s > self.speed]
+        self.speed = bigger[0] if bigger else self.speed
+        return self.speed
+
+    def slower(self) -> float:
+        smaller = [s for s in SPEEDS if s < self.speed]
+        self.speed = smaller[-1] if smaller else self.speed
+        return self.speed
+
+
+# ---------------------------------------------------------------- deterministic rendering
+def _gate_line(g) -> dict:
+    r = g.result
+    return {
+        "scope": g.scope, "name": g.name, "status": g.status,
+        "exit_code": r.exit_code if r else None, "duration_ms": r.duration_ms if r else None,
+        "lines": g.line_count, "log": g.log_path,
+    }
+
+
+def render_json(view: GoalView, events: int | None = None) -> dict:
+    """A plain, stable dict of what the view shows (sorted keys; no wall-clock values)."""
+    done, total = view.progress
+    budget = view.budget or {}
+    return {
+        "goal_id": view.goal_id,
+        "goal": view.goal,
+        "status": view.status,
+        "phase": view.phase,
+        "readiness": view.readiness,
+        "blocker": view.blocker,
+        "progress": {"done": done, "total": total},
+        "events": view.events_applied if events is None else events,
+        "known_gaps": view.gaps,
+        "recorded_secs": round(view.elapsed_secs, 3),
+        "tokens": {"input": view.tokens_in, "output": view.tokens_out},
+        "usd": round(view.usd, 6),
+        "budget": {k: budget.get(k) for k in sorted(budget)},
+        "tasks": [
+            {"id": t.id, "title": t.title, "status": t.status, "dependencies": list(t.dependencies),
+             "attempts": t.attempts, "slice": t.slice_id}
+            for t in sorted(view.tasks.values(), key=lambda t: t.id)
+        ],
+        "overlaps": [dict(o) for o in view.overlaps],
+        "slices": [
+            {"id": s.slice_id, "task": s.task_id, "state": s.state, "attempt": s.attempt, "branch": s.branch,
+             "changed_files": list(s.changed_files), "insertions": s.insertions, "deletions": s.deletions,
+             "commit": s.commit}
+            for s in sorted(view.slices.values(), key=lambda s: s.slice_id)
+        ],
+        "gates": [_gate_line(view.gates[k]) for k in sorted(view.gates)],
+        "reviews": [
+            {"scope": scope, "kind": kind, "passed": r.get("passed"), "severity": r.get("severity")}
+            for (scope, kind), r in sorted(view.reviews.items())
+        ],
+        "pending_permissions": sorted(view.permissions),
+        "proof": view.proof_path,
+        "narrative": [{"step": step, "summary": summary} for _ts, step, summary in view.narrative],
+    }
+
+
+def render_text(view: GoalView) -> str:
+    """A readable, deterministic rendering of the final view."""
+    d = render_json(view)
+    out: list[str] = []
+    out.append(f"goal {d['goal_id']}")
+    out.append(f"  {d['goal']}")
+    status = d["status"] + (f" ({d['readiness']})" if d["readiness"] and d["readiness"] != d["status"] else "")
+    out.append(f"status {status} · phase {d['phase']} · slices {d['progress']['done']}/{d['progress']['total']}")
+    if d["blocker"]:
+        out.append(f"blocker: {d['blocker']}")
+    out.append(f"events {d['events']} · known gaps {d['known_gaps']} · recorded {d['recorded_secs']:.1f}s")
+    out.append(f"tokens in {d['tokens']['input']} out {d['tokens']['output']} · usd {d['usd']:.4f}")
+    out.append("")
+    out.append("tasks")
+    for t in d["tasks"]:
+        deps = ",".join(t["dependencies"]) or "-"
+        out.append(f"  {t['id']:<8} {t['status']:<9} deps {deps:<10} slice {t['slice'] or '-':<5} "
+                   f"attempts {t['attempts']}  {t['title']}")
+    for o in d["overlaps"]:
+        out.append(f"  overlap: {o.get('blocked_slice_id')} after {o.get('serializes_after')} "
+                   f"({o.get('kind')} {o.get('path')})")
+    out.append("slices")
+    for s in d["slices"]:
+        out.append(f"  {s['id']:<8} {s['state']:<9} attempt {s['attempt']}  {s['branch']}  "
+                   f"+{s['insertions']}/-{s['deletions']}  {', '.join(s['changed_files'])}".rstrip())
+    out.append("gates")
+    for g in d["gates"]:
+        code = "-" if g["exit_code"] is None else g["exit_code"]
+        dur = "-" if g["duration_ms"] is None else f"{g['duration_ms'] / 1000:.1f}s"
+        out.append(f"  {g['scope']:<9} {g['name']:<12} {g['status']:<9} exit {code!s:<4} {dur:>7}  {g['lines']} lines")
+    if d["reviews"]:
+        out.append("reviews")
+        for r in d["reviews"]:
+            out.append(f"  {r['scope']:<9} {r['kind']:<10} {'passed' if r['passed'] else 'failed'} ({r['severity']})")
+    if d["pending_permissions"]:
+        out.append("pending permissions: " + ", ".join(d["pending_permissions"]))
+    if d["proof"]:
+        out.append(f"proof {d['proof']}")
+    return "\n".join(out) + "\n"
+
+
+def stream_scopes(view: GoalView) -> list[str]:
+    """Stream scopes in display order: the goal-level stream first, then slices by id."""
+    return [GOAL_SCOPE] + sorted(k for k in view.streams if k != GOAL_SCOPE)

@@ -1,0 +1,141 @@
+"""The omk-tui Textual app: the dashboard of a repository's goals, or the replay of one goal."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from omk_tui.replay import ReplayClock
+from omk_tui.ui.commands import ActionsProvider
+from omk_tui.ui.control import start_detached_resume
+from omk_tui.ui.screens.dashboard import DashboardScreen
+from omk_tui.ui.screens.help import HelpScreen
+from omk_tui.ui.screens.modals import NewGoalRequest, QuitModal
+from omk_tui.ui.styles import stylesheet_paths
+from omk_tui.ui.themes import DARK, LIGHT, THEMES
+
+QUIT_PAUSE_WAIT_SECS = 20.0
+
+
+class OmkApp(App[None]):
+    TITLE = "omk-tui"
+    CSS_PATH = stylesheet_paths()
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("t", "toggle_theme", "Theme"),
+        Binding("f8", "screenshot", "Screenshot"),
+    ]
+
+    def __init__(self, repo: Path | None = None, *, clock: ReplayClock | None = None, goal_id: str | None = None,
+                 now: Callable[[], datetime] | None = None, theme: str = DARK.name,
+                 screenshot_dir: Path | None = None) -> None:
+        super().__init__()
+        self.repo = Path(repo) if repo is not None else None
+        self.clock = clock
+        self.initial_goal = goal_id
+        self.fixed_now = now
+        self.controllers: dict[str, object] = {}  # goal id → GoalController running in this process
+        self.screenshot_dir = screenshot_dir
+        for t in THEMES:
+            self.register_theme(t)
+        self.theme = theme
+
+    def get_default_screen(self) -> DashboardScreen:
+        return DashboardScreen(self.repo, clock=self.clock, goal_id=self.initial_goal, now=self.fixed_now)
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                return screen
+        raise LookupError("no dashboard")
+
+    # ------------------------------------------------------------ app actions
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT.name if self.theme == DARK.name else DARK.name
+
+    def action_screenshot(self) -> None:
+        folder = self.screenshot_dir or ((self.repo / ".omk" / "screenshots") if self.repo else Path.cwd())
+        folder.mkdir(parents=True, exist_ok=True)
+        path = self.save_screenshot(path=str(folder))
+        self.notify(f"screenshot saved: {path}")
+
+    async def action_quit(self) -> None:
+        running = [gid for gid in self.controllers]
+        if not running:
+            self.exit()
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice in ("pause", "background"):
+                self.run_worker(self._stop_and_exit(choice == "background"), group="quit", exclusive=True)
+
+        self.push_screen(QuitModal(running), chosen)
+
+    async def _stop_and_exit(self, background: bool) -> None:
+        goals = list(self.controllers)
+        for gid in goals:
+            controller = self.controllers.get(gid)
+            if controller is not None:
+                controller.pause()  # type: ignore[attr-defined]
+        self.notify("pausing…")
+        deadline = time.monotonic() + QUIT_PAUSE_WAIT_SECS
+        while self.controllers and time.monotonic() < deadline:
+            await self._sleep(0.05)
+        if background and self.repo is not None:
+            for gid in goals:
+                start_detached_resume(self.repo, gid)
+        self.exit()
+
+    @staticmethod
+    async def _sleep(secs: float) -> None:
+        import asyncio
+
+        await asyncio.sleep(secs)
+
+    # ------------------------------------------------------------ controllers in this process
+    def start_controller(self, dashboard: DashboardScreen, *, request: NewGoalRequest | None = None,
+                         goal_id: str | None = None) -> bool:
+        """Run a new (request) or existing (goal_id) goal's controller in a worker. False if there is none."""
+        if self.repo is None:
+            return False
+        if importlib.util.find_spec("omk_tui.control.controller") is None:
+            if request is not None:
+                self.notify("the goal controller is not installed in this build", severity="error")
+            return False
+        from omk_tui.control.controller import GoalController
+
+        repo = self.repo
+        if request is not None:
+            from omk_tui.models.goal import Budget, GoalOptions
+
+            try:
+                options = GoalOptions(agent=request.agent, max_agents=request.max_agents, approval=request.approval,
+                                      delivery_policy=request.delivery_policy)  # type: ignore[arg-type]
+            except ValueError as exc:
+                self.notify(f"invalid options: {exc}", severity="error")
+                return True
+            budget = Budget(time_secs=request.time_secs, tokens=request.tokens, usd=request.usd)
+
+            def make():
+                return GoalController.create(repo, request.goal, options, budget)
+        else:
+            assert goal_id is not None
+
+            def make():
+                return GoalController.open(repo, goal_id)
+
+        dashboard.run_controller(make)
+        return True

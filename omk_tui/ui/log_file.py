@@ -1,0 +1,140 @@
+"""A gate log as lines read straight from the file (no textual import; the model behind `LogView`).
+
+Only the byte offset of every line start is kept (an `array('Q')`), built incrementally with mmap in chunks,
+so a 500 MB log is browsable as soon as its first chunk is indexed and a growing log (a gate still running)
+is followed by indexing only the new bytes. Lines are read on demand.
+"""
+
+from __future__ import annotations
+
+import bisect
+import mmap
+import os
+import re
+import threading
+from array import array
+from pathlib import Path
+
+ANSI_RE = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_PREFIX = rb"(?:\x1b\[[0-9;]*m)*"
+# pytest failure headers (`____ test_x ____`), assertion lines (`E   ...`), tracebacks, compiler/linter errors,
+# FAILED summaries and Rust panics.
+FAILURE_RE = re.compile(
+    rb"^" + _PREFIX + rb"(?:E {2,}\S|_{3,} .+ _{3,}|Traceback \(most recent call last\)|FAILED\b|ERROR\b)"
+    rb"|\berror(?:\[\w+\])?:|\bpanicked at\b|\bFAILED\b",
+    re.MULTILINE,
+)
+CHUNK = 8 << 20
+
+
+class LogFile:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._starts = array("Q", [0])  # byte offset of each line start; a trailing partial line counts
+        self._indexed = 0  # bytes scanned for newlines
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ index
+    @property
+    def size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
+
+    @property
+    def indexed_bytes(self) -> int:
+        return self._indexed
+
+    def index_more(self, max_bytes: int = CHUNK) -> bool:
+        """Scan up to `max_bytes` new bytes for newlines. Returns True when the file end was reached."""
+        size = self.size
+        if size <= self._indexed:
+            return True
+        end = min(size, self._indexed + max_bytes)
+        with open(self.path, "rb") as fh:
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                found = array("Q")
+                find = mm.find
+                pos = find(b"\n", self._indexed, end)
+                while pos >= 0:
+                    found.append(pos + 1)
+                    pos = find(b"\n", pos + 1, end)
+        with self._lock:
+            self._starts.extend(found)
+            self._indexed = end
+        return end >= size
+
+    def index_all(self) -> None:
+        while not self.index_more():
+            pass
+
+    @property
+    def line_count(self) -> int:
+        """Complete lines plus a trailing partial line (if any bytes follow the last newline)."""
+        with self._lock:
+            n = len(self._starts) - 1
+            if self._indexed > self._starts[-1]:
+                n += 1
+            return n
+
+    def _span(self, index: int) -> tuple[int, int]:
+        with self._lock:
+            start = self._starts[index]
+            end = self._starts[index + 1] if index + 1 < len(self._starts) else self._indexed
+        return start, end
+
+    def line_bytes(self, index: int) -> bytes:
+        if index < 0 or index >= self.line_count:
+            return b""
+        start, end = self._span(index)
+        with open(self.path, "rb") as fh:
+            fh.seek(start)
+            raw = fh.read(end - start)
+        return raw.rstrip(b"\r\n")
+
+    def line(self, index: int) -> str:
+        return self.line_bytes(index).decode("utf-8", "replace").expandtabs(4)
+
+    def line_of_offset(self, offset: int) -> int:
+        with self._lock:
+            return max(0, bisect.bisect_right(self._starts, offset) - 1)
+
+    def offset_of_line(self, index: int) -> int:
+        with self._lock:
+            return self._starts[min(max(index, 0), len(self._starts) - 1)]
+
+    # ------------------------------------------------------------ search
+    def _scan(self, pattern: re.Pattern[bytes], start_line: int, backwards: bool) -> int | None:
+        if self._indexed == 0:
+            return None
+        with open(self.path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return None
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                limit = min(self._indexed, len(mm))
+                if not backwards:
+                    begin = self.offset_of_line(start_line + 1) if start_line + 1 < self.line_count else limit
+                    m = pattern.search(mm, begin, limit)
+                    return self.line_of_offset(m.start()) if m else None
+                stop = self.offset_of_line(start_line)
+                last = None
+                # scan backwards in windows so a search near the end of a huge file stays cheap
+                window = 1 << 20
+                hi = stop
+                while hi > 0 and last is None:
+                    lo = self.offset_of_line(self.line_of_offset(max(0, hi - window)))
+                    for m in pattern.finditer(mm, lo, hi):
+                        last = m.start()
+                    hi = lo
+                return self.line_of_offset(last) if last is not None else None
+
+    def find(self, text: str, start_line: int, *, backwards: bool = False) -> int | None:
+        """The next (or previous) line after `start_line` containing `text` (case-insensitive)."""
+        if not text:
+            return None
+        pattern = re.compile(re.escape(text.encode("utf-8")), re.IGNORECASE)
+        return self._scan(pattern, start_line, backwards)
+
+    def next_failure(self, start_line: int, *, backwards: bool = False) -> int | None:
+        return self._scan(FAILURE_RE, start_line, backwards)

@@ -1,0 +1,119 @@
+"""Messages from the engine side (workers, threads) to the widgets.
+
+Progress-only messages declare `can_replace`, so a newer one replaces an older one still in the queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from omk_tui.projection import GoalView
+
+
+@dataclass
+class GoalSummary:
+    """One row of the goals list, read from `goal.json` and `task-graph.json` (never the whole log)."""
+
+    goal_id: str
+    goal: str
+    status: str
+    phase: str
+    created_at: object
+    done: int = 0
+    total: int = 0
+    problem: str = ""
+
+
+class GoalsScanned(Message):
+    def __init__(self, goals: list[GoalSummary]) -> None:
+        super().__init__()
+        self.goals = goals
+
+
+class GoalFolded(Message):
+    """The selected goal's log was read and folded (in a worker); `offset` is where following starts."""
+
+    def __init__(self, goal_id: str, view: GoalView, offset: int) -> None:
+        super().__init__()
+        self.goal_id = goal_id
+        self.view = view
+        self.offset = offset
+
+
+class EventsArrived(Message):
+    """New events for `goal_id` are in the dashboard's inbox (a wake-up; the events travel in the queue)."""
+
+    def __init__(self, goal_id: str) -> None:
+        super().__init__()
+        self.goal_id = goal_id
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, EventsArrived) and message.goal_id == self.goal_id
+
+
+class ControllerStarted(Message):
+    def __init__(self, goal_id: str) -> None:
+        super().__init__()
+        self.goal_id = goal_id
+
+
+class ControllerStopped(Message):
+    def __init__(self, goal_id: str, status: str, error: str | None = None) -> None:
+        super().__init__()
+        self.goal_id = goal_id
+        self.status = status
+        self.error = error
+
+
+class LogIndexed(Message):
+    """The gate log's line index grew (progress only)."""
+
+    def __init__(self, line_count: int, done: bool) -> None:
+        super().__init__()
+        self.line_count = line_count
+        self.done = done
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LogIndexed)
+
+
+@dataclass
+class DiffFile:
+    path: str
+    insertions: int
+    deletions: int
+    patch: str
+
+
+@dataclass
+class SliceDiff:
+    slice_id: str
+    source: str  # "worktree" or the branch name
+    files: list[DiffFile] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def patch(self) -> str:
+        return "".join(f.patch for f in self.files)
+
+
+class DiffReady(Message):
+    def __init__(self, diff: SliceDiff) -> None:
+        super().__init__()
+        self.diff = diff
+
+
+class ReplayMoved(Message):
+    """The replay position changed (progress only)."""
+
+    def __init__(self, position: int, total: int, playing: bool, speed: float) -> None:
+        super().__init__()
+        self.position = position
+        self.total = total
+        self.playing = playing
+        self.speed = speed
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ReplayMoved)

@@ -1,0 +1,571 @@
+"""The dashboard: goals, task graph, worktrees, agent stream, gates and a status bar.
+
+One code path for every source of events: a controller in this process (its log's subscriber pushes into
+`inbox`), a run in another process (an exclusive async worker follows `events.jsonl` with watchfiles), or a
+replay (a `ReplayClock` hands out recorded events). Each source only appends events to `inbox` and posts a
+replaceable `EventsArrived`; the screen folds them with `projection.apply` at most `FLUSH_HZ` times a second
+and redraws each pane once per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from omk_tui.models.events import EPHEMERAL_KINDS, Event
+from omk_tui.projection import GOAL_SCOPE, GoalView, apply, fold
+from omk_tui.replay import ReplayClock
+from omk_tui.state.eventlog import follow, read_events
+from omk_tui.state.store import GoalPaths, goal_paths
+from omk_tui.ui.control import Intents, InProcessIntents, controller_alive, file_intents
+from omk_tui.ui.goal_scan import scan_goals
+from omk_tui.ui.messages import (
+    ControllerStarted,
+    ControllerStopped,
+    EventsArrived,
+    GoalFolded,
+    GoalsScanned,
+    GoalSummary,
+)
+from omk_tui.ui.screens.modals import (
+    BudgetModal,
+    BudgetRequest,
+    ConfirmModal,
+    NewGoalModal,
+    NewGoalRequest,
+    PermissionModal,
+)
+from omk_tui.ui.widgets.agent_stream import AgentStreamView, plan_text
+from omk_tui.ui.widgets.gates_table import GatesTable, split_gate_key
+from omk_tui.ui.widgets.goals_table import GoalsTable
+from omk_tui.ui.widgets.status_bar import StatusBar, status_text
+from omk_tui.ui.widgets.task_graph import TaskGraphTable
+from omk_tui.ui.widgets.timeline import Timeline
+from omk_tui.ui.widgets.worktrees_table import WorktreesTable
+
+FLUSH_HZ = 20
+RESCAN_SECS = 2.0
+LIVE_ACTIONS = {"new_goal", "pause", "resume", "cancel", "add_budget", "run_gates"}
+REPLAY_ACTIONS = {"play_pause", "faster", "slower", "step", "step_back", "replay_home", "replay_end"}
+
+
+class DashboardScreen(Screen):
+    BINDINGS = [
+        Binding("n", "new_goal", "New goal"),
+        Binding("p", "pause", "Pause"),
+        Binding("r", "resume", "Resume"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("b", "add_budget", "Budget"),
+        Binding("a", "answer_permission", "Permission"),
+        Binding("g", "run_gates", "Run gates"),
+        Binding("d", "diff", "Diff"),
+        Binding("tab", "app.focus_next", "Next pane"),
+        Binding("shift+tab", "app.focus_previous", "Prev pane"),
+        Binding("space", "play_pause", "Play/pause"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
+        Binding("minus", "slower", "Slower", key_display="-"),
+        Binding("right", "step", "Step"),
+        Binding("left", "step_back", "Back", show=False),
+        Binding("home", "replay_home", "Start", show=False),
+        Binding("end", "replay_end", "End", show=False),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
+    def __init__(self, repo: Path | None, *, clock: ReplayClock | None = None, goal_id: str | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
+        super().__init__()
+        self.repo = repo
+        self.clock = clock
+        self.replay = clock is not None
+        self.goal_id: str | None = clock.recording.goal_id if clock else goal_id
+        self.view: GoalView | None = GoalView(goal_id=self.goal_id) if clock else None
+        self._now = now
+        self.goals: list[GoalSummary] = []
+        self.inbox: deque[tuple[str, Event]] = deque()
+        self.scope: str = GOAL_SCOPE
+        self._scope_chosen = False
+        self._last_flush = 0.0
+        self._flush_timer = None
+        self._last_tick = 0.0
+        self._asked: set[str] = set()
+        self.flushes = 0
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Vertical(id="main"):
+            yield GoalsTable(id="goals")
+            with Horizontal(id="upper"):
+                yield TaskGraphTable(id="tasks")
+                yield WorktreesTable(id="worktrees")
+            with Horizontal(id="lower"):
+                with Vertical(id="agent-pane"):
+                    yield Static(id="plan")
+                    yield AgentStreamView(id="stream")
+                yield GatesTable(id="gates")
+        if self.replay:
+            yield Timeline(id="timeline")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        titles = {"#goals": "goals", "#tasks": "task graph", "#worktrees": "worktrees", "#agent-pane": "agent",
+                  "#gates": "gates"}
+        for sel, title in titles.items():
+            self.query_one(sel).border_title = title
+        if self.replay:
+            assert self.clock is not None
+            rec = self.clock.recording
+            first = rec.events[0] if rec.events else None
+            goal = first.payload.get("goal", "") if first and first.kind == "goal_created" else ""
+            self.goals = [GoalSummary(rec.goal_id, goal, "running", "replay", first.ts if first else None)]
+            self.query_one(GoalsTable).show_goals(self.goals, self.now())
+            self._last_tick = time.monotonic()
+            self.set_interval(1 / FLUSH_HZ, self._replay_tick)
+            self.refresh_panes(reset_stream=True)
+            self.query_one("#stream").focus()
+        else:
+            self.query_one(StatusBar).update(status_text(None, 0))
+            self.scan()
+            self.set_interval(RESCAN_SECS, self.scan)
+
+    def now(self) -> datetime:
+        if self._now is not None:
+            return self._now()
+        if self.replay and self.view is not None and self.view.last_ts is not None:
+            return self.view.last_ts
+        return datetime.now(timezone.utc)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in LIVE_ACTIONS:
+            return not self.replay
+        if action in REPLAY_ACTIONS:
+            return self.replay
+        if action == "answer_permission":
+            return None if not (self.view and self.view.permissions) or self.replay else True
+        return True
+
+    # ------------------------------------------------------------ goals
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
+    def scan(self) -> None:
+        if self.repo is not None:
+            self.post_message(GoalsScanned(scan_goals(self.repo)))
+
+    def on_goals_scanned(self, message: GoalsScanned) -> None:
+        self.goals = message.goals
+        self._merge_selected_summary()
+        table = self.query_one(GoalsTable)
+        table.show_goals(self.goals, self.now())
+        if self.goal_id is None and self.goals:
+            self.select_goal(self.goals[0].goal_id)
+        elif self.goal_id is not None:
+            table.select_key(self.goal_id)
+            if self.view is None and self.goal_id in table.row_keys:
+                self.select_goal(self.goal_id, force=True)
+
+    def _merge_selected_summary(self) -> None:
+        """The selected goal's row shows the live fold, which is newer than its snapshots."""
+        if self.view is None:
+            return
+        for g in self.goals:
+            if g.goal_id == self.view.goal_id:
+                g.status, g.phase = self.view.status, self.view.phase
+                if self.view.slices:
+                    g.done, g.total = self.view.progress
+
+    @on(DataTable.RowHighlighted, "#goals")
+    def _goal_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key and key != self.goal_id and not self.replay:
+            self.select_goal(key)
+
+    def goal_paths(self, goal_id: str | None = None) -> GoalPaths | None:
+        gid = goal_id or self.goal_id
+        if gid is None or self.repo is None:
+            return None
+        return goal_paths(self.repo, gid)
+
+    def select_goal(self, goal_id: str, *, force: bool = False) -> None:
+        if goal_id == self.goal_id and self.view is not None and not force:
+            return
+        self.goal_id = goal_id
+        self.view = None
+        self.inbox.clear()
+        self._scope_chosen = False
+        self._asked.clear()
+        self.workers.cancel_group(self, "follow")
+        self.query_one(GoalsTable).select_key(goal_id)
+        self._fold(goal_id)
+
+    @work(thread=True, exclusive=True, group="fold", exit_on_error=False)
+    def _fold(self, goal_id: str) -> None:
+        paths = self.goal_paths(goal_id)
+        assert paths is not None
+        result = read_events(paths.events)
+        view = fold(goal_id, result.events, gaps=result.gaps)
+        self.post_message(GoalFolded(goal_id, view, result.offset))
+
+    def on_goal_folded(self, message: GoalFolded) -> None:
+        if message.goal_id != self.goal_id:
+            return
+        self.view = message.view
+        self._asked.update(self.view.permissions)  # known before we looked: shown, not popped up
+        self.refresh_panes(reset_stream=True)
+        if message.goal_id not in self.app.controllers:
+            paths = self.goal_paths(message.goal_id)
+            assert paths is not None
+            self._follow(message.goal_id, paths.events, message.offset)
+        self.flush()
+
+    @work(exclusive=True, group="follow", exit_on_error=False)
+    async def _follow(self, goal_id: str, path: Path, offset: int) -> None:
+        async for batch in follow(path, offset, debounce_ms=50):
+            if goal_id != self.goal_id:
+                return
+            for ev in batch.events:
+                self.inbox.append((goal_id, ev))
+            if batch.gaps and self.view is not None:
+                self.view.gaps += batch.gaps
+            self.post_message(EventsArrived(goal_id))
+
+    def push_event(self, goal_id: str, event: Event) -> None:
+        """Thread-safe: queue an event from any thread (an in-process controller's log subscriber)."""
+        self.inbox.append((goal_id, event))
+        self.post_message(EventsArrived(goal_id))
+
+    # ------------------------------------------------------------ batching
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        wait = 1 / FLUSH_HZ - (time.monotonic() - self._last_flush)
+        if wait <= 0:
+            self.flush()
+        elif self._flush_timer is None:
+            self._flush_timer = self.set_timer(wait, self.flush)
+
+    def flush(self) -> None:
+        """Fold every queued event, then redraw once."""
+        self._flush_timer = None
+        view = self.view
+        if view is None:
+            return
+        self._last_flush = time.monotonic()
+        applied = 0
+        new_permissions: list[str] = []
+        while self.inbox:
+            gid, ev = self.inbox.popleft()
+            if gid != view.goal_id:
+                continue
+            if ev.kind not in EPHEMERAL_KINDS and ev.seq and ev.seq <= view.last_seq:
+                continue  # already folded (the log was read after this event was queued)
+            apply(view, ev)
+            applied += 1
+            if ev.kind == "permission_asked":
+                new_permissions.append(ev.payload.get("request_id", ""))
+        if applied:
+            self.flushes += 1
+            self.refresh_panes()
+        for rid in new_permissions:
+            if rid in view.permissions and rid not in self._asked and not self.replay:
+                self._asked.add(rid)
+                self.action_answer_permission(rid)
+
+    # ------------------------------------------------------------ drawing
+    def elapsed(self) -> float:
+        v = self.view
+        if v is None:
+            return 0.0
+        if not self.replay and v.status == "running" and v.first_ts is not None:
+            return max(v.elapsed_secs, (self.now() - v.first_ts).total_seconds())
+        return v.elapsed_secs
+
+    def refresh_panes(self, *, reset_stream: bool = False) -> None:
+        view = self.view
+        if view is None:
+            return
+        if not self._scope_chosen:
+            running = sorted(s for s in view.running_turns if s != GOAL_SCOPE)
+            self.scope = running[0] if running else (GOAL_SCOPE if GOAL_SCOPE in view.streams or not view.slices
+                                                     else sorted(view.slices)[0])
+        self.query_one(StatusBar).update(status_text(view, self.elapsed(), mode="REPLAY" if self.replay else ""))
+        self.query_one(TaskGraphTable).show_view(view)
+        worktrees = self.query_one(WorktreesTable)
+        worktrees.show_view(view, self.now())
+        if not self._scope_chosen:
+            worktrees.select_key(self.scope)
+        self.query_one(GatesTable).show_view(view)
+        self._show_stream(reset=reset_stream)
+        if self.goals:
+            self._merge_selected_summary()
+            self.query_one(GoalsTable).show_goals(self.goals, self.now())
+        if self.replay and self.clock is not None:
+            tl = self.query_one(Timeline)
+            tl.position, tl.total, tl.playing, tl.speed = (self.clock.position, self.clock.total,
+                                                           self.clock.playing, self.clock.speed)
+
+    def _show_stream(self, *, reset: bool = False) -> None:
+        view = self.view
+        if view is None:
+            return
+        stream = view.streams.get(self.scope)
+        pane = self.query_one("#agent-pane")
+        title = "agent · goal (planning, reviews)" if self.scope == GOAL_SCOPE else f"agent · {self.scope}"
+        sl = view.slices.get(self.scope)
+        if sl is not None:
+            title += f" · {sl.title}"
+        pane.border_title = title
+        self.query_one("#plan", Static).update(plan_text(stream))
+        self.query_one(AgentStreamView).show(stream, reset=reset)
+
+    def set_scope(self, scope: str) -> None:
+        self._scope_chosen = True
+        if scope != self.scope:
+            self.scope = scope
+            self._show_stream(reset=True)
+
+    @on(DataTable.RowHighlighted, "#worktrees")
+    def _slice_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value and event.data_table.has_focus:
+            self.set_scope(event.row_key.value)
+
+    @on(DataTable.RowHighlighted, "#tasks")
+    def _task_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.view is None or not event.data_table.has_focus:
+            return
+        task = self.view.tasks.get(event.row_key.value or "")
+        if task is not None and task.slice_id:
+            self.set_scope(task.slice_id)
+
+    @on(DataTable.RowHighlighted, "#gates")
+    def _gate_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.view is None or not event.data_table.has_focus:
+            return
+        scope, _ = split_gate_key(event.row_key.value or "")
+        if scope in self.view.slices:
+            self.set_scope(scope)
+
+    def on_resize(self) -> None:
+        self._show_stream()
+
+    # ------------------------------------------------------------ open / diff
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        table_id = event.data_table.id
+        key = event.row_key.value or ""
+        if table_id == "goals":
+            if not self.replay:
+                self.select_goal(key)
+            self.query_one("#tasks").focus()
+        elif table_id == "gates":
+            self.open_gate_log(*split_gate_key(key))
+        elif table_id in ("tasks", "worktrees"):
+            self.action_diff()
+
+    def open_gate_log(self, scope: str, name: str) -> None:
+        from omk_tui.ui.screens.gate_log import GateLogScreen
+
+        gate = self.view.gates.get((scope, name)) if self.view else None
+        if gate is None:
+            return
+        if not gate.log_path:
+            self.notify(f"gate {name} ({scope}) has no log file", severity="warning")
+            return
+        self.app.push_screen(GateLogScreen(gate))
+
+    def action_diff(self) -> None:
+        from omk_tui.ui.screens.diff import DiffScreen
+
+        if self.view is None or self.scope not in self.view.slices:
+            self.notify("select a slice (worktrees or task graph) to see its diff", severity="warning")
+            return
+        base = None
+        paths = self.goal_paths()
+        if paths is not None:
+            try:
+                from omk_tui.state.store import load_goal
+
+                base = load_goal(paths).base_commit
+            except Exception:  # no readable goal.json: diff against HEAD
+                base = None
+        repo = self.repo or Path(self.view.repo or ".")
+        self.app.push_screen(DiffScreen(repo, self.view.slices[self.scope], base, self.view.goal_id))
+
+    # ------------------------------------------------------------ control
+    def intents(self) -> Intents | None:
+        if self.goal_id is None:
+            self.notify("no goal selected", severity="warning")
+            return None
+        controller = self.app.controllers.get(self.goal_id)
+        if controller is not None:
+            return InProcessIntents(controller)
+        paths = self.goal_paths()
+        return file_intents(paths) if paths is not None else None
+
+    def action_pause(self) -> None:
+        if (intents := self.intents()) is not None:
+            intents.pause()
+            self.notify(f"pause requested for {self.goal_id}")
+
+    def action_resume(self) -> None:
+        if self.goal_id is None:
+            self.notify("no goal selected", severity="warning")
+            return
+        if self.goal_id in self.app.controllers:
+            self.notify("this goal is already running here")
+            return
+        paths = self.goal_paths()
+        assert paths is not None
+        if not controller_alive(paths) and self.app.start_controller(self, goal_id=self.goal_id):
+            return
+        file_intents(paths).resume()
+        self.notify(f"resume requested for {self.goal_id}")
+
+    def action_cancel(self) -> None:
+        if self.goal_id is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and (intents := self.intents()) is not None:
+                intents.cancel()
+                self.notify(f"cancel requested for {self.goal_id}")
+
+        self.app.push_screen(ConfirmModal(f"Cancel {self.goal_id}?", "Running agents and gates are stopped; the "
+                                          "record stays and the goal can be inspected and replayed."), confirmed)
+
+    def action_add_budget(self) -> None:
+        def added(req: BudgetRequest | None) -> None:
+            if req and (intents := self.intents()) is not None:
+                intents.add_budget(time_secs=req.time_secs, tokens=req.tokens, usd=req.usd)
+                self.notify("budget added")
+
+        if self.goal_id is not None:
+            self.app.push_screen(BudgetModal(), added)
+
+    def action_run_gates(self) -> None:
+        if (intents := self.intents()) is not None:
+            intents.run_gates()
+            self.notify("gates requested")
+
+    def action_answer_permission(self, request_id: str | None = None) -> None:
+        view = self.view
+        if view is None or not view.permissions:
+            self.notify("no permission request is waiting")
+            return
+        if request_id is None:
+            mine = [p for p in view.permissions.values() if (p.slice_id or GOAL_SCOPE) == self.scope]
+            request = (mine or list(view.permissions.values()))[0]
+        else:
+            request = view.permissions[request_id]
+        goal_id = self.goal_id
+
+        def answered(decision: str | None) -> None:
+            if decision and goal_id == self.goal_id and (intents := self.intents()) is not None:
+                intents.answer_permission(request.request_id, decision)
+                self.notify(f"{decision.replace('_', ' ')}: {request.tool} {request.command}".strip())
+
+        self.app.push_screen(PermissionModal(request), answered)
+
+    def action_new_goal(self) -> None:
+        def submitted(req: NewGoalRequest | None) -> None:
+            if req is not None:
+                self.app.start_controller(self, request=req)
+
+        self.app.push_screen(NewGoalModal(), submitted)
+
+    # ------------------------------------------------------------ in-process controller
+    @work(thread=True, group="controller", exit_on_error=False)
+    def run_controller(self, make_controller: Callable[[], object]) -> None:
+        """Create/open the controller and run it to its end in this thread (git and files never block the UI)."""
+        controller = make_controller()
+        gid = controller.paths.goal_id  # type: ignore[attr-defined]
+        unsubscribe = controller.log.subscribe(lambda ev: self.push_event(gid, ev))  # type: ignore[attr-defined]
+        self.app.controllers[gid] = controller
+        self.post_message(ControllerStarted(gid))
+        status, error = "stopped", None
+        try:
+            proof = asyncio.run(controller.run())  # type: ignore[attr-defined]
+            status = getattr(getattr(proof, "status", None), "value", str(getattr(proof, "status", "stopped")))
+        except Exception as exc:  # shown to the person; the record on disk says the rest
+            status, error = "failed_infra", f"{type(exc).__name__}: {exc}"
+        finally:
+            unsubscribe()
+            self.app.controllers.pop(gid, None)
+        self.post_message(ControllerStopped(gid, status, error))
+
+    def on_controller_started(self, message: ControllerStarted) -> None:
+        self.scan()
+        self.select_goal(message.goal_id)
+
+    def on_controller_stopped(self, message: ControllerStopped) -> None:
+        if message.error:
+            self.notify(f"{message.goal_id}: {message.error}", severity="error", timeout=10)
+        else:
+            self.notify(f"{message.goal_id} stopped: {message.status}")
+        self.scan()
+
+    # ------------------------------------------------------------ replay
+    def _replay_tick(self) -> None:
+        assert self.clock is not None
+        now = time.monotonic()
+        dt, self._last_tick = now - self._last_tick, now
+        events = self.clock.tick(dt)
+        if events:
+            for ev in events:
+                self.inbox.append((self.clock.recording.goal_id, ev))
+            self.flush()
+
+    def _replay_seek(self, position: int) -> None:
+        assert self.clock is not None
+        self.clock.seek(position)
+        self.inbox.clear()
+        self.view = self.clock.recording.view_at(self.clock.position)
+        self.refresh_panes(reset_stream=True)
+
+    def action_play_pause(self) -> None:
+        if self.clock is not None:
+            self.clock.toggle()
+            self._last_tick = time.monotonic()
+            self.refresh_panes()
+
+    def action_faster(self) -> None:
+        if self.clock is not None:
+            self.clock.faster()
+            self.refresh_panes()
+
+    def action_slower(self) -> None:
+        if self.clock is not None:
+            self.clock.slower()
+            self.refresh_panes()
+
+    def action_step(self) -> None:
+        if self.clock is not None:
+            for ev in self.clock.step():
+                self.inbox.append((self.clock.recording.goal_id, ev))
+            self.flush()
+            self.refresh_panes()
+
+    def action_step_back(self) -> None:
+        if self.clock is not None:
+            self.clock.playing = False
+            self._replay_seek(self.clock.position - 1)
+
+    def action_replay_home(self) -> None:
+        if self.clock is not None:
+            self._replay_seek(0)
+
+    def action_replay_end(self) -> None:
+        if self.clock is not None:
+            self._replay_seek(self.clock.total)
+
+    def on_timeline_seek(self, message: Timeline.Seek) -> None:
+        if self.clock is not None:
+            self._replay_seek(round(message.fraction * self.clock.total))

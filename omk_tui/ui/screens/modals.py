@@ -1,0 +1,254 @@
+"""Modal dialogs: new goal, add budget, confirm, permission request, quit while running."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.validation import Function, Number
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
+
+from omk_tui.projection import PermissionView
+
+
+def _optional_number(value: str) -> bool:
+    if not value.strip():
+        return True
+    try:
+        return float(value) >= 0
+    except ValueError:
+        return False
+
+
+@dataclass
+class NewGoalRequest:
+    goal: str
+    agent: str
+    max_agents: int
+    time_secs: float | None
+    tokens: int | None
+    usd: float | None
+    approval: str
+    delivery_policy: str
+
+
+def _num(value: str, kind=float):
+    value = value.strip()
+    return kind(float(value)) if value else None
+
+
+class NewGoalModal(ModalScreen[NewGoalRequest | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "submit", "Start goal")]
+
+    def __init__(self, agents: list[str] | None = None) -> None:
+        super().__init__()
+        self.agents = agents or ["kimi", "scripted"]
+
+    def compose(self) -> ComposeResult:
+        number = Function(_optional_number, "a number ≥ 0, or empty for no limit")
+        with Vertical(id="dialog", classes="dialog wide"):
+            yield Label("New goal", classes="dialog-title")
+            yield TextArea(id="goal-text", soft_wrap=True, show_line_numbers=False)
+            with Grid(id="goal-options"):
+                yield Label("Agent")
+                yield Select([(a, a) for a in self.agents], value=self.agents[0], allow_blank=False, id="agent")
+                yield Label("Max agents")
+                yield Input("2", id="max-agents", validators=[Number(minimum=1, maximum=64)], type="integer")
+                yield Label("Time (min)")
+                yield Input("30", id="time", validators=[number], placeholder="no limit")
+                yield Label("Tokens")
+                yield Input("", id="tokens", validators=[number], placeholder="no limit")
+                yield Label("USD")
+                yield Input("", id="usd", validators=[number], placeholder="no limit")
+                yield Label("Approval")
+                yield Select([(p, p) for p in ("ask", "safe", "yolo", "never")], value="ask", allow_blank=False,
+                             id="approval")
+                yield Label("Delivery")
+                yield Select([(p, p) for p in ("local", "draft-pr", "auto-pr")], value="local", allow_blank=False,
+                             id="delivery")
+            yield Static("", id="new-goal-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Start  ctrl+s", variant="primary", id="start")
+                yield Button("Cancel  esc", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#goal-text", TextArea).border_title = "What should be done? (a testable goal)"
+        self.query_one("#goal-text").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def action_submit(self) -> None:
+        text = self.query_one("#goal-text", TextArea).text.strip()
+        error = self.query_one("#new-goal-error", Static)
+        if len(text.split()) < 3:
+            error.update("Describe the goal in at least three words, with something testable.")
+            return
+        for field_id in ("max-agents", "time", "tokens", "usd"):
+            field = self.query_one(f"#{field_id}", Input)
+            result = field.validate(field.value)
+            if result is not None and not result.is_valid:
+                error.update(f"{field_id.replace('-', ' ')}: {'; '.join(result.failure_descriptions)}")
+                field.focus()
+                return
+        time_min = _num(self.query_one("#time", Input).value)
+        self.dismiss(NewGoalRequest(
+            goal=text,
+            agent=str(self.query_one("#agent", Select).value),
+            max_agents=int(self.query_one("#max-agents", Input).value or 2),
+            time_secs=time_min * 60 if time_min is not None else None,
+            tokens=_num(self.query_one("#tokens", Input).value, int),
+            usd=_num(self.query_one("#usd", Input).value),
+            approval=str(self.query_one("#approval", Select).value),
+            delivery_policy=str(self.query_one("#delivery", Select).value),
+        ))
+
+
+@dataclass
+class BudgetRequest:
+    time_secs: float | None
+    tokens: int | None
+    usd: float | None
+
+
+class BudgetModal(ModalScreen[BudgetRequest | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "submit", "Add")]
+
+    def compose(self) -> ComposeResult:
+        number = Function(_optional_number, "a number ≥ 0")
+        with Vertical(classes="dialog"):
+            yield Label("Add budget", classes="dialog-title")
+            with Grid(id="budget-grid"):
+                yield Label("Time (min)")
+                yield Input("", id="time", validators=[number], placeholder="0")
+                yield Label("Tokens")
+                yield Input("", id="tokens", validators=[number], placeholder="0")
+                yield Label("USD")
+                yield Input("", id="usd", validators=[number], placeholder="0")
+            yield Static("", id="budget-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Add  ctrl+s", variant="primary", id="add")
+                yield Button("Cancel  esc", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#time").focus()
+
+    def on_input_submitted(self) -> None:
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_submit() if event.button.id == "add" else self.dismiss(None)
+
+    def action_submit(self) -> None:
+        values = {}
+        for fid in ("time", "tokens", "usd"):
+            field = self.query_one(f"#{fid}", Input)
+            if not _optional_number(field.value):
+                self.query_one("#budget-error", Static).update(f"{fid}: a number ≥ 0")
+                return
+            values[fid] = field.value
+        req = BudgetRequest(time_secs=(_num(values["time"]) or 0) * 60 or None,
+                            tokens=_num(values["tokens"], int) or None, usd=_num(values["usd"]) or None)
+        if req.time_secs is None and req.tokens is None and req.usd is None:
+            self.query_one("#budget-error", Static).update("Enter at least one amount to add.")
+            return
+        self.dismiss(req)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    BINDINGS = [Binding("y", "dismiss(True)", "Yes"), Binding("n,escape", "dismiss(False)", "No")]
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            if self.detail:
+                yield Static(self.detail)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes  y", variant="error", id="yes")
+                yield Button("No  n", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class PermissionModal(ModalScreen[str | None]):
+    """A pending permission request: `y`/`a` approve, `s` approve for the session, `n`/`x` reject."""
+
+    BINDINGS = [
+        Binding("y,a", "answer('approve')", "Approve"),
+        Binding("s", "answer('approve_for_session')", "Approve for session"),
+        Binding("n,x", "answer('reject')", "Reject"),
+        Binding("escape", "dismiss(None)", "Later"),
+    ]
+
+    def __init__(self, request: PermissionView) -> None:
+        super().__init__()
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        r = self.request
+        with Vertical(classes="dialog wide", id="permission"):
+            yield Label(f"Permission requested · {r.slice_id or 'goal'}", classes="dialog-title")
+            yield Static(Text.assemble(("tool   ", "dim"), (r.tool, "bold")))
+            if r.command:
+                yield Static(Text.assemble(("command ", "dim"), (r.command, "bold yellow")))
+            if r.paths:
+                yield Static(Text.assemble(("paths  ", "dim"), ", ".join(r.paths)))
+            yield Static(Text.assemble(("scope  ", "dim"), ", ".join(r.scope) or "(no write scope)"))
+            if r.diff:
+                with VerticalScroll(id="permission-diff"):
+                    yield Static(Syntax(r.diff, "diff", theme="ansi_dark", word_wrap=True))
+            with Horizontal(classes="buttons"):
+                yield Button("Approve  y", variant="success", id="approve")
+                yield Button("Session  s", id="approve_for_session")
+                yield Button("Reject  n", variant="error", id="reject")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_answer(self, decision: str) -> None:
+        self.dismiss(decision)
+
+
+class QuitModal(ModalScreen[str | None]):
+    """Quitting while a goal runs in this process: pause and quit (default), or leave it running detached."""
+
+    BINDINGS = [
+        Binding("p,enter", "dismiss('pause')", "Pause and quit"),
+        Binding("b", "dismiss('background')", "Keep running in background"),
+        Binding("escape", "dismiss(None)", "Stay"),
+    ]
+
+    def __init__(self, goals: list[str]) -> None:
+        super().__init__()
+        self.goals = goals
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("A goal is running in this window", classes="dialog-title")
+            yield Static("\n".join(self.goals))
+            yield Static("Pause it and quit (resume later with r or `omk-tui resume`), or keep it running in the "
+                         "background as a headless controller.", classes="dim")
+            with Horizontal(classes="buttons"):
+                yield Button("Pause and quit  p", variant="primary", id="pause")
+                yield Button("Background  b", id="background")
+                yield Button("Stay  esc", id="stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#pause", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "stay" else event.button.id)

@@ -1,0 +1,46 @@
+"""One line: goal status and phase, elapsed time, budget used against each limit, agents busy."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from omk_tui.projection import GoalView
+from omk_tui.ui.format import duration, status_badge, tokens
+
+
+def _used(spent: float, limit: float | None, fmt) -> Text:
+    style = ""
+    if limit:
+        ratio = spent / limit
+        style = "bold red" if ratio >= 1 else ("yellow" if ratio >= 0.8 else "")
+    return Text(f"{fmt(spent)}/{fmt(limit) if limit is not None else '∞'}", style=style)
+
+
+def status_text(view: GoalView | None, elapsed: float, *, mode: str = "") -> Text:
+    if view is None:
+        return Text(" no goal selected · press n to start one", style="dim")
+    b = view.budget or {}
+    spent_tokens = max(int(b.get("spent_tokens") or 0), view.tokens_in + view.tokens_out)
+    spent_usd = max(float(b.get("spent_usd") or 0.0), view.usd)
+    parts = [
+        status_badge(view.status), Text(f" {view.phase} ", style="bold"),
+        Text("· "), Text(duration(elapsed)), Text("  time "),
+        _used(max(elapsed, float(b.get("spent_time_secs") or 0.0)), b.get("time_secs"), duration),
+        Text("  tokens "), _used(spent_tokens, b.get("tokens"), tokens),
+        Text("  $"), _used(spent_usd, b.get("usd"), lambda v: "∞" if v is None else f"{v:.2f}"),
+        Text(f"  agents {len(view.running_turns)} busy"),
+    ]
+    if view.permissions:
+        parts.append(Text(f"  ⚑ {len(view.permissions)} permission{'s' if len(view.permissions) > 1 else ''} "
+                          "waiting (a)", style="bold yellow"))
+    if view.blocker and view.status != "running":
+        parts.append(Text(f"  {view.blocker}", style="red"))
+    if mode:
+        parts.insert(0, Text(f" {mode} ", style="reverse magenta"))
+        parts.insert(1, Text(" "))
+    return Text.assemble(*parts, no_wrap=True, overflow="ellipsis")
+
+
+class StatusBar(Static):
+    pass

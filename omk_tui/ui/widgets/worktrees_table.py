@@ -1,0 +1,56 @@
+"""Per slice: branch, worktree, state, changed files and +/− lines, lease and agent liveness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from rich.text import Text
+
+from omk_tui.projection import GOAL_SCOPE, GoalView
+from omk_tui.ui.format import SLICE_STYLE, duration
+from omk_tui.ui.widgets.row_table import RowTable
+
+
+def short_path(path: str | None) -> str:
+    if not path:
+        return "-"
+    parts = Path(path).parts
+    return str(Path(*parts[-2:])) if len(parts) > 2 else path
+
+
+def liveness(view: GoalView, sid: str, now: datetime) -> Text:
+    s = view.slices[sid]
+    if s.agent_alive:
+        return Text("● agent", style="green")
+    if s.lease_expires_at is not None and s.state in ("running", "gates"):
+        exp = s.lease_expires_at
+        if isinstance(exp, str):
+            try:
+                exp = datetime.fromisoformat(exp)
+            except ValueError:
+                return Text("lease", style="dim")
+        left = (exp - now).total_seconds()
+        return Text(f"lease {duration(left)}" if left > 0 else "lease expired", style="yellow" if left > 0 else "red")
+    return Text("○", style="dim")
+
+
+class WorktreesTable(RowTable):
+    COLUMNS = (("slice", "slice"), ("state", "state"), ("branch", "branch"), ("worktree", "worktree"),
+               ("files", "files"), ("lines", "+/−"), ("live", "agent"))
+
+    def show_view(self, view: GoalView, now: datetime) -> None:
+        goal_live = GOAL_SCOPE in view.running_turns
+        rows = [(GOAL_SCOPE, [
+            Text("goal", style="bold"), Text(view.phase, style="dim"), Text(view.options.get("delivery_policy", "")
+                                                                             and "integration", style="dim"),
+            "-", "-", "-", Text("● planner" if goal_live else "○", style="green" if goal_live else "dim")])]
+        for sid in sorted(view.slices):
+            s = view.slices[sid]
+            state = Text(s.state + (f" #{s.attempt}" if s.attempt > 1 else ""), style=SLICE_STYLE.get(s.state, ""))
+            files = str(len(s.changed_files)) if s.changed_files else "-"
+            lines = Text.assemble((f"+{s.insertions}", "green"), " ", (f"−{s.deletions}", "red")) \
+                if s.changed_files else Text("-", style="dim")
+            rows.append((sid, [Text(sid, style="bold"), state, Text(s.branch, no_wrap=True, overflow="ellipsis"),
+                               short_path(s.worktree), files, lines, liveness(view, sid, now)]))
+        self.set_rows(rows)

@@ -1,0 +1,109 @@
+"""Event log figures: durable appends per second (group commit, and fsync per event), and the time to load and
+fold a 1,000,000-event log into a GoalView.
+
+    python tests/benchmarks/bench_eventlog.py [--events 1000000] [--appends 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from omk_tui.models.events import make_event
+from omk_tui.models.gates import GateResult
+from omk_tui.projection import load_view
+from omk_tui.state.eventlog import EventLog, dump_line, read_events
+
+GOAL = "goal-20261122-120000-000-abcdef01"
+
+
+def bench_appends(folder: Path, n: int, *, durable_each: bool) -> float:
+    path = folder / ("each.jsonl" if durable_each else "group.jsonl")
+    log = EventLog(path)
+    ev = [make_event(GOAL, "agent_message_chunk", {"slice_id": "s1", "text": f"chunk {i} of a streamed answer "})
+          for i in range(n)]
+    t = time.perf_counter()
+    for e in ev:
+        log.append(e, durable=durable_each)
+    log.close()  # the final fsync is part of the cost
+    return n / (time.perf_counter() - t)
+
+
+def realistic_events(n: int):
+    """A streaming-heavy goal: 8 slices, tool calls, gates, usage; most events are agent message chunks."""
+    yield make_event(GOAL, "goal_created", {"goal": "bench goal", "repo": "/tmp/repo"})
+    for s in range(8):
+        sid = f"s{s}"
+        yield make_event(GOAL, "task_proposed", {"task": {"id": f"t{s}", "title": f"task {s}"}})
+        yield make_event(GOAL, "task_accepted", {"task_id": f"t{s}"})
+        yield make_event(GOAL, "slice_planned", {"slice_id": sid, "task_id": f"t{s}", "branch": f"omk/{sid}"})
+    i = 0
+    written = 25
+    result = GateResult(name="pytest", command_line="pytest -q", passed=True).model_dump(mode="json")
+    while written < n:
+        sid = f"s{i % 8}"
+        r = i % 100
+        if r < 80:
+            yield make_event(GOAL, "agent_message_chunk", {"slice_id": sid, "text": f"token {i} "})
+        elif r < 90:
+            yield make_event(GOAL, "agent_tool_call", {"slice_id": sid, "tool_call_id": f"c{i // 10}",
+                                                         "title": "edit file", "status": "in_progress"})
+        elif r < 95:
+            yield make_event(GOAL, "usage", {"slice_id": sid, "input_tokens": 10, "output_tokens": 5})
+        elif r < 98:
+            yield make_event(GOAL, "slice_state", {"slice_id": sid, "state": "running", "attempt": 1})
+        elif r == 98:
+            yield make_event(GOAL, "gate_started", {"scope": sid, "name": "pytest", "command_line": "pytest -q"})
+        else:
+            yield make_event(GOAL, "gate_finished", {"scope": sid, "result": result})
+        i += 1
+        written += 1
+
+
+def write_log(path: Path, n: int) -> None:
+    # Written with the real line format, without paying for n fsyncs.
+    with open(path, "wb") as fh:
+        buf = []
+        for seq, ev in enumerate(realistic_events(n), 1):
+            ev.seq = seq
+            buf.append(dump_line(ev))
+            if len(buf) >= 10000:
+                fh.write(b"".join(buf))
+                buf.clear()
+        fh.write(b"".join(buf))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--appends", type=int, default=20_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        group = bench_appends(folder, args.appends, durable_each=False)
+        each = bench_appends(folder, max(500, args.appends // 20), durable_each=True)
+        print(f"appends, group commit (fsync every 50 ms): {group:,.0f} events/s")
+        print(f"appends, fsync per event:                  {each:,.0f} events/s")
+
+        path = folder / "events.jsonl"
+        write_log(path, args.events)
+        size = os.path.getsize(path)
+        t = time.perf_counter()
+        view = load_view(path, GOAL)
+        fold_secs = time.perf_counter() - t
+        print(f"load + fold {view.events_applied:,} events ({size / 1e6:.0f} MB) into a GoalView: {fold_secs:.2f} s "
+              f"(target < 3 s); gaps={view.gaps}, slices done/total={view.progress}")
+        n = min(args.events, 200_000)
+        t = time.perf_counter()
+        res = read_events(path)
+        part = time.perf_counter() - t
+        print(f"read_events (validated pydantic Events), first {len(res.events):,} of the log: "
+              f"{part / len(res.events) * 1e6:.2f} us/event")
+        del n
+
+
+if __name__ == "__main__":
+    main()

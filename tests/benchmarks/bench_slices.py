@@ -1,0 +1,105 @@
+"""Benchmark: slice planning of a 5,000-task graph with dense, overlapping read/write sets.
+
+Run: `python tests/benchmarks/bench_slices.py [--tasks 5000] [--reference-tasks 1000] [--seed 1]`.
+Prints the time of `plan_slices`, the time of the straightforward port of omk's quadratic planner on the same
+graph (or on its first `--reference-tasks` tasks, since the port needs minutes for 5,000), and the ratio.
+Target: `plan_slices` under 1 s for 5,000 tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from omk_tui.models.tasks import Task, TaskGraph  # noqa: E402
+
+
+def scope_tree() -> tuple[list[str], list[str], list[str]]:
+    """About 200 paths: 5 top folders, 4 sub-folders each, 9 files per sub-folder."""
+    tops = ["src", "tests", "docs", "lib", "tools"]
+    subs, files = [], []
+    for top in tops:
+        for s in range(4):
+            sub = f"{top}/m{s}"
+            subs.append(sub)
+            files.extend(f"{sub}/f{f}.py" for f in range(9))
+    return tops, subs, files
+
+
+def dense_graph(n: int, *, seed: int = 1, window: int = 200) -> TaskGraph:
+    """`n` tasks; each reads and writes 3-8 paths of the scope tree (mostly files, some folders, rarely the
+    whole project) and depends on 0-3 random tasks among the `window` before it."""
+    rng = random.Random(seed)
+    tops, subs, files = scope_tree()
+
+    def scope() -> list[str]:
+        paths = []
+        for _ in range(rng.randint(3, 8)):
+            r = rng.random()
+            if r < 0.002:
+                paths.append("project files")
+            elif r < 0.02:
+                paths.append(rng.choice(tops))
+            elif r < 0.15:
+                paths.append(rng.choice(subs))
+            else:
+                paths.append(rng.choice(files))
+        return paths
+
+    ids = [f"task-{i:05d}" for i in range(n)]
+    tasks = []
+    for i, tid in enumerate(ids):
+        earlier = ids[max(0, i - window):i]
+        deps = rng.sample(earlier, min(len(earlier), rng.randint(0, 3)))
+        tasks.append(Task(
+            id=tid, title=f"Task {i}", owner_role="executor", dependencies=deps,
+            read_set=scope(), write_set=scope(), risk=rng.choice(["low", "medium", "high"]),
+        ))
+    rng.shuffle(tasks)  # the planner must not rely on the file order
+    return TaskGraph(goal_id="goal-bench", tasks=tasks)
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - start
+
+
+def main() -> None:
+    from omk_tui.planning.slices import plan_slices
+    from tests.test_slices_reference import reference_plan
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=5000)
+    parser.add_argument("--reference-tasks", type=int, default=1000,
+                        help="tasks in the graph the slow reference plans (0: skip it)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--window", type=int, default=200)
+    args = parser.parse_args()
+
+    graph = dense_graph(args.tasks, seed=args.seed, window=args.window)
+    plan, ours = timed(plan_slices, graph)
+    kinds = {}
+    for o in plan.overlap_serializations:
+        kinds[o.kind] = kinds.get(o.kind, 0) + 1
+    deps = sum(len(s.dependencies) for s in plan.slices)
+    print(f"graph: {args.tasks} tasks, {len(plan.slices)} slices, {deps} slice dependencies, "
+          f"{len(plan.overlap_serializations)} overlap serializations {kinds}")
+    print(f"plan_slices, {args.tasks} tasks: {ours:.3f} s (target < 1 s)")
+
+    if args.reference_tasks:
+        small = dense_graph(args.reference_tasks, seed=args.seed, window=args.window)
+        ours_small_plan, ours_small = timed(plan_slices, small)
+        ref_plan, ref = timed(reference_plan, small)
+        same = ours_small_plan.model_dump() == ref_plan.model_dump()
+        print(f"{args.reference_tasks} tasks: plan_slices {ours_small:.3f} s, reference {ref:.3f} s, "
+              f"ratio {ref / ours_small:.0f}x, identical plans: {same}")
+
+
+if __name__ == "__main__":
+    main()

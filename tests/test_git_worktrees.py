@@ -1,0 +1,233 @@
+"""Per-slice worktrees on real repositories: create, reuse, refusals, status, diff, commit, remove."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import pygit2
+import pytest
+
+from omk_tui.git.errors import BranchConflict, GitError, PathOccupied, WorktreeDirty
+from omk_tui.git.repo import common_dir
+from omk_tui.git.worktrees import WorktreeManager
+from tests.test_git_support import git, head_sha, make_repo, repo, wt_root, write  # noqa: F401
+
+GOAL = "goal-20261122-101010-000-abcd1234"
+
+
+def manager(repo, **kw):
+    kw.setdefault("copy_files", ())
+    return WorktreeManager(repo, GOAL, head_sha(repo), **kw)
+
+
+def test_create_makes_branch_and_worktree_outside_the_repo(repo, wt_root):
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    assert path == mgr.path_for("s1")
+    assert wt_root.resolve() in path.parents and repo.resolve() not in path.parents
+    assert (path / "src" / "app.py").read_text() == "print('hi')\n"
+    assert mgr.branch_for("s1") == f"omk/{GOAL}/s1"
+    assert git(path, "rev-parse", "--abbrev-ref", "HEAD").strip() == f"omk/{GOAL}/s1"
+    assert git(path, "status", "--porcelain") == ""  # the git CLI sees a clean, valid worktree
+    gitfile = (path / ".git").read_text()
+    assert f"worktrees/{mgr.name_for('s1')}" in gitfile
+    listed = git(repo, "worktree", "list", "--porcelain")
+    assert str(path) in listed
+    infos = mgr.list()
+    assert [(i.slice_id, i.branch, i.prunable) for i in infos] == [("s1", f"omk/{GOAL}/s1", False)]
+
+
+def test_create_keeps_modes_and_bytes(tmp_path, wt_root):
+    repo = make_repo(tmp_path / "p", {"run.sh": "#!/bin/sh\necho hi\n", "crlf.txt": "a\r\nb\r\n"})
+    git(repo, "update-index", "--chmod=+x", "run.sh")
+    git(repo, "commit", "-q", "-m", "exec")
+    path = manager(repo).create("s1")
+    assert os.stat(path / "run.sh").st_mode & stat.S_IXUSR
+    assert (path / "crlf.txt").read_bytes() == b"a\r\nb\r\n"
+
+
+def test_create_is_idempotent_and_keeps_work(repo):
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    write(path, {"work.txt": "in progress"})
+    again = manager(repo).create("s1")  # a resumed goal: a new manager, same slice
+    assert again == path
+    assert (path / "work.txt").read_text() == "in progress"
+    assert len(mgr.list()) == 1
+
+
+def test_resume_after_remove_reuses_the_branch(repo):
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    write(path, {"a.txt": "a"})
+    sha = mgr.commit("s1", "add a")
+    mgr.remove("s1")
+    assert not path.exists()
+    again = mgr.create("s1")
+    assert (again / "a.txt").read_text() == "a"
+    assert head_sha(again) == sha
+
+
+def test_foreign_branch_is_refused(repo):
+    mgr = manager(repo)
+    git(repo, "checkout", "-q", "--orphan", "tmp")
+    git(repo, "commit", "-q", "-m", "unrelated", "--allow-empty")
+    git(repo, "branch", "-f", mgr.branch_for("s1"), "tmp")
+    git(repo, "checkout", "-q", "main")
+    with pytest.raises(BranchConflict, match="does not descend"):
+        mgr.create("s1")
+    assert not mgr.path_for("s1").exists()
+    assert pygit2.Repository(str(repo)).list_worktrees() == []
+
+
+def test_branch_checked_out_elsewhere_is_refused(repo, tmp_path):
+    mgr = manager(repo)
+    git(repo, "branch", mgr.branch_for("s1"))
+    git(repo, "worktree", "add", "-q", str(tmp_path / "mine"), mgr.branch_for("s1"))
+    with pytest.raises(BranchConflict, match="checked out in another working tree"):
+        mgr.create("s1")
+
+
+def test_occupied_path_is_refused_and_nothing_is_left_behind(repo):
+    mgr = manager(repo)
+    target = mgr.path_for("s1")
+    write(target, {"someone-elses.txt": "keep me"})
+    with pytest.raises(PathOccupied, match="already exists"):
+        mgr.create("s1")
+    assert (target / "someone-elses.txt").read_text() == "keep me"
+    assert pygit2.Repository(str(repo)).list_worktrees() == []
+    # an empty folder is fine
+    shutil.rmtree(target)
+    target.mkdir()
+    assert mgr.create("s1") == target
+
+
+def test_stale_entry_is_pruned_before_reuse(repo):
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    shutil.rmtree(path)  # someone deleted the folder by hand
+    name = mgr.name_for("s1")
+    assert (common_dir(pygit2.Repository(str(repo))) / "worktrees" / name).exists()
+    assert [i.prunable for i in mgr.list()] == [True]
+    again = mgr.create("s1")
+    assert (again / "README.md").exists()
+    assert git(again, "status", "--porcelain") == ""
+
+
+def test_copy_files_copied_but_agents_md_never_overwritten(tmp_path, wt_root):
+    repo = make_repo(tmp_path / "p", {"AGENTS.md": "project rules\n", "README.md": "r\n", ".gitignore": ".env\n"})
+    write(repo, {".env": "SECRET=1\n", "conf/local.toml": "x=1\n"})
+    (repo / "AGENTS.md").write_text("locally edited, uncommitted\n")
+    mgr = manager(repo, copy_files=[".env", "conf/local.toml", "AGENTS.md", "missing.txt"])
+    path = mgr.create("s1")
+    assert (path / ".env").read_text() == "SECRET=1\n"
+    assert (path / "conf" / "local.toml").read_text() == "x=1\n"
+    assert (path / "AGENTS.md").read_text() == "project rules\n"
+    assert not (path / "missing.txt").exists()
+    # copied files are environment, not work: not in status, diff or commits
+    assert mgr.status("s1") == []
+    assert mgr.commit("s1") is None
+    write(path, {"feature.py": "x = 1\n"})
+    mgr.commit("s1", "feature")
+    committed = git(path, "show", "--name-only", "--format=", "HEAD").split()
+    assert committed == ["feature.py"]
+
+
+def test_copy_files_from_config(tmp_path, wt_root):
+    repo = make_repo(tmp_path / "p", {"README.md": "r\n", ".gitignore": ".env\n"})
+    write(repo, {".env": "K=V\n", ".omk/config.toml": '[worktrees]\ncopy_files = [".env"]\n'})
+    mgr = WorktreeManager(repo, GOAL, head_sha(repo))
+    assert (mgr.create("s1") / ".env").read_text() == "K=V\n"
+
+
+def test_status_diff_commit(repo):
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    assert mgr.status("s1") == [] and mgr.commit("s1") is None
+    write(path, {"README.md": "hello\nworld\n", "new/file.txt": "n1\nn2\n"})
+    (path / "src" / "app.py").unlink()
+    st = {(c.path, c.status) for c in mgr.status("s1")}
+    assert st == {("README.md", "modified"), ("new/file.txt", "untracked"), ("src/app.py", "deleted")}
+
+    d = mgr.diff("s1")
+    assert d.includes_uncommitted
+    stats = {f.path: (f.status, f.additions, f.deletions) for f in d.files}
+    assert stats == {
+        "README.md": ("modified", 1, 0),
+        "new/file.txt": ("added", 2, 0),
+        "src/app.py": ("deleted", 0, 1),
+    }
+    assert "+world" in d.patch and "-print('hi')" in d.patch
+    assert (d.additions, d.deletions) == (3, 1)
+    # the diff stages in memory only: the worktree's index still shows the changes as unstaged
+    assert all(not c.staged for c in mgr.status("s1"))
+
+    sha = mgr.commit("s1", "implement s1")
+    assert sha and mgr.status("s1") == []
+    msg = git(path, "log", "-1", "--format=%B")
+    assert "implement s1" in msg and f"Omk-Goal: {GOAL}" in msg and "Omk-Slice: s1" in msg
+    assert git(path, "log", "-1", "--format=%an <%ae>").strip() == "Repo User <repo@example.com>"
+    assert git(repo, "rev-parse", mgr.branch_for("s1")).strip() == sha
+    after = mgr.diff("s1")
+    assert not after.includes_uncommitted and after.head == sha
+    assert {f.path: (f.additions, f.deletions) for f in after.files} == {k: v[1:] for k, v in stats.items()}
+
+
+def test_author_falls_back_to_omk_tui(tmp_path, wt_root, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "gitconfig").write_text("")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    levels = (pygit2.enums.ConfigLevel.GLOBAL, pygit2.enums.ConfigLevel.XDG, pygit2.enums.ConfigLevel.SYSTEM)
+    saved = {lvl: pygit2.settings.search_path[lvl] for lvl in levels}
+    try:
+        for lvl in levels:  # libgit2 reads its global config paths once per process; point them at empty dirs
+            pygit2.settings.search_path[lvl] = str(home)
+        repo = make_repo(tmp_path / "p", user=False)
+        mgr = manager(repo)
+        path = mgr.create("s1")
+        write(path, {"x.txt": "x"})
+        mgr.commit("s1")
+    finally:
+        for lvl, value in saved.items():
+            pygit2.settings.search_path[lvl] = value
+    assert git(path, "log", "-1", "--format=%an <%ae>").strip() == "omk-tui <omk-tui@localhost>"
+
+
+def test_commit_refuses_a_worktree_on_another_branch(repo):
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    git(path, "checkout", "-q", "-b", "agent-made-this")
+    write(path, {"x.txt": "x"})
+    with pytest.raises(GitError, match="not on refs/heads/omk/"):
+        mgr.commit("s1")
+
+
+def test_remove_refuses_dirty_and_commit_dirty_saves_work(repo):
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    write(path, {"precious.txt": "do not lose\n"})
+    with pytest.raises(WorktreeDirty) as err:
+        mgr.remove("s1")
+    assert err.value.files == ["precious.txt"]
+    assert (path / "precious.txt").exists()
+    sha = mgr.remove("s1", commit_dirty=True)
+    assert sha and not path.exists()
+    assert git(repo, "show", f"{mgr.branch_for('s1')}:precious.txt") == "do not lose\n"
+    assert mgr.list() == []
+    assert mgr.remove("s1") is None  # already gone: nothing to do
+
+
+def test_remove_clean_keeps_branch_and_ignored_files_do_not_block(tmp_path, wt_root):
+    repo = make_repo(tmp_path / "p", {"README.md": "r\n", ".gitignore": "__pycache__/\n"})
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    write(path, {"__pycache__/x.pyc": "bytes"})
+    mgr.remove("s1")
+    assert not path.exists() and not mgr.goal_dir.exists()
+    assert git(repo, "branch", "--list", mgr.branch_for("s1")).strip()
