@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from omk_tui.models.events import Event
 from omk_tui.models.gates import GateResult
 
 STREAM_LIMIT = 2000
-ENTRY_TEXT_LIMIT = 4000  # a longer streamed message continues in a new entry: appends stay O(chunk)
+# A streamed message longer than this continues in a new entry (`continued=True`) at the next line break, and
+# at the hard limit even without one, so appending a chunk costs O(limit), never O(message).
+ENTRY_TEXT_LIMIT = 4000
+ENTRY_TEXT_HARD_LIMIT = 16000
 NARRATIVE_LIMIT = 500
 GOAL_SCOPE = "goal"  # stream scope for agent turns that belong to no slice (planning, reviews)
 
@@ -52,7 +54,9 @@ class AgentStream:
         last = self.entries[-1] if self.entries else None
         if (last is not None and last.kind == kind and kind in ("message", "thought") and not last.key
                 and not last.text.endswith("\n\n")):
-            if len(last.text) + len(text) <= ENTRY_TEXT_LIMIT:
+            size = len(last.text) + len(text)
+            if size <= ENTRY_TEXT_LIMIT or (size <= ENTRY_TEXT_HARD_LIMIT and not last.text.endswith("\n")
+                                             and not text.startswith("\n")):
                 last.text += text
             else:
                 self._append(StreamEntry(kind=kind, text=text, continued=True))
@@ -63,7 +67,8 @@ class AgentStream:
     def upsert(self, kind: str, key: str, text: str, status: str) -> None:
         entry = self.by_key.get(key)
         if entry is None or not self._alive(entry):
-            entry = StreamEntry(kind=kind, text=text, status=status, key=key)
+            old_text = entry.text if entry is not None else ""
+            entry = StreamEntry(kind=kind, text=text or old_text or kind, status=status, key=key)
             self._append(entry)
             self.by_key[key] = entry
             if len(self.by_key) > STREAM_LIMIT * 2:
@@ -212,18 +217,17 @@ def _slice_of(p: dict) -> str:
 
 def apply(view: GoalView, ev: Event) -> GoalView:
     """Fold one event into the view (mutates and returns it)."""
-    p: dict[str, Any] = ev.payload
-    k = ev.kind
-    if ev.seq:
-        view.last_seq = max(view.last_seq, ev.seq)
+    seq = ev.seq
+    if seq > view.last_seq:
+        view.last_seq = seq
     view.events_applied += 1
-    view.last_ts = ev.ts
+    ts = view.last_ts = ev.ts
     if view.first_ts is None:
-        view.first_ts = ev.ts
-    handler = _HANDLERS.get(k)
+        view.first_ts = ts
+    handler = _HANDLERS.get(ev.kind)
     if handler is not None:
         try:
-            handler(view, p, ev)
+            handler(view, ev.payload, ev)
         except (KeyError, TypeError, ValueError, AttributeError):
             # A well-formed envelope with a payload missing what its kind needs: the view skips it rather
             # than crash the UI, and says how many were skipped.
@@ -412,7 +416,10 @@ def _turn_finished(v: GoalView, p: dict, ev: Event) -> None:
 
 
 def _message(v: GoalView, p: dict, ev: Event) -> None:
-    v.stream(_slice_of(p)).add_text("message", p.get("text", ""))
+    # the hottest handler (most events of a run are message chunks): one dict lookup for the stream
+    scope = p.get("slice_id") or GOAL_SCOPE
+    stream = v.streams.get(scope) or v.stream(scope)
+    stream.add_text("message", p.get("text", ""))
 
 
 def _thought(v: GoalView, p: dict, ev: Event) -> None:
@@ -424,9 +431,11 @@ def _stderr(v: GoalView, p: dict, ev: Event) -> None:
 
 
 def _tool(v: GoalView, p: dict, ev: Event) -> None:
-    title = p.get("title") or p.get("kind") or "tool"
+    # An update that only carries a status keeps the text the call started with.
+    title = p.get("title") or p.get("kind") or ""
     paths = p.get("paths") or []
-    text = title + (f" ({', '.join(paths)})" if paths and not any(x in title for x in paths) else "")
+    text = (title or "tool") + (f" ({', '.join(paths)})" if paths and not any(x in title for x in paths) else "") \
+        if title or paths else ""
     v.stream(_slice_of(p)).upsert("tool", "tool:" + p.get("tool_call_id", ""), text, p.get("status", ""))
 
 
@@ -442,7 +451,8 @@ def _perm_asked(v: GoalView, p: dict, ev: Event) -> None:
         request_id=rid, slice_id=p.get("slice_id"), tool=p.get("tool", ""), command=p.get("command", ""),
         paths=list(p.get("paths", [])), diff=p.get("diff", ""), scope=list(p.get("scope", [])),
     )
-    v.stream(_slice_of(p)).upsert("permission", "perm:" + rid, f"permission? {p.get('tool', '')} {p.get('command', '')}".rstrip(), "asked")
+    text = f"permission? {p.get('tool', '')} {p.get('command', '')}".rstrip()
+    v.stream(_slice_of(p)).upsert("permission", "perm:" + rid, text, "asked")
 
 
 def _perm_decided(v: GoalView, p: dict, ev: Event) -> None:
@@ -453,7 +463,8 @@ def _perm_decided(v: GoalView, p: dict, ev: Event) -> None:
 
 def _scope_refused(v: GoalView, p: dict, ev: Event) -> None:
     v.scope_refusals.append(dict(p))
-    v.stream(_slice_of(p)).add_text("stderr", f"refused {p.get('operation', '')} {p.get('path', '')}: {p.get('reason', '')}")
+    text = f"refused {p.get('operation', '')} {p.get('path', '')}: {p.get('reason', '')}"
+    v.stream(_slice_of(p)).add_text("stderr", text)
 
 
 def _usage(v: GoalView, p: dict, ev: Event) -> None:

@@ -131,6 +131,12 @@ def _gate_line(g) -> dict:
     }
 
 
+def _gate_order(key: tuple[str, str]) -> tuple:
+    scope, name = key
+    rank = 0 if scope == "baseline" else (2 if scope == "final" else 1)
+    return (rank, scope, name)
+
+
 def render_json(view: GoalView, events: int | None = None) -> dict:
     """A plain, stable dict of what the view shows (sorted keys; no wall-clock values)."""
     done, total = view.progress
@@ -161,7 +167,7 @@ def render_json(view: GoalView, events: int | None = None) -> dict:
              "commit": s.commit}
             for s in sorted(view.slices.values(), key=lambda s: s.slice_id)
         ],
-        "gates": [_gate_line(view.gates[k]) for k in sorted(view.gates)],
+        "gates": [_gate_line(view.gates[k]) for k in sorted(view.gates, key=_gate_order)],
         "reviews": [
             {"scope": scope, "kind": kind, "passed": r.get("passed"), "severity": r.get("severity")}
             for (scope, kind), r in sorted(view.reviews.items())

@@ -400,3 +400,11 @@ async def test_child_environment_is_trimmed_and_explicit(tmp_path, monkeypatch):
     assert "OMK_TEST_SHARED=shared-value" in out and "EXTRA=1" in out
     assert f"KIMI_SHARE_DIR={tmp_path / 'share'}" in out
     assert "should-not-pass" not in out
+
+
+async def test_malformed_script_is_refused_at_start(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"default": [{"dance": True}]}))
+    session = open_session(f"script:{path}", SessionConfig(cwd=tmp_path))
+    with pytest.raises(AgentError, match=r"exit code 2.*default action 1.*dance"):
+        await session.start()

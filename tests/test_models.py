@@ -76,7 +76,8 @@ def test_budget_exhausted_and_remaining():
 def test_goal_state_round_trips():
     s = GoalState(goal_id="goal-20261122-101010-123-0badf00d", original_goal="Do it", normalized_goal="do it",
                   repo="/r", status=GoalStatus.needs_more_budget, phase=GoalPhase.execution,
-                  options=GoalOptions(max_agents=4, delivery_policy="draft-pr"), budget=Budget(tokens=5, spent_tokens=7),
+                  options=GoalOptions(max_agents=4, delivery_policy="draft-pr"),
+                  budget=Budget(tokens=5, spent_tokens=7),
                   failure=GoalFailure(kind="budget", reason="tokens exhausted", next_action="budget-add"))
     back = GoalState.model_validate_json(s.model_dump_json())
     assert back == s
@@ -101,3 +102,26 @@ def test_gate_result_and_proof_round_trip():
               review_results=[ReviewResult(kind="code", passed=True)], known_gaps=["none"],
               delivery=Delivery(policy="draft-pr", pr_urls=["https://example.invalid/pr/1"]))
     assert Proof.model_validate_json(p.model_dump_json()) == p
+
+
+REGEN = "`python -m omk_tui.state.schema_doc` prints the lists"
+
+
+def test_state_files_doc_lists_every_event_kind_and_field():
+    from pathlib import Path
+
+    from omk_tui.models.events import PAYLOAD_MODELS
+
+    doc = (Path(__file__).parents[1] / "docs" / "readme" / "state-files.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().split()[0].strip("`"): line for line in doc.splitlines()
+            if line.startswith("| `")}
+    for kind, model in PAYLOAD_MODELS.items():
+        assert kind in rows, f"docs/readme/state-files.md does not document the event kind {kind!r}"
+        for name in model.model_fields:
+            assert f"`{name}`" in rows[kind], (
+                f"state-files.md: field {name!r} of {kind!r} is not documented ({REGEN})")
+    for model in (GoalState, TaskGraph, Task, Proof, GateResult):
+        line = next(ln for ln in doc.splitlines() if ln.startswith(f"- **{model.__name__}**"))
+        for name in model.model_fields:
+            assert f"`{name}`" in line, (
+                f"state-files.md: field {name!r} of {model.__name__} is not documented ({REGEN})")

@@ -191,6 +191,25 @@ PATHS = [
 IDS = [f"t{i}" for i in range(10)] + [GOAL_EXECUTE_TASK_ID, "T1", "a-1", "z"]
 
 
+STATUSES = [TaskStatus.pending, TaskStatus.pending, TaskStatus.pending, TaskStatus.running, TaskStatus.done,
+            TaskStatus.failed]
+OWNERS = ["executor", "executor", "implementer", None, ""]
+RISKS = ["low", "medium", "high", "security-sensitive"]
+
+
+class _Digits:
+    """Reads small choices out of one big integer. Hypothesis shrinks integers towards 0, which decodes to the
+    simplest task (pending, no owner, no dependencies, empty scopes), and one draw per task keeps thousands of
+    examples fast."""
+
+    def __init__(self, value: int):
+        self.value = value
+
+    def take(self, base: int) -> int:
+        self.value, digit = divmod(self.value, base)
+        return digit
+
+
 @st.composite
 def task_graphs(draw, max_tasks: int = 9) -> TaskGraph:
     ids = draw(st.lists(st.sampled_from(IDS), min_size=0, max_size=max_tasks, unique=True))
@@ -198,19 +217,21 @@ def task_graphs(draw, max_tasks: int = 9) -> TaskGraph:
     # back edge makes a cycle, which both planners must refuse.
     tasks = []
     for i, tid in enumerate(ids):
-        earlier = ids[:i]
-        deps = draw(st.lists(st.sampled_from(earlier), max_size=3)) if earlier else []
+        d = _Digits(draw(st.integers(0, 2**96)))
+        deps = [ids[j] for j in range(i) if d.take(4) == 3]
+        read_set = [PATHS[d.take(len(PATHS))] for _ in range(d.take(5))]
+        write_set = [PATHS[d.take(len(PATHS))] for _ in range(d.take(5))]
         tasks.append(Task(
             id=tid,
             title=f"task {tid}",
-            status=draw(st.sampled_from([TaskStatus.pending, TaskStatus.pending, TaskStatus.running, TaskStatus.done])),
-            owner_role=draw(st.sampled_from([None, "executor", "implementer", ""])),
+            status=STATUSES[d.take(len(STATUSES))],
+            owner_role=OWNERS[d.take(len(OWNERS))],
             dependencies=deps,
-            read_set=draw(st.lists(st.sampled_from(PATHS), max_size=4)),
-            write_set=draw(st.lists(st.sampled_from(PATHS), max_size=4)),
-            risk=draw(st.sampled_from(["low", "medium", "high", "security-sensitive"])),
+            read_set=read_set,
+            write_set=write_set,
+            risk=RISKS[d.take(4)],
         ))
-    if len(tasks) >= 2 and draw(st.integers(0, 19)) == 0:
+    if len(tasks) >= 2 and draw(st.integers(0, 39)) == 1:
         tasks[0].dependencies.append(tasks[-1].id)
     return TaskGraph(goal_id="goal-1", tasks=tasks)
 
@@ -230,7 +251,7 @@ def test_plan_slices_matches_the_reference_on_random_graphs(graph: TaskGraph):
 
 
 @pytest.mark.timeout(120)
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(task_graphs(max_tasks=14))
 def test_plan_slices_matches_the_reference_with_a_worktrees_root(graph: TaskGraph):
     root = Path("/data/omk-tui/worktrees/repo-1234abcd")
@@ -242,8 +263,8 @@ def test_plan_slices_matches_the_reference_with_a_worktrees_root(graph: TaskGrap
 def test_the_reference_agrees_on_a_dense_generated_graph():
     from tests.benchmarks.bench_slices import dense_graph
 
-    graph = dense_graph(300, seed=7)
+    graph = dense_graph(120, seed=7)
     ours = plan_slices(graph)
     assert ours.model_dump() == reference_plan(graph).model_dump()
-    assert len(ours.overlap_serializations) > 100  # dense enough to exercise every overlap kind
+    assert len(ours.overlap_serializations) > 50  # dense enough to exercise every overlap kind
     assert {o.kind for o in ours.overlap_serializations} == {"write_write", "write_read", "read_write"}

@@ -14,7 +14,7 @@ import pytest
 
 from omk_tui.models.goal import GoalState
 from omk_tui.models.tasks import Task, TaskGraph
-from omk_tui.state.atomic import StateWriteError, atomic_write_bytes, remove_stale_temp_files
+from omk_tui.state.atomic import atomic_write_bytes, remove_stale_temp_files
 from omk_tui.state.store import (
     GOAL_ID_PATTERN, GoalNotFound, StateFileError, create_goal_paths, goal_paths, list_goal_ids, load_goal,
     load_task_graph, new_goal_id, omk_dir, resolve_goal, save_goal, save_task_graph,
@@ -172,7 +172,8 @@ def test_a_failing_state_write_keeps_the_previous_snapshot_and_log(tmp_path):
     import json
 
     out = json.loads(proc.stdout)
-    assert "could not write" in out["snapshot_error"] and "previous version of the file is intact" in out["snapshot_error"]
+    assert "could not write" in out["snapshot_error"]
+    assert "previous version of the file is intact" in out["snapshot_error"]
     assert "File too large" in out["snapshot_error"]
     assert "could not append to the event log" in out["append_error"]
     assert paths.goal_json.read_bytes() == before  # the previous snapshot, byte for byte

@@ -335,13 +335,20 @@ class AcpSession:
                     raise AgentError(f"{self._name()}: {exc} — {AUTH_HINT}") from None
                 raise AgentError(f"{self._name()} refused {step}: {exc} (code {exc.code})") from None
             except ConnectionError:
-                outcome = "exited" if self._exit_task and self._exit_task.done() else "broken"
+                outcome = "broken" if self._failure else "exited"
         if outcome == "timeout":
             raise AgentError(f"{self._name()} did not answer {step} within {self.start_timeout:g}s")
         if outcome == "broken":
             raise AgentError(f"{self._name()} failed during {step}: {self._failure}")
         await self._drain_stderr()
         raise AgentError(f"{self._name()} exited during {step}{self._exit_detail()}")
+
+    async def _drain_stderr(self) -> None:
+        # the connection may notice the closed stdout before the exit status is in: wait a little for both
+        if self._exit_task is not None:
+            await asyncio.wait({self._exit_task}, timeout=2.0)
+        if self._stderr_task is not None:
+            await asyncio.wait({self._stderr_task}, timeout=0.5)
 
     async def close(self) -> None:
         if self._closed:
@@ -356,7 +363,7 @@ class AcpSession:
         if self._proc is not None:
             if self._proc.returncode is None and self._exit_task is not None:
                 # stdin is closed now: give a well-behaved agent a moment to exit on its own
-                await asyncio.wait({self._exit_task}, timeout=0.3)
+                await asyncio.wait({self._exit_task}, timeout=0.2)
             await terminate_group(self._proc, grace=min(self.grace_secs, 2.0))
         for task in (self._stderr_task, self._exit_task):
             if task is not None and not task.done():
@@ -608,9 +615,6 @@ class AcpSession:
                 elif self._stderr_count == STDERR_UPDATES_PER_TURN + 1:
                     self._emit(AgentUpdate(kind="stderr", text="(omk-tui: further stderr lines of this turn dropped)"))
 
-    async def _drain_stderr(self) -> None:
-        if self._stderr_task is not None:
-            await asyncio.wait({self._stderr_task}, timeout=0.5)
 
     # ------------------------------------------------------------------ helpers
     def _name(self) -> str:

@@ -33,6 +33,7 @@ WIRE_PROTOCOL_VERSION = "1.10"
 DEFAULT_COMMAND = ("kimi", "--wire")
 STDIO_LIMIT = 64 * 1024 * 1024  # kimi sends whole files and tool outputs in one line
 START_TIMEOUT = 90.0
+CLOSE_WAIT = 0.5  # after closing stdin, how long kimi gets to exit on its own before the group is ended
 STDERR_UPDATES_PER_TURN = 1000
 STDERR_LINE_MAX = 2000  # kimi 1.51.0 takes ~3 s to answer `initialize`; a cold cache is slower
 
@@ -177,6 +178,9 @@ class WireSession:
         except WireRpcError as exc:
             await self._kill()
             raise AgentError(f"kimi refused `initialize`: {wire_error_message(exc.code, exc.message)}") from None
+        except asyncio.CancelledError:
+            await self._kill()
+            raise
         self.server_info = result if isinstance(result, dict) else {}
 
     async def close(self) -> None:
@@ -189,7 +193,7 @@ class WireSession:
             with contextlib.suppress(Exception):
                 proc.stdin.close()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout=self.kill_grace)
+                await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout=CLOSE_WAIT)
         await self._kill()
 
     async def __aenter__(self) -> "WireSession":
@@ -287,6 +291,8 @@ class WireSession:
             await asyncio.wait({future, exited}, timeout=self.cancel_grace, return_when=asyncio.FIRST_COMPLETED)
         finally:
             exited.cancel()
+        if self._exited.is_set() and not future.done():
+            await asyncio.wait({future}, timeout=0.5)  # its failure (the exit) is delivered a tick later
         if future.done():
             return False
         await self._kill()

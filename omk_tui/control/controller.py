@@ -21,6 +21,7 @@ from omk_tui.control import execution as ex
 from omk_tui.control import prompts
 from omk_tui.control.intake import normalize_goal, vague_reason
 from omk_tui.control.lock import HEARTBEAT_SECS, ControllerLock
+from omk_tui.control.orphans import markers, reap_orphans
 from omk_tui.control.plan_intake import fallback_task, review_proposals
 from omk_tui.control.requests import take_requests
 from omk_tui.models.events import make_event
@@ -241,11 +242,14 @@ class GoalController:
         self._interrupted = asyncio.Event()
         lock = ControllerLock(self.paths.lock)
         lock.acquire()
+        reaped = reap_orphans(self.state.goal_id)
         self.running = True
         self._run_started = time.monotonic()
         self._time_base = self.state.budget.spent_time_secs
         resumed = self.log.seq > 1
         self.emit("run_started", {"pid": os.getpid(), "resumed": resumed}, durable=True)
+        if reaped:
+            self.narrate("recover", f"ended {len(reaped)} process(es) left behind by a controller that died")
         if self.state.status is not GoalStatus.running:
             self.emit("goal_resumed", {"by": "user", "reason": f"was {self.state.status.value}"})
             self._set_status(GoalStatus.running)
@@ -362,6 +366,8 @@ class GoalController:
             payload.setdefault("scope", scope)
             self.emit(kind, payload, actor="gates")
 
+        mark = markers(self.state.goal_id)
+        specs = [s.model_copy(update={"env": {**s.env, **mark}}) for s in specs]
         return await run_gates(specs, cwd, self.paths.gate_logs, scope=scope, run_id=run_id, on_event=on_event,
                                cancel=self._interrupted)
 
@@ -446,7 +452,9 @@ class GoalController:
             self._permission_waiters.pop(req.request_id, None)
 
     def _session_env(self) -> dict[str, str]:
-        return {name: os.environ[name] for name in ("KIMI_SHARE_DIR",) if name in os.environ}
+        env = {name: os.environ[name] for name in ("KIMI_SHARE_DIR",) if name in os.environ}
+        env.update(markers(self.state.goal_id))
+        return env
 
     async def _agent_turn(
         self, text: str, *, cwd: Path, scope: list[str], slice_id: str | None, task_id: str | None, role: str,
@@ -559,10 +567,15 @@ class GoalController:
 
     # ------------------------------------------------------------------ execute
     def _plan_slices(self):
+        """The slice plan of the whole accepted graph. Done-ness lives in execution.json, not in the planner's
+        input, so a resumed or extended goal gets the same slices, dependencies and order as before."""
         from omk_tui.planning.slices import plan_slices
 
         wm = self._worktrees()
-        plan = plan_slices(self.graph, goal_id=self.state.goal_id)
+        graph = self.graph.model_copy(deep=True)
+        for t in graph.tasks:
+            t.status = TaskStatus.pending
+        plan = plan_slices(graph, goal_id=self.state.goal_id)
         for s in plan.slices:
             if s.slice_id not in self.exec.announced_slices:
                 task = self.graph.by_id()[s.task_id]
@@ -586,11 +599,16 @@ class GoalController:
         self._set_phase(GoalPhase.execution)
         for rec in self.exec.slices.values():  # a resume re-runs what was in flight
             if rec.state in ex.IN_FLIGHT:
+                if rec.state == "running":  # the agent turn never finished: it is re-run, not counted
+                    rec.attempts = max(0, rec.attempts - 1)
+                else:  # the turn finished; its gates (or review) are re-run on the work in the worktree
+                    rec.resume_at = "gates"
                 rec.state = "pending"
                 self.emit("slice_state", {"slice_id": rec.slice_id, "state": "pending", "attempt": rec.attempts,
                                           "reason": "resumed: re-running the slice that was in flight"})
+        if self.state.execute_passes == 0:
+            self.state.execute_passes = 1
         while True:
-            self.state.execute_passes += 1
             plan = self._plan_slices()
             self.save()
             self.narrate("execute", f"execute pass {self.state.execute_passes}: {len(plan.slices)} slice(s)")
@@ -598,6 +616,7 @@ class GoalController:
             await self._schedule(plan, specs)
             if len(self.graph.tasks) == before or self.state.execute_passes >= self.state.options.max_execute_passes:
                 break
+            self.state.execute_passes += 1
 
     async def _schedule(self, plan, specs: list[GateSpec]) -> None:
         by_id = {s.slice_id: s for s in plan.slices}
@@ -671,11 +690,15 @@ class GoalController:
                     role, text = "fixer", prompts.fixer_prompt(goal, task, rec.attempts + 1, rec.feedback, rec.advice)
                 else:
                     role, text = "implementer", prompts.implementer_prompt(goal, task, wt, rec.attempts + 1, [s.name for s in specs])
-                rec.attempts += 1
-                self._slice_state(rec, "running", reason="")
-                result = await self._agent_turn(text, cwd=wt, scope=list(task.write_set), slice_id=rec.slice_id,
-                                                task_id=task.id, role=role, attempt=rec.attempts,
-                                                timeout=self._turn_timeout(task))
+                if rec.resume_at == "gates":  # resumed after the agent's turn had finished: judge that work
+                    rec.resume_at = None
+                    result = TurnResult(stop_reason="end_turn")
+                else:
+                    rec.attempts += 1
+                    self._slice_state(rec, "running", reason="")
+                    result = await self._agent_turn(text, cwd=wt, scope=list(task.write_set), slice_id=rec.slice_id,
+                                                    task_id=task.id, role=role, attempt=rec.attempts,
+                                                    timeout=self._turn_timeout(task))
                 if self._intent:
                     raise StopRun(self._intent)
                 if not result.ok:
@@ -751,7 +774,7 @@ class GoalController:
         msg = f"omk: {task.title}\n\ngoal: {self.state.goal_id}\nslice: {rec.slice_id}\n"
         sha = await asyncio.to_thread(wm.commit, rec.slice_id, msg)
         diff = await asyncio.to_thread(wm.diff, rec.slice_id)
-        rec.commit = sha or rec.commit
+        rec.commit = sha or diff.head  # nothing new to commit on a resumed slice: its branch head is the commit
         rec.changed_files = [f.path for f in diff.files]
         rec.insertions = diff.additions
         rec.deletions = diff.deletions
@@ -941,6 +964,7 @@ class GoalController:
         from omk_tui.delivery.github import deliver
 
         outcome = await deliver(self, proof)
+        self.exec.delivery = proof.delivery.model_dump(mode="json")
         self.emit("delivery", {"policy": policy, "status": outcome.status, "detail": outcome.detail,
                                "pr_urls": list(outcome.pr_urls)})
         self.exec.delivered = True

@@ -29,6 +29,7 @@ class SliceRecord(BaseModel):
     feedback_kind: str = ""  # gates | review | conflict
     review_cleanups: int = 0
     conflict_reruns: int = 0
+    resume_at: str | None = None  # "gates": the last agent turn finished before a crash; judge its work first
     commit: str | None = None
     changed_files: list[str] = Field(default_factory=list)
     insertions: int = 0
@@ -55,6 +56,7 @@ class ExecutionState(BaseModel):
     conflicts: list[dict] = Field(default_factory=list)
     follow_ups: list[dict] = Field(default_factory=list)
     delivered: bool = False
+    delivery: dict | None = None  # the proof's Delivery once a PR policy delivered
 
 
 def execution_path(paths: GoalPaths):

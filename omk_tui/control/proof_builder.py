@@ -57,6 +57,7 @@ def build_proof(ctl, blocker: str | None) -> Proof:
         baseline_gates=exe.baseline or [], final_gates=exe.final or [], post_mutation_gates_ran=exe.final is not None,
         changed_files=changed, commits=commits, slices=slices, review_results=reviews, known_gaps=gaps,
         human_decisions_required=humans, blocker=None if ready else (blocker or (st.failure.reason if st.failure else None)),
-        delivery=Delivery(policy=st.options.delivery_policy, status="pending" if ready else "not_delivered"),
+        delivery=Delivery.model_validate(exe.delivery) if exe.delivery else Delivery(
+            policy=st.options.delivery_policy, status="pending" if ready else "not_delivered"),
         budget=st.budget.model_dump(mode="json"),
     )

@@ -21,6 +21,7 @@ class LineSplitter:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._partial = ""
         self._dropped = 0  # characters of the current line beyond max_line_chars
+        self._dropped_cr = False  # whether the last dropped character was a CR
         self._max = max_line_chars
 
     def feed(self, data: bytes) -> list[str]:
@@ -57,7 +58,9 @@ class LineSplitter:
 
     def _grow(self, text: str) -> None:
         if self._dropped:
-            self._dropped += len(text)
+            if text:
+                self._dropped += len(text)
+                self._dropped_cr = text.endswith("\r")
             return
         room = self._max - len(self._partial)
         if len(text) <= room:
@@ -65,11 +68,14 @@ class LineSplitter:
         else:
             self._partial += text[:room]
             self._dropped = len(text) - room
+            self._dropped_cr = text.endswith("\r")
 
     def _close(self, line: str) -> str:
         dropped, self._dropped = self._dropped, 0
-        line = line[:-1] if line.endswith("\r") else line
-        return f"{line} …[+{dropped} chars]" if dropped else line
+        if dropped:
+            dropped -= self._dropped_cr  # a CRLF line end is not part of the line
+            return f"{line} …[+{dropped} chars]" if dropped else line
+        return line[:-1] if line.endswith("\r") else line
 
     def _cut(self, line: str) -> str:
         return f"{line[: self._max]} …[+{len(line) - self._max} chars]"

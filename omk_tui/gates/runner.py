@@ -127,10 +127,7 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
     outcome = _Outcome(window)
     argv = ["/bin/sh", "-c", spec.command] if isinstance(spec.command, str) else list(spec.command)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=str(workdir), env=_gate_env(spec.env), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-        )
+        proc = await _spawn(argv, workdir, spec.env)
     except FileNotFoundError:
         outcome.exit_code = 127
         outcome.problem = f"command not found: {argv[0]} (install it, or change the gate in .omk/gates.toml)"
@@ -171,7 +168,7 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
 
     loop = asyncio.get_running_loop()
     pump_task = asyncio.create_task(pump())
-    wait_task = asyncio.create_task(proc.wait())
+    wait_task = asyncio.create_task(_exited(proc))
     cancel_task = asyncio.create_task(cancel.wait()) if cancel is not None else None
     end = loop.time() + spec.timeout_secs
     try:
@@ -214,6 +211,34 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
                 task.cancel()
         if proc.returncode is None or group_alive(proc.pid):
             kill_group_now(proc.pid)  # we are being cancelled or failing: leave no process behind
+
+
+async def _spawn(argv: list[str], workdir: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """Start the gate; if we are cancelled meanwhile, the child may already run: end its group, then re-raise."""
+    spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
+        *argv, cwd=str(workdir), env=_gate_env(env), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    ))
+    try:
+        return await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        try:
+            proc = await spawn
+        except Exception:
+            raise asyncio.CancelledError from None
+        kill_group_now(proc.pid)
+        raise
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """The child's exit code as soon as it exits.
+
+    `Process.wait()` (Python 3.11) also waits for the pipes to close, which a background grandchild holding
+    stdout delays until the timeout; the return code is set at exit, so poll it.
+    """
+    while proc.returncode is None:
+        await asyncio.sleep(0.02)
+    return proc.returncode
 
 
 def _gate_env(extra: dict[str, str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ _INTERESTING = re.compile(
     r"|^E {2,}\S"  # pytest assertion detail
     r"|^(?:FAILED|ERROR|FAIL)\b"  # pytest short summary, go test
     r"|^--- FAIL"  # go test
-    r"|(?i:\berror)(?:\[\w+\])?:"  # error: / Error: / error[E0308]:
+    r"|\b(?:error|Error|ERROR)(?:\[\w+\])?:"  # error: / Error: / error[E0308]:
     r"|Error\b"  # ValueError, AssertionError, Error
     r"|^\w[\w.]*(?:Exception|Interrupt|Exit)\b"  # the last line of a Python traceback
     r"|panicked"  # Rust
@@ -31,9 +31,11 @@ _INTERESTING = re.compile(
     re.MULTILINE,
 )
 
-# Every alternative above contains one of these (or a file:line:col position).
-_TOKENS = ("___", "E  ", "FAIL", "ERROR", "rror", "Exception", "Interrupt", "Exit", "panicked", "npm ERR", "_test.go:")
-_FILE_POSITION = re.compile(r":\d+:\d+: ")
+# Every alternative above contains one of these. Scanning a batch for them runs at C speed; the full regex then
+# only checks the lines they occur in, so a flood of ordinary lines costs little.
+_CANDIDATE = re.compile(
+    r"E(?:RROR|xception|xit|  )|FAIL|Interrupt|_(?:__|test\.go:)|npm ERR|panicked|rror|RROR|:\d+:\d+: "
+)
 
 
 def is_interesting(line: str) -> bool:
@@ -41,17 +43,23 @@ def is_interesting(line: str) -> bool:
 
 
 def find_interesting(lines: list[str]) -> Iterator[tuple[int, str]]:
-    """(index, line) of the interesting lines, scanning the whole batch in one regex pass (fast on floods)."""
+    """(index, line) of the interesting lines of a batch, in order."""
     text = "\n".join(lines)
-    # Substring tests run at C speed; the full regex only runs on batches that could match.
-    if not any(token in text for token in _TOKENS) and not _FILE_POSITION.search(text):
-        return
-    pos = 0
     index = 0
-    for m in _INTERESTING.finditer(text):
-        index += text.count("\n", pos, m.start())
-        pos = m.start()
-        yield index, m.group(0)
+    counted_to = 0
+    line_end = -1
+    for m in _CANDIDATE.finditer(text):
+        if m.start() <= line_end:
+            continue  # another candidate on a line already checked
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        if line_end < 0:
+            line_end = len(text)
+        line = text[line_start:line_end]
+        if _INTERESTING.match(line):
+            index += text.count("\n", counted_to, line_start)
+            counted_to = line_start
+            yield index, line
 
 
 def build_summary(

@@ -11,6 +11,11 @@ from pygit2.enums import FileStatus
 
 from omk_tui.git.errors import DirtyTree, GitError, NoCommits, NotARepository
 
+# libgit2 checks, for every tree it writes, that each entry's object exists: one odb lookup per file, most of the
+# cost of committing or merging in a 5,000-file repository. Our trees are always built from objects just read or
+# written (index, merge), so the check buys nothing here. Process-wide: set once when the git package loads.
+pygit2.settings.enable_strict_object_creation(False)
+
 OMK_STATE_DIR = ".omk/"
 FALLBACK_AUTHOR = ("omk-tui", "omk-tui@localhost")
 

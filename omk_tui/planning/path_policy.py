@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class PathRefusal:
         return self.reason
 
 
+@lru_cache(maxsize=65536)  # task graphs repeat the same few paths many times
 def normalize_scope_path(path: str) -> str:
     """`./a//b/` -> `a/b`; surrounding whitespace is dropped and `project files` stays the wildcard.
 
@@ -69,33 +71,39 @@ def normalize_scope_path(path: str) -> str:
 
 def check_path(task_id: str, path: str, *, allow_git_paths: bool = False) -> PathRefusal | None:
     """The refusal for one scope path of a task, or None when the path is allowed."""
+    rule = refused_rule(path, allow_git_paths)
+    return None if rule is None else PathRefusal(task_id, path, rule)
+
+
+@lru_cache(maxsize=65536)
+def refused_rule(path: str, allow_git_paths: bool = False) -> str | None:
+    """The name of the rule that refuses `path`, or None when it is allowed."""
     if _CONTROL.search(path):
-        return PathRefusal(task_id, path, RULE_CONTROL)
+        return RULE_CONTROL
     trimmed = path.strip()
     if trimmed == PROJECT_FILES:
         return None
     if trimmed.startswith(("/", "\\")) or _WINDOWS_DRIVE.match(trimmed):
-        return PathRefusal(task_id, path, RULE_ABSOLUTE)
+        return RULE_ABSOLUTE
     if trimmed.startswith("~"):
-        return PathRefusal(task_id, path, RULE_HOME)
+        return RULE_HOME
     parts = [part for part in trimmed.split("/") if part and part != "."]
     if not parts:
-        return PathRefusal(task_id, path, RULE_EMPTY)
+        return RULE_EMPTY
     if ".." in parts:
-        return PathRefusal(task_id, path, RULE_PARENT)
+        return RULE_PARENT
     if not allow_git_paths and any(part.startswith(".git") for part in parts):
-        return PathRefusal(task_id, path, RULE_GIT)
+        return RULE_GIT
     return None
 
 
 def task_path_refusals(task: "Task", *, allow_git_paths: bool = False) -> list[PathRefusal]:
     """Every refused path of a task's read and write sets, in the order they appear."""
-    refusals = []
-    for path in [*task.read_set, *task.write_set]:
-        refusal = check_path(task.id, path, allow_git_paths=allow_git_paths)
-        if refusal is not None:
-            refusals.append(refusal)
-    return refusals
+    return [
+        PathRefusal(task.id, path, rule)
+        for path in [*task.read_set, *task.write_set]
+        if (rule := refused_rule(path, allow_git_paths)) is not None
+    ]
 
 
 def check_task_paths(task: "Task", *, allow_git_paths: bool = False) -> list[str]:

@@ -24,9 +24,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from omk_tui.models.tasks import GOAL_EXECUTE_TASK_ID, PROJECT_FILES, Task, TaskGraph, TaskStatus, find_cycle
-from omk_tui.planning.path_policy import OUTSIDE_ROOTS, normalize_scope_path, task_path_refusals
-from omk_tui.planning.scope_index import AccessIndex, bit_positions
+from omk_tui.models.tasks import GOAL_EXECUTE_TASK_ID, PROJECT_FILES, Task, TaskGraph, TaskStatus
+from omk_tui.planning.path_policy import OUTSIDE_ROOTS, normalize_scope_path, refused_rule, task_path_refusals
+from omk_tui.planning.scope_index import ScopeIndex, bit_positions
 
 OverlapKind = Literal["write_write", "write_read", "read_write"]
 
@@ -116,19 +116,23 @@ def worktree_name(goal_id: str, slice_id: str) -> str:
     return f"{goal_id}/{slice_id}"
 
 
-def unique_normalized(paths: list[str]) -> list[str]:
-    """Normalised paths, first occurrence kept, in the task's own order (the order overlaps are reported in)."""
-    return list(dict.fromkeys(normalize_scope_path(p) for p in paths))
-
-
 # --- validation ------------------------------------------------------------------------------------------------
 
 def planning_problems(graph: TaskGraph, goal_id: str, *, allow_git_paths: bool = False) -> list[str]:
     """Everything that stops `graph` from being planned: graph validation, path policy, unusable names."""
-    problems = graph.problems()
+    return graph.problems() + _scope_and_name_problems(graph, goal_id, allow_git_paths=allow_git_paths)
+
+
+def _scope_and_name_problems(graph: TaskGraph, goal_id: str, *, allow_git_paths: bool) -> list[str]:
+    problems = []
+    distinct: set[str] = set()
     for task in graph.tasks:
-        for refusal in task_path_refusals(task, allow_git_paths=allow_git_paths):
-            problems.append(f"{OUTSIDE_ROOTS}: {refusal.reason}")
+        distinct.update(task.read_set)
+        distinct.update(task.write_set)
+    if any(refused_rule(path, allow_git_paths) for path in distinct):  # the usual case costs one check per path
+        for task in graph.tasks:
+            for refusal in task_path_refusals(task, allow_git_paths=allow_git_paths):
+                problems.append(f"{OUTSIDE_ROOTS}: {refusal.reason}")
     if not goal_id.strip():
         problems.append("the task graph has no goal id; give one (--goal-id) to name branches and worktrees")
     elif not _is_safe_name(goal_id):
@@ -146,12 +150,15 @@ def _is_safe_name(name: str) -> bool:
     return bool(_SAFE_NAME.match(name)) and ".." not in name and not name.endswith((".lock", "."))
 
 
-def topological_order(tasks: list[Task]) -> list[Task]:
-    """Kahn's algorithm, always taking the smallest ready id: the same order as omk's repeated scan."""
+def topological_order(tasks: list[Task]) -> list[Task] | None:
+    """Kahn's algorithm, always taking the smallest ready id: the same order as omk's repeated scan.
+
+    None when some task can never be ordered (a cycle, a duplicate id, an unknown or self dependency).
+    """
     by_id = {t.id: t for t in tasks}
     waiting = {t.id: len(set(t.dependencies)) for t in tasks}
     dependents: dict[str, list[str]] = {t.id: [] for t in tasks}
-    for t in tasks:
+    for t in by_id.values():
         for dep in set(t.dependencies):
             if dep in dependents:
                 dependents[dep].append(t.id)
@@ -165,10 +172,7 @@ def topological_order(tasks: list[Task]) -> list[Task]:
             waiting[child] -= 1
             if waiting[child] == 0:
                 heapq.heappush(ready, child)
-    if len(ordered) != len(tasks):
-        cycle = find_cycle(tasks)
-        raise SlicePlanError(["dependency cycle: " + " -> ".join(cycle) if cycle else "dependency cycle"])
-    return ordered
+    return ordered if len(ordered) == len(tasks) else None
 
 
 # --- planning --------------------------------------------------------------------------------------------------
@@ -182,13 +186,16 @@ def plan_slices(
 ) -> SlicePlan:
     """The slice plan of a task graph; SlicePlanError (with every reason) when the graph cannot be planned."""
     goal = graph.goal_id if goal_id is None else goal_id
-    problems = planning_problems(graph, goal, allow_git_paths=allow_git_paths)
-    if problems:
-        raise SlicePlanError(problems)
-
+    # A graph that orders completely and has ids and titles is valid; only an invalid one pays for the
+    # full validation, which names every problem.
     ordered = topological_order(graph.tasks)
+    problems = _scope_and_name_problems(graph, goal, allow_git_paths=allow_git_paths)
+    if ordered is None or problems or not all(t.id.strip() and t.title.strip() for t in graph.tasks):
+        raise SlicePlanError(graph.problems() + problems)
+
     position = {t.id: i for i, t in enumerate(ordered)}
-    # closure[i]: every task (by topological position) that task i depends on, directly or not.
+    # closure[i]: every task (by topological position) that task i depends on, directly or not, before any
+    # serialization edge exists: omk asks only whether the task graph already orders two slices.
     closure: list[int] = []
     for task in ordered:
         bits = 0
@@ -198,17 +205,17 @@ def plan_slices(
         closure.append(bits)
 
     slice_ids = {t.id for t in ordered if is_slice_task(t)}
-    prefixes: dict[str, list[str]] = {}
-    writers, readers = AccessIndex(prefixes), AccessIndex(prefixes)
+    normalized: dict[str, str] = {}
+    index = ScopeIndex()
     slices: list[Slice] = []
     serializations: list[OverlapSerialization] = []
 
     for number, task in enumerate(ordered):
         if task.id not in slice_ids:
             continue
-        writes = unique_normalized(task.write_set)
-        reads = unique_normalized(task.read_set)
-        found = _first_overlaps(writes, reads, writers, readers, ordered_before=closure[number])
+        writes = _unique_normalized(task.write_set, normalized)
+        reads = _unique_normalized(task.read_set, normalized)
+        found = _first_overlaps(writes, reads, index, ordered_before=closure[number])
         dependencies = {dep for dep in task.dependencies if dep in slice_ids}
         for prior in sorted(found):
             kind, path = found[prior]
@@ -217,8 +224,7 @@ def plan_slices(
             serializations.append(OverlapSerialization(
                 blocked_slice_id=task.id, serializes_after=prior_id, kind=kind, path=path,
             ))
-        writers.add(number, set(writes))
-        readers.add(number, set(reads))
+        index.add(number, writes, reads)
         slices.append(_make_slice(task, goal, sorted(dependencies), reads, writes, worktrees_root))
 
     return SlicePlan(
@@ -229,27 +235,39 @@ def plan_slices(
     )
 
 
+def _unique_normalized(paths: list[str], cache: dict[str, str]) -> list[str]:
+    """Normalised paths, first occurrence kept, in the task's own order (the order overlaps are reported in)."""
+    out: dict[str, None] = {}
+    for path in paths:
+        norm = cache.get(path)
+        if norm is None:
+            norm = cache[path] = normalize_scope_path(path)
+        out[norm] = None
+    return list(out)
+
+
 def _first_overlaps(
-    writes: list[str], reads: list[str], writers: AccessIndex, readers: AccessIndex, *, ordered_before: int,
+    writes: list[str], reads: list[str], index: ScopeIndex, *, ordered_before: int,
 ) -> dict[int, tuple[str, str]]:
     """For each earlier slice not already ordered before this one: its first overlap (kind, path), if any.
 
     The kinds are tried in omk's order and, within a kind, this task's paths in its own order; a slice claimed
     by an earlier (kind, path) is masked out of the later ones.
     """
-    taken = ordered_before
+    free = ~ordered_before  # the earlier slices still unclaimed, as a mask
     found: dict[int, tuple[str, str]] = {}
-    for kind, candidates, index in (
+    writers, readers = index.writers, index.readers
+    for kind, candidates, accessed in (
         ("write_write", writes, writers),
         ("write_read", writes, readers),
         ("read_write", reads, writers),
     ):
-        if not index.any:
+        if not accessed.any & free:
             continue
         for path in candidates:
-            hit = index.conflicting(path) & ~taken
+            hit = index.conflicting(path, accessed) & free
             if hit:
-                taken |= hit
+                free ^= hit
                 claim = (kind, path)
                 for prior in bit_positions(hit):
                     found[prior] = claim

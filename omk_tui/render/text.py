@@ -149,7 +149,8 @@ def render_proof_text(proof: Proof) -> str:
     if proof.commits:
         out.append(f"commits ({len(proof.commits)})")
         out.extend(f"  {c}" for c in proof.commits)
-    for title, items in (("known gaps", proof.known_gaps), ("human decisions required", proof.human_decisions_required)):
+    for title, items in (("known gaps", proof.known_gaps),
+                         ("human decisions required", proof.human_decisions_required)):
         if items:
             out.append(title)
             out.extend(f"  - {x}" for x in items)
@@ -200,10 +201,12 @@ def render_proof_md(proof: Proof) -> str:
     out += ["## Changed files", ""] + ([f"- `{f}`" for f in proof.changed_files] or ["_none_"]) + [""]
     if proof.commits:
         out += ["## Commits", ""] + [f"- `{c}`" for c in proof.commits] + [""]
-    for title, items in (("Known gaps", proof.known_gaps), ("Human decisions required", proof.human_decisions_required)):
+    for title, items in (("Known gaps", proof.known_gaps),
+                         ("Human decisions required", proof.human_decisions_required)):
         if items:
             out += [f"## {title}", ""] + [f"- {x}" for x in items] + [""]
     d = proof.delivery
-    out += ["## Delivery", "", f"- Policy: `{d.policy}`", f"- Status: {d.status}" + (f" — {d.detail}" if d.detail else "")]
+    out += ["## Delivery", "", f"- Policy: `{d.policy}`",
+            f"- Status: {d.status}" + (f" — {d.detail}" if d.detail else "")]
     out += [f"- PR: {u}" for u in d.pr_urls]
     return "\n".join(out).rstrip() + "\n"

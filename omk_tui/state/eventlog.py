@@ -82,11 +82,12 @@ class EventLog:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.touch(exist_ok=True)
-            self._size = _repair_tail(self.path)
+            _repair_tail(self.path)
             self._seq = _last_seq(self.path)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:
-            raise StateWriteError(exc.errno, f"could not open the event log {self.path}: {exc.strerror or exc}") from exc
+            reason = exc.strerror or exc
+            raise StateWriteError(exc.errno, f"could not open the event log {self.path}: {reason}") from exc
         self._lock = threading.Lock()
         self._sync_interval = sync_interval
         self._dirty = False
@@ -121,7 +122,11 @@ class EventLog:
                 except Exception:
                     event.seq = 0
                     raise
-                self._write_line(line)
+                try:
+                    self._write_line(line)
+                except StateWriteError:
+                    event.seq = 0
+                    raise
                 self._seq = event.seq
                 self._dirty = True
                 if durable or self._sync_interval <= 0:
@@ -136,12 +141,16 @@ class EventLog:
         return event
 
     def _write_line(self, line: bytes) -> None:
-        """Write all of `line` or nothing: a short or failed write is truncated back to the last full line."""
+        """Write all of `line` or nothing: a short or failed write leaves no partial line behind.
+
+        The only raw newline of a line is its last byte (JSON escapes the others), so whatever a failed write
+        left is exactly the bytes after the file's last newline, which `_repair_tail` cuts away.
+        """
         view = memoryview(line)
         written = 0
         try:
             if self._torn:
-                os.ftruncate(self._fd, self._size)
+                _repair_tail(self.path)
                 self._torn = False
             while written < len(line):
                 n = os.write(self._fd, view[written:])
@@ -149,16 +158,17 @@ class EventLog:
                     raise OSError(28, "no space left on device")
                 written += n
         except OSError as exc:
-            try:
-                os.ftruncate(self._fd, self._size)
-            except OSError:
-                self._torn = True  # retried before the next append; a new writer's _repair_tail also fixes it
+            if written or self._torn:
+                try:
+                    _repair_tail(self.path)
+                    self._torn = False
+                except OSError:
+                    self._torn = True  # retried before the next append; a new writer's repair also fixes it
             raise StateWriteError(
                 exc.errno,
                 f"could not append to the event log {self.path}: {exc.strerror or exc}; "
                 "the events before it are intact (free some disk space, then resume)",
             ) from exc
-        self._size += written
 
     def _raise_sync_error(self) -> None:
         if self._sync_error is not None:

@@ -93,13 +93,13 @@ def file_intents(paths: GoalPaths) -> Intents:
 
 
 def controller_alive(paths: GoalPaths) -> bool:
-    """Whether another process runs this goal's controller (its lock is held and its pid lives)."""
+    """Whether another process runs this goal's controller (it holds the lock)."""
     try:
         from omk_tui.control.lock import read_lock
     except ImportError:
         read_lock = None
     if read_lock is not None:
-        info = read_lock(paths)
+        info = read_lock(paths.lock)
         return bool(info and info.alive)
     try:
         data = json.loads(paths.lock.read_text(encoding="utf-8"))
@@ -109,9 +109,16 @@ def controller_alive(paths: GoalPaths) -> bool:
     return isinstance(pid, int) and pid != os.getpid() and pid_alive(pid)
 
 
-def start_detached_resume(repo: Path, goal_id: str) -> subprocess.Popen:
+def start_detached_resume(repo: Path, goal_id: str) -> None:
     """`omk-tui resume GOAL --headless` in its own session, so it outlives this terminal UI."""
-    return subprocess.Popen(
+    try:
+        from omk_tui.control.client import spawn_detached_resume
+    except ImportError:
+        spawn_detached_resume = None
+    if spawn_detached_resume is not None:
+        spawn_detached_resume(repo, goal_id)
+        return
+    subprocess.Popen(
         [sys.executable, "-m", "omk_tui", "resume", goal_id, "--headless", "--repo", str(repo)],
         cwd=str(repo), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,

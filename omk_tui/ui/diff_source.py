@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from omk_tui.projection import SliceView
@@ -22,30 +23,45 @@ def _files(diff) -> list[DiffFile]:
     return out
 
 
+def _split_patch(patch: str) -> dict[str, str]:
+    """Per-file pieces of a whole patch (split at each `diff --git` header)."""
+    pieces: dict[str, str] = {}
+    for chunk in re.split(r"(?m)^(?=diff --git )", patch):
+        m = re.match(r"diff --git a/(.*?) b/(.*)", chunk)
+        if m:
+            pieces[m.group(2)] = chunk
+    return pieces
+
+
+def _from_manager(repo: Path, goal_id: str, base_commit: str, slice_id: str) -> SliceDiff | None:
+    """The worktrees helper's diff (commits + uncommitted + untracked) when the slice's worktree exists."""
+    try:
+        from omk_tui.git.worktrees import WorktreeManager
+    except ImportError:
+        return None
+    manager = WorktreeManager(repo, goal_id, base_commit)
+    d = manager.diff(slice_id)
+    pieces = _split_patch(d.patch)
+    files = [DiffFile(path=f.path, insertions=f.additions, deletions=f.deletions, patch=pieces.get(f.path, ""))
+             for f in d.files]
+    note = " (with uncommitted changes)" if d.includes_uncommitted else ""
+    return SliceDiff(slice_id=slice_id, source=f"worktree{note}", files=files)
+
+
 def slice_diff(repo: Path, slice_view: SliceView, base_commit: str | None, goal_id: str = "") -> SliceDiff:
     """The slice worktree's changes if the worktree exists, else its branch's, against `base_commit`."""
     import pygit2
 
     sid = slice_view.slice_id
     try:
-        from omk_tui.git.worktrees import WorktreeManager  # the worktrees helper's API, when present
-    except ImportError:
-        WorktreeManager = None
-    if WorktreeManager is not None and goal_id:
-        try:
-            d = WorktreeManager(repo, goal_id).diff(sid)  # type: ignore[call-arg]
-            return SliceDiff(slice_id=sid, source="worktree", files=_files(d))
-        except Exception:  # an API mismatch or a missing worktree: compute it directly below
-            pass
-    try:
         main = pygit2.Repository(str(repo))
         base = main.revparse_single(base_commit) if base_commit else main.head.peel(pygit2.Commit)
         base = base.peel(pygit2.Commit)
         wt = slice_view.worktree
-        if wt and Path(wt).is_dir() and pygit2.discover_repository(wt):
-            wrepo = pygit2.Repository(wt)
-            diff = wrepo.diff(wrepo.revparse_single(str(base.id)).peel(pygit2.Tree), None)
-            return SliceDiff(slice_id=sid, source=f"worktree {wt}", files=_files(diff))
+        if wt and Path(wt).is_dir() and goal_id:
+            found = _from_manager(repo, goal_id, str(base.id), sid)
+            if found is not None:
+                return found
         branch = main.lookup_branch(slice_view.branch) if slice_view.branch else None
         if branch is None:
             return SliceDiff(slice_id=sid, source=slice_view.branch or "-",
@@ -53,5 +69,5 @@ def slice_diff(repo: Path, slice_view: SliceView, base_commit: str | None, goal_
         tip = branch.peel(pygit2.Commit)
         diff = main.diff(base.tree, tip.tree)
         return SliceDiff(slice_id=sid, source=slice_view.branch, files=_files(diff))
-    except (pygit2.GitError, KeyError, ValueError) as exc:
+    except Exception as exc:  # pygit2 and the worktree manager raise several kinds; the screen shows the reason
         return SliceDiff(slice_id=sid, source=slice_view.branch or "-", error=f"cannot read the diff: {exc}")

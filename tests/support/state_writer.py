@@ -1,9 +1,13 @@
 """A process that writes a goal's state in a tight loop through the real APIs, until it is killed.
 
-    python tests/support/state_writer.py GOAL_DIR [--fail-after-bytes N]
+    python tests/support/state_writer.py GOAL_DIR [--fork-server]
 
 Appends events (durable with group commit) and rewrites goal.json, task-graph.json and proof.json atomically,
 as fast as it can; prints "ready" once the first round is on disk so a test knows the files exist.
+
+With `--fork-server` it imports everything once, then forks a fresh writer process for every line read on stdin,
+printing `pid N` for it, and `dead N` once that writer has been killed (a test pays Python's start-up time once,
+not once per crash).
 """
 
 from __future__ import annotations
@@ -45,5 +49,23 @@ def main(goal_dir: str) -> None:
             print("ready", flush=True)
 
 
+def fork_server(goal_dir: str) -> None:
+    import os
+
+    while sys.stdin.readline():
+        pid = os.fork()
+        if pid == 0:
+            try:
+                main(goal_dir)
+            finally:
+                os._exit(1)
+        print(f"pid {pid}", flush=True)
+        os.waitpid(pid, 0)
+        print(f"dead {pid}", flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if "--fork-server" in sys.argv[2:]:
+        fork_server(sys.argv[1])
+    else:
+        main(sys.argv[1])

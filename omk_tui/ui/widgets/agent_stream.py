@@ -7,7 +7,6 @@ costs one cheap rebuild per batch, and memory stays bounded with the projection'
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -49,7 +48,6 @@ class AgentStreamView(ScrollView, can_focus=True):
         self._width = 0
         self._wrapped: dict[int, tuple[tuple, list[Strip]]] = {}
         self._lines: list[Strip] = []
-        self._console: Console | None = None
 
     @property
     def line_count(self) -> int:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
+from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 
 class RowTable(DataTable):
+    BINDINGS = [Binding("enter", "select_cursor", "Open", tooltip="Open the selected row")]
     COLUMNS: Sequence[tuple[str, str]] = ()  # (key, label)
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -31,14 +35,35 @@ class RowTable(DataTable):
         if sig == self._signature:
             return False
         self._signature = sig
+        keys = [k for k, _ in rows]
+        if keys == self.row_keys:
+            # same rows: update the cells in place (keeps the cursor and the scroll position)
+            column_keys = [k for k, _ in self.COLUMNS]
+            for key, cells in rows:
+                for column_key, value in zip(column_keys, cells):
+                    if self.get_cell(key, column_key) != value:
+                        self.update_cell(key, column_key, value, update_width=True)
+            return True
         keep = self.selected_key
         self.clear()
-        self.row_keys = [k for k, _ in rows]
+        self.row_keys = keys
         for key, cells in rows:
             self.add_row(*cells, key=key)
+        self._fit_columns(rows)
         if keep in self.row_keys:
             self.move_cursor(row=self.row_keys.index(keep), animate=False, scroll=True)
         return True
+
+    def _fit_columns(self, rows: list[tuple[str, Sequence]]) -> None:
+        """Size auto-width columns to their widest cell now, not on the next idle (which can lag a redraw)."""
+        for index, column in enumerate(self.ordered_columns):
+            widths = [cell_len(column.label.plain)]
+            for _, cells in rows:
+                if index < len(cells):
+                    cell = cells[index]
+                    widths.append(cell.cell_len if isinstance(cell, Text) else cell_len(str(cell)))
+            column.content_width = max(widths)
+        self.refresh()
 
     def select_key(self, key: str) -> None:
         if key in self.row_keys:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
-
 from rich.text import Text
 
 from omk_tui.projection import GOAL_SCOPE, GoalView
@@ -12,11 +10,11 @@ from omk_tui.ui.format import SLICE_STYLE, duration
 from omk_tui.ui.widgets.row_table import RowTable
 
 
-def short_path(path: str | None) -> str:
+def short_path(path: str | None, width: int = 24) -> str:
+    """The tail of a worktree path (its slice folder and parents), trimmed from the left."""
     if not path:
         return "-"
-    parts = Path(path).parts
-    return str(Path(*parts[-2:])) if len(parts) > 2 else path
+    return path if len(path) <= width else "…" + path[-(width - 1):]
 
 
 def liveness(view: GoalView, sid: str, now: datetime) -> Text:
@@ -36,21 +34,21 @@ def liveness(view: GoalView, sid: str, now: datetime) -> Text:
 
 
 class WorktreesTable(RowTable):
-    COLUMNS = (("slice", "slice"), ("state", "state"), ("branch", "branch"), ("worktree", "worktree"),
-               ("files", "files"), ("lines", "+/−"), ("live", "agent"))
+    COLUMNS = (("slice", "slice"), ("state", "state"), ("live", "agent"), ("files", "files"), ("lines", "+/−"),
+               ("branch", "branch"), ("worktree", "worktree"))
 
     def show_view(self, view: GoalView, now: datetime) -> None:
         goal_live = GOAL_SCOPE in view.running_turns
         rows = [(GOAL_SCOPE, [
-            Text("goal", style="bold"), Text(view.phase, style="dim"), Text(view.options.get("delivery_policy", "")
-                                                                             and "integration", style="dim"),
-            "-", "-", "-", Text("● planner" if goal_live else "○", style="green" if goal_live else "dim")])]
+            Text("goal", style="bold"), Text(view.phase, style="dim"),
+            Text("● planner" if goal_live else "○", style="green" if goal_live else "dim"), "-", "-",
+            Text("planning · reviews", style="dim"), "-"])]
         for sid in sorted(view.slices):
             s = view.slices[sid]
             state = Text(s.state + (f" #{s.attempt}" if s.attempt > 1 else ""), style=SLICE_STYLE.get(s.state, ""))
             files = str(len(s.changed_files)) if s.changed_files else "-"
             lines = Text.assemble((f"+{s.insertions}", "green"), " ", (f"−{s.deletions}", "red")) \
                 if s.changed_files else Text("-", style="dim")
-            rows.append((sid, [Text(sid, style="bold"), state, Text(s.branch, no_wrap=True, overflow="ellipsis"),
-                               short_path(s.worktree), files, lines, liveness(view, sid, now)]))
+            rows.append((sid, [Text(sid, style="bold"), state, liveness(view, sid, now), files, lines,
+                               Text(s.branch, no_wrap=True, overflow="ellipsis"), short_path(s.worktree)]))
         self.set_rows(rows)

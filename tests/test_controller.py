@@ -1,0 +1,296 @@
+"""The goal controller end to end: real repositories, the scripted agent over real ACP, real gates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from omk_tui.control.controller import GoalController
+from omk_tui.control.orphans import marked_processes
+from omk_tui.models.goal import Budget, GoalOptions, GoalStatus
+from omk_tui.state.eventlog import read_events
+from omk_tui.state.store import load_goal, load_proof
+
+from tests.support.goal_repo import make_repo, task, tree_fingerprint, write_script
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(autouse=True)
+def _worktrees(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMK_WORKTREES_DIR", str(tmp_path / "worktrees"))
+
+
+def kinds(ctl, kind):
+    return [e for e in read_events(ctl.paths.events).events if e.kind == kind]
+
+
+async def run_goal(repo, script_path, script, goal="add the checks files so the gate passes", **opts):
+    agent = write_script(script_path, script)
+    budget = opts.pop("budget", None) or Budget()
+    ctl = GoalController.create(repo, goal, GoalOptions(agent=agent, **opts), budget)
+    proof = await ctl.run()
+    return ctl, proof
+
+
+async def test_demo_goal_runs_parallel_slices_fixes_a_gate_failure_and_is_ready(tmp_path):
+    """The demo: four tasks, overlapping scopes, two agents in parallel, one gate failure fixed on attempt 2."""
+    from omk_tui.demo.sample import DEMO_GOAL, create_sample_repo, demo_script
+
+    repo = create_sample_repo(tmp_path / "calc")
+    before = tree_fingerprint(repo)
+    ctl, proof = await run_goal(repo, tmp_path / "script.json", demo_script(0), goal=DEMO_GOAL, max_agents=2)
+
+    assert proof.status is GoalStatus.ready, proof.blocker
+    assert proof.readiness == "ready"
+    assert {s.slice_id: s.status for s in proof.slices} == {
+        "add-stats": "merged", "fix-divide": "merged", "ops-docs": "merged", "stats-docs": "merged"}
+    assert {s.slice_id: s.attempts for s in proof.slices}["add-stats"] == 2
+    assert not proof.baseline_gates[0].passed and proof.final_gates[0].passed
+    assert proof.post_mutation_gates_ran
+    assert {"calc/ops.py", "calc/stats.py", "tests/test_stats.py", "README.md", "docs/stats.md"} <= set(proof.changed_files)
+    # ops-docs reads what fix-divide writes: serialised after it
+    overlaps = [e.payload for e in kinds(ctl, "overlap_serialized")]
+    assert {"blocked_slice_id": "ops-docs", "serializes_after": "fix-divide", "kind": "read_write",
+            "path": "calc/ops.py"} in overlaps
+    # two agents really ran at once: both first turns started before either finished
+    order = [(e.kind, e.payload.get("slice_id")) for e in read_events(ctl.paths.events).events
+             if e.kind in ("agent_turn_started", "agent_turn_finished") and e.payload.get("slice_id")]
+    first_finish = next(i for i, (k, _) in enumerate(order) if k == "agent_turn_finished")
+    assert {s for k, s in order[:first_finish] if k == "agent_turn_started"} == {"add-stats", "fix-divide"}
+    # stats-docs started from add-stats' work (its dependency)
+    assert "calc/stats.py" not in {f for s in proof.slices if s.slice_id == "stats-docs" for f in s.changed_files}
+    assert tree_fingerprint(repo) == before  # the main working tree is untouched
+    assert not marked_processes(ctl.state.goal_id)
+    state = load_goal(ctl.paths)
+    assert state.status is GoalStatus.ready and state.budget.spent_tokens > 0 and state.budget.spent_usd > 0
+    ctl.close()
+
+
+async def test_hostile_plan_is_rejected_task_by_task(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {
+        "plan": {"tasks": [
+            task("good", ["good.check"]),
+            task("abs", ["/etc/passwd"]),
+            task("dotdot", ["../outside.txt"]),
+            task("gitdir", [".git/config"]),
+            task("cyc-a", ["a.txt"], deps=["cyc-b"]),
+            task("cyc-b", ["b.txt"], deps=["cyc-a"]),
+            task("greedy", ["g.txt"], budget=99999),
+            task("good", ["dup.txt"]),
+            task("orphan", ["o.txt"], deps=["nope"]),
+        ]},
+        "tasks": {"good": [[{"write": "good.check", "content": "ok\n"}]]},
+    }
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script, budget=Budget(time_secs=600))
+    rejected = {e.payload["task_id"]: e.payload["reason"] for e in kinds(ctl, "task_rejected")}
+    assert "outside the allowed goal policy roots" in rejected["abs"]
+    assert "outside the allowed goal policy roots" in rejected["dotdot"]
+    assert "outside the allowed goal policy roots" in rejected["gitdir"]
+    assert "dependency cycle" in rejected["cyc-a"] and "dependency cycle" in rejected["cyc-b"]
+    assert "would exceed goal time budget" in rejected["greedy"]
+    assert "duplicate task id" in rejected["good"]
+    assert "unknown dependency 'nope'" in rejected["orphan"]
+    accepted = [e.payload for e in kinds(ctl, "task_accepted")]
+    assert [a["task_id"] for a in accepted] == ["good"]
+    assert accepted[0]["budget_snapshot"]["task_budget_secs"] == 120
+    # a rejected task counts as failed, never completed
+    statuses = {e.payload["task_id"]: e.payload["status"] for e in kinds(ctl, "task_status")}
+    assert statuses["abs"] == "failed" and statuses["good"] == "done"
+    assert proof.status is GoalStatus.ready
+    ctl.close()
+
+
+async def test_vague_goal_is_blocked_on_a_human_before_any_agent(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", {}, goal="make it better")
+    assert proof.status is GoalStatus.blocked_on_human
+    assert "clarification" in proof.blocker
+    assert not kinds(ctl, "agent_turn_started")
+    ctl.close()
+
+
+async def test_no_gates_blocks_with_the_seed_message(tmp_path):
+    repo = make_repo(tmp_path / "repo", gate="none")
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", {"plan": {"tasks": [task("t", ["x.txt"])]}})
+    assert proof.status is GoalStatus.not_ready
+    assert "verification blocked: no local gates were detected or configured" in proof.blocker
+    ctl.close()
+
+
+async def test_no_usable_plan_falls_back_to_one_project_task(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {"default": [{"say": "no plan here"}],
+              "tasks": {"goal-execute": [[{"write": "new.check", "content": "ok\n"}]]}}
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
+    assert [s.slice_id for s in proof.slices] == ["goal-execute"]
+    assert proof.status is GoalStatus.ready
+    assert "new.check" in proof.changed_files
+    ctl.close()
+
+
+async def test_merge_conflict_reruns_the_later_slice_on_top_then_integrates(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {
+        "plan": {"tasks": [task("a", ["shared.txt"]), task("b", ["b.check"])]},
+        "tasks": {
+            "a": [[{"write": "shared.txt", "content": "from a\n"}]],
+            # b writes shared.txt behind its scope's back (a shell command), then on the re-run only its own file
+            "b": [[{"shell": "printf 'from b\\n' > shared.txt"}, {"write": "b.check", "content": "ok\n"}],
+                  [{"write": "b.check", "content": "ok\n"}]],
+        },
+    }
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
+    conflicts = kinds(ctl, "integration_conflict")
+    assert conflicts and conflicts[0].payload["slice_id"] == "b"
+    assert conflicts[0].payload["files"] == ["shared.txt"]
+    assert proof.status is GoalStatus.ready, proof.blocker
+    assert {s.slice_id: s.status for s in proof.slices} == {"a": "merged", "b": "merged"}
+    ctl.close()
+
+
+async def test_repeated_conflict_blocks_with_evidence(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {
+        "plan": {"tasks": [task("a", ["shared.txt"]), task("b", ["b.check"])]},
+        "tasks": {
+            "a": [[{"write": "shared.txt", "content": "from a\n"}]],
+            "b": [[{"shell": "printf 'from b %s\\n' $RANDOM > shared.txt"}, {"write": "b.check", "content": "ok\n"}]],
+        },
+    }
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
+    assert proof.status is GoalStatus.blocked_on_human
+    assert "merge conflict in shared.txt" in proof.blocker
+    assert len(kinds(ctl, "integration_conflict")) == 2
+    ctl.close()
+
+
+async def test_crashing_agent_blocks_its_slice_and_the_rest_goes_on(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {
+        "plan": {"tasks": [task("ok", ["ok.check"]), task("boom", ["boom.txt"])]},
+        "tasks": {"ok": [[{"write": "ok.check", "content": "ok\n"}]], "boom": [[{"crash": 3}]]},
+    }
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
+    by = {s.slice_id: s for s in proof.slices}
+    assert by["ok"].status == "merged"
+    assert by["boom"].status == "blocked"
+    assert proof.status is GoalStatus.not_ready and "boom" in proof.blocker and "agent failed" in proof.blocker
+    assert not marked_processes(ctl.state.goal_id)
+    ctl.close()
+
+
+async def test_hanging_agent_is_ended_at_its_budget_with_no_process_left(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("hang", ["h.txt"], budget=1.5)]}, "tasks": {"hang": [[{"hang": True}]]}}
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
+    assert proof.status is GoalStatus.not_ready
+    assert "exceeded its time budget" in proof.blocker
+    finished = [e.payload["stop_reason"] for e in kinds(ctl, "agent_turn_finished") if e.payload["slice_id"] == "hang"]
+    assert finished and set(finished) == {"timeout"}
+    assert not marked_processes(ctl.state.goal_id)
+    ctl.close()
+
+
+async def test_gate_failing_every_attempt_escalates_to_an_architect_then_blocks(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("bad", ["bad.check"])]},
+              "tasks": {"bad": [[{"write": "bad.check", "content": "nope\n"}]]}}
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
+    roles = [e.payload["role"] for e in kinds(ctl, "agent_turn_started") if e.payload["slice_id"] == "bad"]
+    assert roles == ["implementer", "fixer", "fixer", "architect", "fixer"]
+    assert proof.status is GoalStatus.not_ready
+    assert "gates still failing after 4 attempts: checks" in proof.blocker
+    slice_gates = [g for s in proof.slices for g in s.gates]
+    assert slice_gates and not slice_gates[0].passed
+    ctl.close()
+
+
+async def test_token_budget_runs_out_mid_run_and_budget_add_resumes(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {
+        "plan": {"tasks": [task("one", ["one.check"]), task("two", ["two.check"], deps=["one"])]},
+        "tasks": {"one": [[{"usage": {"input": 4000, "output": 1000}}, {"write": "one.check", "content": "ok\n"}]],
+                  "two": [[{"usage": {"input": 100, "output": 10}}, {"write": "two.check", "content": "ok\n"}]]},
+    }
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script, budget=Budget(tokens=3000))
+    assert proof.status is GoalStatus.needs_more_budget
+    assert "tokens" in proof.blocker and "left to do" in proof.blocker
+    ctl.close()
+    ctl = GoalController.open(repo, "latest")
+    ctl.add_budget(tokens=10_000)  # no loop yet: applied offline below instead
+    from omk_tui.control.offline import budget_add_offline
+
+    ctl.close()
+    budget_add_offline(ctl.paths, None, 10_000, None)
+    ctl = GoalController.open(repo, "latest")
+    proof = await ctl.run()
+    assert proof.status is GoalStatus.ready, proof.blocker
+    assert load_goal(ctl.paths).budget.tokens == 13_000
+    assert [e.kind for e in kinds(ctl, "budget_extended")]
+    ctl.close()
+
+
+async def test_pause_then_resume_continues_from_the_snapshots(tmp_path):
+    import asyncio
+
+    repo = make_repo(tmp_path / "repo")
+    script = {
+        "plan": {"tasks": [task("slow", ["slow.check"])]},
+        "tasks": {"slow": [[{"say": "working"}, {"sleep": 30}, {"write": "slow.check", "content": "ok\n"}],
+                           [{"write": "slow.check", "content": "ok\n"}]]},
+    }
+    agent = write_script(tmp_path / "s.json", script)
+    ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
+    run = asyncio.create_task(ctl.run())
+    for _ in range(400):
+        await asyncio.sleep(0.05)
+        if any(e.kind == "agent_message_chunk" and e.payload.get("slice_id") == "slow"
+               for e in read_events(ctl.paths.events).events):
+            break
+    ctl.pause()
+    proof = await asyncio.wait_for(run, 30)
+    assert proof.status is GoalStatus.paused
+    assert load_goal(ctl.paths).status is GoalStatus.paused
+    assert not marked_processes(ctl.state.goal_id)
+    ctl.close()
+    ctl = GoalController.open(repo, ctl.state.goal_id)
+    proof = await ctl.run()
+    assert proof.status is GoalStatus.ready, proof.blocker
+    assert kinds(ctl, "goal_paused") and kinds(ctl, "goal_resumed")
+    ctl.close()
+
+
+def test_second_controller_on_the_same_goal_is_refused(tmp_path):
+    from omk_tui.control.lock import ControllerLock, LockHeld
+
+    repo = make_repo(tmp_path / "repo")
+    ctl = GoalController.create(repo, "write x.check so the gate passes", GoalOptions(agent="script:/nonexistent"))
+    held = ControllerLock(ctl.paths.lock)
+    held.acquire()
+    try:
+        import asyncio
+
+        with pytest.raises(LockHeld, match="another controller is running this goal"):
+            asyncio.run(GoalController.open(repo, "latest").run())
+    finally:
+        held.release()
+        ctl.close()
+
+
+def test_proof_json_and_events_parse_after_a_run(tmp_path):
+    import asyncio
+
+    repo = make_repo(tmp_path / "repo")
+    ctl, proof = asyncio.run(run_goal(repo, tmp_path / "s.json", {
+        "plan": {"tasks": [task("t", ["t.check"])]}, "tasks": {"t": [[{"write": "t.check", "content": "ok\n"}]]}}))
+    data = json.loads(Path(ctl.paths.proof_json).read_text())
+    assert data["status"] == "ready" and data["readiness"] == "ready"
+    assert load_proof(ctl.paths).final_gates[0].passed
+    log = read_events(ctl.paths.events)
+    seqs = [e.seq for e in log.events]
+    assert log.gaps == 0 and seqs == sorted(set(seqs))
+    ctl.close()

@@ -1,0 +1,200 @@
+"""GitHub delivery through a faithful fake `gh` on PATH and a local bare remote: every policy and failure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from omk_tui.config import OmkConfig
+from omk_tui.delivery.github import deliver
+from omk_tui.git import naming
+from omk_tui.state import store
+from tests.support import fake_gh
+from tests.support.delivery_goal import add_bare_remote, git, make_goal, make_repo
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def gh(tmp_path: Path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    fake_gh.install(bin_dir)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    log, state = tmp_path / "gh-calls.jsonl", tmp_path / "gh-state.json"
+    monkeypatch.setenv("FAKE_GH_LOG", str(log))
+    monkeypatch.setenv("FAKE_GH_STATE", str(state))
+    monkeypatch.delenv("FAKE_GH_AUTH", raising=False)
+    monkeypatch.delenv("FAKE_GH_CHECKS", raising=False)
+
+    class GH:
+        def calls(self):
+            return [c["argv"] for c in fake_gh.read_calls(log)]
+
+        def mutations(self):
+            return [c for c in self.calls() if c[:2] in (["pr", "create"], ["pr", "edit"], ["pr", "merge"], ["pr", "ready"])]
+
+        def prs(self):
+            return fake_gh.load_state()["prs"] if state.exists() else []
+
+    return GH()
+
+
+def setup(tmp_path: Path, policy="draft-pr", merge="disabled", remote=True, **kw):
+    repo = make_repo(tmp_path, gate_command=None)
+    bare = add_bare_remote(tmp_path, repo) if remote else None
+    paths = make_goal(repo, policy=policy, merge=merge, **kw)
+    return repo, bare, paths
+
+
+async def run(paths, config=None, **kw):
+    state, proof, graph = store.load_goal(paths), store.load_proof(paths), store.load_task_graph(paths)
+    kw.setdefault("poll_secs", 0.01)
+    kw.setdefault("no_checks_grace_secs", 0.05)
+    return await deliver(paths, state, proof, graph, config=config or OmkConfig(), **kw), proof
+
+
+async def test_draft_pr_disabled_merge_opens_draft_with_tables(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path)
+    out, proof = await run(paths)
+    assert out.status == "ready" and out.blocker is None
+    assert out.pr_urls == ["https://github.com/owner/repo/pull/1"]
+    branch = naming.integration_branch(paths.goal_id)
+    assert git(bare, "rev-parse", f"refs/heads/{branch}") == git(repo, "rev-parse", branch)
+    pr = gh.prs()[0]
+    assert pr["isDraft"] and pr["headRefName"] == branch and pr["baseRefName"] == "main"
+    body = pr["body"]
+    assert "## Goal" in body and "add a feature function returning 42" in body
+    assert "| Slice | Owner | Write scope | Commit | Dependencies |" in body and "| s1 | implementer | src |" in body
+    assert "| Gate | Status | Duration | Command |" in body and "| check | passed |" in body
+    assert "| Pass | Status | Severity | Feedback |" in body and "| code | passed | info | ok \\| fine |" in body
+    assert proof.delivery.status == "pr_opened" and proof.delivery.pr_urls == out.pr_urls
+    assert (paths.artifacts / "policy" / "delivery.json").exists()
+
+
+async def test_second_delivery_updates_the_existing_pr(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path)
+    await run(paths)
+    out, _ = await run(paths)
+    assert out.pr_urls == ["https://github.com/owner/repo/pull/1"] and len(gh.prs()) == 1
+    assert [c[:2] for c in gh.mutations()] == [["pr", "create"], ["pr", "edit"]]
+
+
+async def test_pr_per_slice(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path, slices={"a": {"src/a.py": "A = 1\n"}, "b": {"lib/b.py": "B = 2\n"}})
+    cfg = OmkConfig.model_validate({"delivery": {"pr_per": "slice"}})
+    out, _ = await run(paths, config=cfg)
+    assert len(out.pr_urls) == 2
+    heads = {p["headRefName"] for p in gh.prs()}
+    assert heads == {naming.slice_branch(paths.goal_id, "a"), naming.slice_branch(paths.goal_id, "b")}
+    assert all(p["title"].startswith("[slice] ") for p in gh.prs())
+
+
+async def test_manual_merge_is_blocked_on_human_with_command(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="manual")
+    out, _ = await run(paths)
+    assert out.status == "blocked_on_human"
+    assert "gh pr merge https://github.com/owner/repo/pull/1 --squash" in out.human_decision
+    assert not gh.prs()[0]["isDraft"] and gh.prs()[0]["state"] == "OPEN"
+
+
+async def test_gated_merge_waits_for_checks_then_merges(tmp_path, gh, monkeypatch):
+    monkeypatch.setenv("FAKE_GH_CHECKS", "pending,pending,success")
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="gated")
+    out, proof = await run(paths)
+    assert out.status == "ready" and out.delivery_status == "merged"
+    assert sum(1 for c in gh.calls() if c[:2] == ["pr", "checks"]) == 3
+    assert gh.prs()[0]["state"] == "MERGED" and proof.delivery.status == "merged"
+
+
+async def test_gated_merge_failing_checks_blocks_with_names(tmp_path, gh, monkeypatch):
+    monkeypatch.setenv("FAKE_GH_CHECKS", "failure")
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="gated")
+    out, _ = await run(paths)
+    assert out.status == "blocked_on_human" and "ci/test" in out.blocker
+    assert gh.prs()[0]["state"] == "OPEN"
+
+
+async def test_gated_merge_pending_is_bounded(tmp_path, gh, monkeypatch):
+    monkeypatch.setenv("FAKE_GH_CHECKS", "pending")
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="gated")
+    cfg = OmkConfig.model_validate({"delivery": {"checks_timeout_secs": 0.3}})
+    out, _ = await run(paths, config=cfg, poll_secs=0.05)
+    assert out.status == "blocked_on_external" and "still pending" in out.blocker and "ci/test" in out.blocker
+
+
+async def test_gated_merge_with_no_checks_merges(tmp_path, gh, monkeypatch):
+    monkeypatch.setenv("FAKE_GH_CHECKS", "none")
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="gated")
+    out, _ = await run(paths)
+    assert out.status == "ready" and gh.prs()[0]["state"] == "MERGED"
+
+
+async def test_gated_under_draft_pr_asks_a_person(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path, policy="draft-pr", merge="gated")
+    out, _ = await run(paths)
+    assert out.status == "blocked_on_human" and "gh pr ready" in out.human_decision
+
+
+async def test_dry_run_pushes_nothing_and_mutates_nothing(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path)
+    out, proof = await run(paths, dry_run=True)
+    assert out.dry_run and out.delivery_status == "dry_run"
+    assert any(a.startswith("would push") for a in out.actions) and any("would open a draft PR" in a for a in out.actions)
+    assert gh.mutations() == []
+    assert git(bare, "branch") == "main" or "integration" not in git(bare, "branch")
+    assert (paths.artifacts / "policy" / "delivery-dry-run.json").exists()
+    assert proof.delivery.status == "pending"
+
+
+async def test_gh_missing_is_a_clear_blocker(tmp_path, monkeypatch):
+    repo, bare, paths = setup(tmp_path)
+    import shutil
+
+    only_git = tmp_path / "only-git"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git"))
+    monkeypatch.setenv("PATH", str(only_git))
+    out, _ = await run(paths, gh="gh")
+    assert out.status == "blocked_on_external" and "not installed" in out.blocker
+    assert "integration" not in git(bare, "branch")
+
+
+async def test_gh_logged_out_blocks_on_human(tmp_path, gh, monkeypatch):
+    monkeypatch.setenv("FAKE_GH_AUTH", "0")
+    repo, bare, paths = setup(tmp_path)
+    out, _ = await run(paths)
+    assert out.status == "blocked_on_human" and "gh auth login" in out.blocker
+    assert gh.mutations() == []
+
+
+async def test_missing_remote_blocks(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path, remote=False)
+    out, _ = await run(paths)
+    assert out.status == "blocked_on_human" and "no git remote 'origin'" in out.blocker
+    assert gh.mutations() == []
+
+
+async def test_rejected_push_blocks_and_keeps_the_branch(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path)
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'pushes are frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    out, _ = await run(paths)
+    assert out.status == "blocked_on_external" and "rejected" in out.blocker
+    assert gh.mutations() == []
+    assert git(repo, "rev-parse", naming.integration_branch(paths.goal_id))
+
+
+async def test_pr_create_failure_is_a_blocker(tmp_path, gh, monkeypatch):
+    monkeypatch.setenv("FAKE_GH_FAIL", "pr create")
+    repo, bare, paths = setup(tmp_path)
+    out, _ = await run(paths)
+    assert out.status == "blocked_on_external" and "something went wrong" in out.blocker
+
+
+async def test_local_policy_leaves_it_to_accept(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path, policy="local")
+    out, _ = await run(paths)
+    assert out.status == "ready" and "omk-tui accept" in out.detail and gh.calls() == []

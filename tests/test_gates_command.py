@@ -1,0 +1,119 @@
+"""`omk-tui gates` as a person runs it: a real subprocess on real temp repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def make_repo(path: Path, gates_toml: str | None = None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    if gates_toml is not None:
+        (path / ".omk").mkdir(exist_ok=True)
+        (path / ".omk" / "gates.toml").write_text(gates_toml)
+    return path
+
+
+def omk(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "omk_tui", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=50)
+
+
+GATES = '''
+[[gates]]
+name = "unit"
+command = "echo all good"
+
+[[gates]]
+name = "lint"
+command = ["sh", "-c", "echo 'src/a.py:1:1: F401 unused import'; exit 1"]
+required = false
+
+[[gates]]
+name = "types"
+command = "echo 'error: bad type' >&2; exit 2"
+'''
+
+
+def test_json_output_and_exit_code_one_for_a_failed_required_gate(tmp_path):
+    repo = make_repo(tmp_path / "r", GATES)
+    proc = omk("gates", "--repo", str(repo), "--json")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["passed"] is False
+    unit, lint, types = data["gates"]
+    assert (unit["name"], unit["passed"], unit["exit_code"]) == ("unit", True, 0)
+    assert (lint["passed"], lint["required"]) == (False, False)
+    assert (types["passed"], types["exit_code"]) == (False, 2) and "error: bad type" in types["summary"]
+    log = Path(types["log_path"])
+    assert log.parent.parent == repo / ".omk" / "gates-runs" and log.name == "03-types.log"
+    assert (repo / ".omk" / ".gitignore").read_text() == "*\n"
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+    assert ".omk" not in status
+
+
+def test_only_selects_gates_and_exit_zero(tmp_path):
+    repo = make_repo(tmp_path / "r", GATES)
+    proc = omk("gates", "--only", "unit", "--only", "lint", "--json", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["passed"] is True and [g["name"] for g in data["gates"]] == ["unit", "lint"]
+
+
+def test_table_output(tmp_path):
+    repo = make_repo(tmp_path / "r", GATES)
+    proc = omk("gates", "--repo", str(repo))
+    assert proc.returncode == 1
+    out = proc.stdout
+    for text in ("unit", "passed", "lint", "failed (allowed)", "types", "FAILED", "error: bad type",
+                 "a required gate failed", "03-types.log"):
+        assert text in out, text
+    assert "▶ unit: echo all good" in proc.stderr
+
+
+def test_unknown_only_name_is_a_usage_error(tmp_path):
+    repo = make_repo(tmp_path / "r", GATES)
+    proc = omk("gates", "--repo", str(repo), "--only", "nope")
+    assert proc.returncode == 2
+    assert "unknown gate 'nope'" in proc.stderr and "known gates: unit, lint, types" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_malformed_gates_toml_is_exit_two_with_file_line_and_field(tmp_path):
+    repo = make_repo(tmp_path / "r", '[[gates]]\nname = "a"\ncommand = "true"\ntimeout_secs = "soon"\n')
+    proc = omk("gates", "--repo", str(repo))
+    assert proc.returncode == 2
+    assert f"{repo}/.omk/gates.toml, line 4: gates[0].timeout_secs" in proc.stderr
+
+
+def test_no_gates_is_exit_one_with_a_clear_message(tmp_path):
+    repo = make_repo(tmp_path / "r")
+    proc = omk("gates", "--repo", str(repo))
+    assert proc.returncode == 1
+    assert "no local gates were detected or configured" in proc.stderr
+    proc = omk("gates", "--repo", str(repo), "--json")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout) == {
+        "passed": False, "gates": [], "message": "no local gates were detected or configured",
+        "notes": ["no local gates were detected or configured"],
+    }
+
+
+def test_not_a_repository_is_a_usage_error(tmp_path):
+    proc = omk("gates", "--repo", str(tmp_path))
+    assert proc.returncode == 2 and "not inside a git repository" in proc.stderr
+
+
+def test_gates_command_does_not_import_textual():
+    code = ("import sys; from omk_tui.cli import main; import omk_tui.commands.gates as g, omk_tui.commands.doctor;"
+            "assert 'textual' not in sys.modules and 'pydantic' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

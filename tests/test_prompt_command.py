@@ -1,0 +1,75 @@
+"""`omk-tui prompt` as a person runs it: a real subprocess driving the scripted agent over ACP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def omk(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "omk_tui", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+
+
+def script(tmp_path: Path, actions: list) -> str:
+    path = tmp_path / f"script{len(list(tmp_path.glob('script*.json')))}.json"
+    path.write_text(json.dumps({"default": actions}))
+    return f"script:{path}"
+
+
+def test_readable_lines_and_exit_0(tmp_path):
+    wt = tmp_path / "wt"
+    wt.mkdir()
+    spec = script(tmp_path, [{"say": "Writing the file now."}, {"write": "a.txt", "content": "A"},
+                             {"write": "b.txt", "content": "B"}, {"usage": {"input": 1000, "output": 100}}])
+    done = omk("prompt", "--agent", spec, "--cwd", str(wt), "--scope", "a.txt", "write a file", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Writing the file now." in out
+    assert "[permission approve] by policy:yolo" in out
+    assert "[tool completed] WriteFile: a.txt" in out
+    assert "[refused write]" in out and "write scope" in out
+    assert "[result] end_turn" in out and "tokens 1000 in / 100 out ($0.0028)" in out
+    assert (wt / "a.txt").read_text() == "A" and not (wt / "b.txt").exists()
+
+
+def test_json_lines_and_policy(tmp_path):
+    spec = script(tmp_path, [{"say": "hi"}, {"write": "a.txt", "content": "A"}])
+    done = omk("prompt", "--agent", spec, "--approval", "never", "--json", "go", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert all(line["type"] in ("update", "result") for line in lines)
+    assert lines[-1]["type"] == "result" and lines[-1]["stop_reason"] == "end_turn"
+    decided = [line for line in lines if line.get("kind") == "permission_decided"]
+    assert decided[0]["decision"] == "reject" and decided[0]["by"] == "policy:never"
+    assert not (tmp_path / "a.txt").exists()
+
+
+def test_agent_failure_exits_1_with_the_reason(tmp_path):
+    crash = omk("prompt", "--agent", script(tmp_path, [{"crash": 5}]), "go", cwd=tmp_path)
+    assert crash.returncode == 1
+    assert "agent failure" in crash.stderr and "exit code 5" in crash.stderr
+    assert "[result] crashed" in crash.stdout
+    hang = omk("prompt", "--agent", script(tmp_path, [{"sleep": 30}]), "--timeout", "0.5", "--json", "go",
+               cwd=tmp_path)
+    assert hang.returncode == 1
+    assert json.loads(hang.stdout.splitlines()[-1])["stop_reason"] == "timeout"
+
+
+def test_usage_errors_exit_2(tmp_path):
+    for args, message in [
+        (["--agent", "nonsense"], "unknown agent SPEC"),
+        (["--agent", "script:missing.json"], "does not exist"),
+        (["--approval", "sometimes"], "unknown approval policy"),
+        (["--cwd", str(tmp_path / "nope")], "no such folder"),
+        (["--timeout", "0"], "--timeout"),
+    ]:
+        done = omk("prompt", *args, "go", cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,246 @@
+"""`omk-tui goals`, `show` and `proof` on goal folders built with the real state APIs (no controller)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from omk_tui.cli import main
+from omk_tui.models.events import make_event
+from omk_tui.models.gates import GateResult
+from omk_tui.models.goal import Budget, GoalPhase, GoalState, GoalStatus
+from omk_tui.models.proof import Delivery, Proof, ReviewResult, SliceOutcome
+from omk_tui.models.tasks import Task, TaskGraph
+from omk_tui.state.eventlog import EventLog
+from omk_tui.state.store import GoalPaths, create_goal_paths, save_goal, save_proof, save_task_graph
+
+OLD_ID = "goal-20261120-090000-000-0000aaaa"
+NEW_ID = "goal-20261122-110000-000-1111bbbb"
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    return tmp_path
+
+
+def gate(name, passed, **kw):
+    return GateResult(name=name, command_line=f"{name} -q", passed=passed, **kw)
+
+
+def build_goal(repo: Path, goal_id: str, text: str, *, done: bool, created: datetime) -> GoalPaths:
+    paths = create_goal_paths(repo, goal_id)
+    state = GoalState(goal_id=goal_id, original_goal=text, normalized_goal=text.lower(), repo=str(repo),
+                      created_at=created, base_commit="0123456789abcdef0123",
+                      integration_branch=f"omk/integration/{goal_id}",
+                      status=GoalStatus.ready if done else GoalStatus.running,
+                      phase=GoalPhase.done if done else GoalPhase.execution,
+                      budget=Budget(time_secs=3600, tokens=100_000, spent_time_secs=120.0))
+    save_goal(paths, state)
+    save_task_graph(paths, TaskGraph(goal_id=goal_id, tasks=[
+        Task(id="t1", title="core change", write_set=["src/a.py"]),
+        Task(id="t2", title="cli flag", dependencies=["t1"], write_set=["src/a.py", "src/cli.py"]),
+    ]))
+    g = lambda kind, payload: make_event(goal_id, kind, payload)  # noqa: E731
+    with EventLog(paths.events) as log:
+        for e in [
+            g("goal_created", {"goal": text, "repo": str(repo)}),
+            g("task_proposed", {"task": {"id": "t1", "title": "core change"}}),
+            g("task_proposed", {"task": {"id": "t2", "title": "cli flag", "dependencies": ["t1"]}}),
+            g("task_proposed", {"task": {"id": "evil", "title": "escape"}}),
+            g("task_accepted", {"task_id": "t1"}),
+            g("task_accepted", {"task_id": "t2"}),
+            g("task_rejected", {"task_id": "evil", "reason": "outside the allowed goal policy roots"}),
+            g("slice_planned", {"slice_id": "s1", "task_id": "t1", "branch": "omk/goal/t1-1a", "worktree": "/wt/s1"}),
+            g("slice_planned", {"slice_id": "s2", "task_id": "t2", "branch": "omk/goal/t2-2b", "worktree": "/wt/s2"}),
+            g("overlap_serialized", {"blocked_slice_id": "s2", "serializes_after": "s1", "kind": "write/write",
+                                     "path": "src/a.py"}),
+            g("slice_state", {"slice_id": "s1", "state": "committed", "attempt": 1, "commit": "c1",
+                              "changed_files": ["src/a.py"], "insertions": 4, "deletions": 1}),
+            g("gate_finished", {"scope": "s1", "result": gate("pytest", True, exit_code=0, duration_ms=1500)}),
+            g("usage", {"slice_id": "s1", "input_tokens": 1000, "output_tokens": 200, "usd": 0.05}),
+        ]:
+            log.append(e)
+        if done:
+            log.append(g("slice_state", {"slice_id": "s2", "state": "merged", "attempt": 2}))
+            log.append(g("proof_written", {"status": "ready", "readiness": "ready", "path": str(paths.proof_json)}))
+        else:
+            log.append(g("slice_state", {"slice_id": "s2", "state": "blocked", "attempt": 4,
+                                         "reason": "gate pytest still failing after 4 attempts"}))
+            log.append(g("gate_finished", {"scope": "s2", "result": gate("pytest", False, exit_code=1,
+                                                                         summary=["FAILED test_cli"])}))
+            log.append(g("permission_asked", {"slice_id": "s2", "request_id": "r9", "tool": "shell",
+                                              "command": "npm publish"}))
+    if done:
+        save_proof(paths, Proof(
+            goal_id=goal_id, status=GoalStatus.ready, readiness="ready", summary="2 slices merged, all gates green",
+            base_commit="0123456789abcdef0123", integration_branch=f"omk/integration/{goal_id}",
+            baseline_gates=[gate("pytest", False, exit_code=1, summary=["FAILED test_old"])],
+            final_gates=[gate("pytest", True, exit_code=0, duration_ms=2000), gate("ruff", True, required=False)],
+            post_mutation_gates_ran=True, changed_files=["src/a.py", "src/cli.py"], commits=["c1", "c2"],
+            slices=[SliceOutcome(slice_id="s1", task_id="t1", branch="omk/goal/t1-1a", status="merged", attempts=1,
+                                 commit="c1c1c1c1c1c1c1c1")],
+            review_results=[ReviewResult(kind="security", passed=True), ReviewResult(kind="anti_slop", passed=False,
+                                                                                        feedback="a | pipe")],
+            known_gaps=["no performance gate"], delivery=Delivery(policy="local", status="pending")))
+    return paths
+
+
+@pytest.fixture
+def two_goals(repo):
+    old = build_goal(repo, OLD_ID, "Fix the slugify bug with a regression test", done=True,
+                     created=NOW - timedelta(days=2))
+    new = build_goal(repo, NEW_ID, "Add a --json flag to the CLI with tests", done=False,
+                     created=NOW - timedelta(minutes=5))
+    return old, new
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def folder_state(root: Path) -> dict:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def test_goals_lists_newest_first_with_progress_and_age(repo, two_goals, capsys):
+    before = folder_state(repo / ".omk")
+    code, out, err = run_cli(capsys, "goals", "--repo", str(repo))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "STATUS", "PHASE", "PROGRESS", "AGE", "GOAL"]
+    assert lines[1].split()[:5] == [NEW_ID, "running", "execution", "1/2", "5m"]
+    assert lines[1].endswith("Add a --json flag to the CLI with tests")
+    assert lines[2].split()[:5] == [OLD_ID, "ready", "done", "2/2", "2d"]
+    assert folder_state(repo / ".omk") == before  # read-only
+
+
+def test_goals_json(repo, two_goals, capsys):
+    code, out, _ = run_cli(capsys, "goals", "--repo", str(repo), "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r["id"] for r in rows] == [NEW_ID, OLD_ID]
+    assert rows[0]["progress"] == {"done": 1, "total": 2} and rows[0]["status"] == "running"
+    assert 280 < rows[0]["age_secs"] < 3600 and rows[0]["goal"].startswith("Add a --json")
+    assert rows[0]["problems"] == []
+
+
+def test_goals_tolerates_a_missing_or_garbled_event_log_and_goal_json(repo, two_goals, capsys):
+    old, new = two_goals
+    new.events.write_bytes(new.events.read_bytes() + b"\x00garbage\n")
+    os.unlink(old.events)
+    third = create_goal_paths(repo, "goal-20261122-120000-000-2222cccc")
+    third.goal_json.write_text("{not json")
+    code, out, _ = run_cli(capsys, "goals", "--repo", str(repo), "--json")
+    rows = {r["id"]: r for r in json.loads(out)}
+    assert code == 0 and len(rows) == 3
+    assert rows[NEW_ID]["progress"] == {"done": 1, "total": 2}
+    assert any("1 unreadable line(s)" in p for p in rows[NEW_ID]["problems"])
+    assert rows[OLD_ID]["status"] == "ready" and rows[OLD_ID]["progress"] == {"done": 0, "total": 0}
+    bad = rows["goal-20261122-120000-000-2222cccc"]
+    assert bad["status"] == "running" and "goal.json is not a valid GoalState" in bad["problems"][0]
+    code, out, _ = run_cli(capsys, "goals", "--repo", str(repo))
+    assert code == 0 and "! goal-20261122-120000-000-2222cccc: " in out
+
+
+def test_goals_without_goals_exits_2_with_a_message(repo, capsys):
+    code, out, err = run_cli(capsys, "goals", "--repo", str(repo))
+    assert code == 2 and "no goals in" in err and 'omk-tui run "GOAL"' in err and out == ""
+    assert not (repo / ".omk").exists()
+
+
+def test_show_text_has_tasks_slices_overlaps_gates_budget_blockers(repo, two_goals, capsys):
+    code, out, err = run_cli(capsys, "show", "latest", "--repo", str(repo))
+    assert code == 0, err
+    assert out.startswith(f"goal {NEW_ID}\n  Add a --json flag")
+    assert "status running · phase execution · slices 1/2" in out
+    assert "budget time 120s of 3600s · tokens 1200 of 100000 · usd 0.0500 of unlimited" in out
+    assert "  - slice s2 blocked: gate pytest still failing after 4 attempts" in out
+    assert "  - permission pending: shell npm publish [r9]" in out
+    assert "evil           rejected  deps -            escape — outside the allowed goal policy roots" in out
+    assert "s1             committed  attempt 1  branch omk/goal/t1-1a" in out
+    assert "worktree /wt/s2" in out
+    assert "s2 after s1: write/write on src/a.py" in out
+    assert "s2           pytest           failed     exit 1" in out
+
+
+def test_show_json_and_prefix(repo, two_goals, capsys):
+    code, out, _ = run_cli(capsys, "show", "goal-20261120", "--repo", str(repo), "--json")
+    d = json.loads(out)
+    assert code == 0 and d["id"] == OLD_ID and d["status"] == "ready" and d["readiness"] == "ready"
+    assert [t["id"] for t in d["tasks"]] == ["t1", "t2", "evil"]
+    assert {s["id"]: (s["state"], s["branch"], s["worktree"]) for s in d["slices"]} == {
+        "s1": ("committed", "omk/goal/t1-1a", "/wt/s1"), "s2": ("merged", "omk/goal/t2-2b", "/wt/s2")}
+    assert d["overlaps"][0]["kind"] == "write/write"
+    assert d["gates"][0]["status"] == "passed" and d["gates"][0]["duration_ms"] == 1500
+    assert d["budget"]["spent_tokens"] == 1200 and d["budget"]["left_time_secs"] == 3480
+    assert d["blockers"] == [] and d["events"]["gaps"] == 0 and d["proof"].endswith("proof.json")
+
+
+def test_show_unknown_or_ambiguous_goal_exits_2(repo, two_goals, capsys):
+    code, _, err = run_cli(capsys, "show", "nope", "--repo", str(repo))
+    assert code == 2 and "no goal matches 'nope'" in err and "omk-tui goals" in err
+    code, _, err = run_cli(capsys, "show", "goal-2026112", "--repo", str(repo))
+    assert code == 2 and "matches several goals" in err
+
+
+def test_proof_formats(repo, two_goals, capsys):
+    code, out, _ = run_cli(capsys, "proof", OLD_ID, "--repo", str(repo), "--format", "json")
+    assert code == 0 and Proof.model_validate_json(out).summary == "2 slices merged, all gates green"
+    code, out, _ = run_cli(capsys, "proof", OLD_ID[:20], "--repo", str(repo), "--format", "md")
+    assert code == 0 and out.startswith(f"# Proof: {OLD_ID}\n\n**✅ ready**")
+    assert "| pytest | passed | required | 0 | 2.0s | `pytest -q` |" in out
+    assert "| goal | anti_slop | no | low | a \\| pipe |" in out
+    assert "## Known gaps\n\n- no performance gate" in out
+    code, out, _ = run_cli(capsys, "proof", OLD_ID, "--repo", str(repo))
+    assert code == 0 and "status ready · readiness ready" in out
+    assert "baseline gates (1)" in out and "      FAILED test_old" in out
+    assert "post-mutation gates ran: yes" in out
+    assert "s1             merged     attempts 1  omk/goal/t1-1a @ c1c1c1c1c1c1" in out
+
+
+def test_proof_missing_or_damaged_exits_2(repo, two_goals, capsys):
+    code, _, err = run_cli(capsys, "proof", NEW_ID, "--repo", str(repo))
+    assert code == 2 and "has no proof yet (status running)" in err
+    old, _ = two_goals
+    old.proof_json.write_text('{"goal_id": "x"}')
+    code, _, err = run_cli(capsys, "proof", OLD_ID, "--repo", str(repo))
+    assert code == 2 and "proof.json is not a valid Proof" in err and "omk-tui show" in err
+
+
+def test_read_commands_work_while_a_writer_appends(repo, two_goals, capsys):
+    _, new = two_goals
+    log = EventLog(new.events)
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            log.append(make_event(NEW_ID, "agent_message_chunk", {"slice_id": "s2", "text": f"tok {i} "}))
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        for _ in range(5):
+            code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo), "--json")
+            assert code == 0 and json.loads(out)["events"]["gaps"] == 0
+    finally:
+        stop.set()
+        t.join()
+        log.close()
+
+
+def test_console_script_goals(repo, two_goals):
+    proc = subprocess.run(["omk-tui", "goals", "--repo", str(repo)], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PATH=f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"))
+    assert proc.returncode == 0, proc.stderr
+    assert NEW_ID in proc.stdout and OLD_ID in proc.stdout

@@ -1,0 +1,95 @@
+"""Replay: the paced clock, seeking, and the deterministic headless rendering (no textual)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omk_tui.replay import Recording, ReplayClock, render_json, render_text
+from omk_tui.state.eventlog import read_events
+from tests.support.sample_goal import write_sample_goal
+
+
+@pytest.fixture(scope="module")
+def done_goal(tmp_path_factory) -> Path:
+    return write_sample_goal(tmp_path_factory.mktemp("replay") / "repo", stage="done").events
+
+
+def test_clock_paces_by_recorded_time_and_caps_idle(done_goal):
+    clock = ReplayClock(Recording.load(done_goal), speed=1.0)
+    assert clock.position == 0 and clock.total == 125
+    first = clock.tick(0.0)
+    assert [e.kind for e in first] == ["goal_created"]
+    got = clock.tick(0.25)
+    assert got and all(e.seq > 1 for e in got)
+    # recorded pauses are shortened to at most 2 s, so the whole replay is shorter than the recording
+    assert clock.duration < 412
+    before = clock.position
+    clock.speed = 64.0
+    while not clock.at_end:
+        clock.tick(1.0)
+    assert clock.position == clock.total > before and not clock.playing
+
+
+def test_step_seek_speed_and_toggle(done_goal):
+    rec = Recording.load(done_goal)
+    clock = ReplayClock(rec)
+    assert [e.seq for e in clock.step()] == [1] and not clock.playing
+    clock.seek(60)
+    assert clock.position == 60 and rec.view_at(60).events_applied == 60
+    assert clock.faster() == 2.0 and clock.slower() == 1.0 and clock.slower() == 0.5
+    clock.seek_fraction(1.0)
+    assert clock.at_end
+    assert clock.toggle() is True and clock.position == 0  # play at the end restarts from the start
+
+
+def test_view_at_matches_full_fold(done_goal):
+    rec = Recording.load(done_goal)
+    view = rec.view_at(rec.events.__len__())
+    assert view.status == "ready" and view.progress == (4, 4)
+    text = render_text(view)
+    assert "status ready" in text and "s1        pytest       passed" in text
+    assert render_json(view)["gates"][0]["scope"] == "baseline"
+    assert render_json(view)["gates"][-1]["scope"] == "final"
+
+
+def _cli(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "omk_tui", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_headless_replay_is_deterministic_counts_gaps_and_never_imports_textual(done_goal):
+    repo = done_goal.parents[3]
+    a = _cli("replay", "latest", "--headless", "--json", cwd=repo)
+    b = _cli("replay", "latest", "--headless", "--json", cwd=repo)
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout
+    data = json.loads(a.stdout)
+    assert data["status"] == "ready" and data["known_gaps"] == 0 and data["events"] == 125
+    with open(done_goal, "a", encoding="utf-8") as fh:
+        fh.write("{not json\n")
+        fh.write('{"kind": "missing fields"}\n')
+    gaps = json.loads(_cli("replay", "latest", "--headless", "--json", cwd=repo).stdout)
+    assert gaps["known_gaps"] == 2 and read_events(done_goal).gaps == 2
+    text = _cli("replay", str(done_goal.parent), "--headless", cwd=repo)
+    assert text.returncode == 0 and "known gaps 2" in text.stdout
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys; from omk_tui.cli import main; main(['replay', 'latest', '--headless']);"
+         "print('TEXTUAL' if any(m.startswith('textual') for m in sys.modules) else 'CLEAN', file=sys.stderr)"],
+        cwd=repo, capture_output=True, text=True, timeout=60)
+    assert probe.stderr.strip().endswith("CLEAN")
+
+
+def test_replay_errors_are_clear(tmp_path):
+    repo = tmp_path / "repo"
+    write_sample_goal(repo, stage="mid")
+    r = _cli("replay", "nope", "--headless", cwd=repo)
+    assert r.returncode == 2 and "no goal matches 'nope'" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("replay", "latest", "--json", cwd=repo)
+    assert r.returncode == 2 and "--json needs --headless" in r.stderr
+    r = _cli("replay", "latest", "--headless", "--speed", "0", cwd=repo)
+    assert r.returncode == 2 and "--speed" in r.stderr

@@ -1,0 +1,363 @@
+"""The dashboard under `run_test`: panes from a recorded goal, every binding, control requests, attach."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.command import CommandPalette
+from textual.widgets import DataTable, Input, TextArea
+
+from omk_tui.control.requests import ControlRequest
+from omk_tui.ui.app import OmkApp
+from omk_tui.ui.messages import EventsArrived, GoalFolded, GoalsScanned
+from omk_tui.ui.screens.diff import DiffScreen
+from omk_tui.ui.screens.gate_log import GateLogScreen
+from omk_tui.ui.screens.help import HelpScreen
+from omk_tui.ui.screens.modals import BudgetModal, ConfirmModal, NewGoalModal, PermissionModal
+from omk_tui.ui.widgets.agent_stream import AgentStreamView
+from omk_tui.ui.widgets.log_view import LogView
+from tests.support.sample_goal import SAMPLE_GOAL_ID, SAMPLE_NOW, write_minimal_goal, write_sample_goal
+
+pytestmark = pytest.mark.timeout(60)
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    r = tmp_path / "slugger"
+    write_sample_goal(r, stage="mid")
+    return r
+
+
+def requests_in(repo: Path) -> list[ControlRequest]:
+    control = repo / ".omk" / "goals" / SAMPLE_GOAL_ID / "control"
+    out = [ControlRequest.model_validate_json(p.read_text()) for p in sorted(control.glob("*.json"))]
+    for r in out:
+        r.args = {k: v for k, v in r.args.items() if v is not None}
+    return out
+
+
+async def loaded(pilot, secs: float = 0.3) -> None:
+    for _ in range(100):
+        dash = pilot.app.dashboard
+        if dash.view is not None and dash.view.events_applied:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(secs)
+
+
+def rows(app, table_id: str) -> list[list[str]]:
+    table = app.dashboard.query_one(f"#{table_id}", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_panes_show_the_recorded_goal(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        goals = rows(app, "goals")
+        assert len(goals) == 1 and goals[0][1:4] == ["7m", "2/4", "execution"]
+        tasks = rows(app, "tasks")
+        assert [r[1] for r in tasks] == ["t1", "t2", "t3", "t4"]
+        assert tasks[2][3] == "t2" and "s2 (read/write cli.py)" in tasks[2][4]  # dependency + serialization
+        assert tasks[0][5] == "2"  # attempts
+        wt = {r[0]: r for r in rows(app, "worktrees")}
+        assert wt["s1"][1] == "committed #2" and wt["s1"][4] == "+3 −1" and wt["s3"][2] == "● agent"
+        gates = {(r[0], r[1]): r for r in rows(app, "gates")}
+        assert "failed" in gates[("baseline", "pytest")][2] and gates[("baseline", "pytest")][3] == "1"
+        assert "running" in gates[("s4", "pytest")][2]
+        status = str(app.dashboard.query_one("#status").render())
+        assert "running" in status and "execution" in status and "tokens 54.2k/2.0M" in status
+        assert "$0.21/5.00" in status and "agents 1 busy" in status and "permission" in status
+        stream = app.dashboard.query_one(AgentStreamView)
+        text = "\n".join(stream.plain_lines())
+        assert app.dashboard.scope == "s3" and "Checking how --json prints" in text and "permission?" in text
+
+
+async def test_switching_slices_shows_that_stream_from_its_start(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.dashboard.query_one("#worktrees", DataTable)
+        table.focus()
+        await pilot.pause()
+        table.move_cursor(row=1)  # s1
+        await pilot.pause(0.1)
+        lines = app.dashboard.query_one(AgentStreamView).plain_lines()
+        assert app.dashboard.scope == "s1"
+        assert lines[0].startswith("── implementer · attempt 1") and any("attempt 2" in ln for ln in lines)
+        assert any("✓ Edit src/slugger/slug.py" in ln for ln in lines)  # tool call updated in place
+        assert sum("Read src/slugger/slug.py" in ln for ln in lines) == 1
+
+
+async def test_control_keys_write_control_requests(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("p")
+        await pilot.press("g")
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await pilot.press("b")
+        assert isinstance(app.screen, BudgetModal)
+        await pilot.click("#time")
+        await pilot.press("1", "0", "tab", "5", "0", "0", "0", "tab", "1", ".", "5", "ctrl+s")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, BudgetModal)
+        actions = [(r.action, r.args) for r in requests_in(repo)]
+        assert actions == [("pause", {}), ("run_gates", {}), ("cancel", {}),
+                           ("budget_add", {"time_secs": 600.0, "tokens": 5000, "usd": 1.5})]
+
+
+async def test_cancel_can_be_declined(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("c", "n")
+        await pilot.pause(0.1)
+        assert requests_in(repo) == []
+
+
+async def test_resume_of_an_attached_goal_sends_a_request(repo):
+    lock = repo / ".omk" / "goals" / SAMPLE_GOAL_ID / "controller.lock"
+    # another process holds the controller lock (an flock, as a running controller does)
+    holder = ("import fcntl, json, os, sys, time\n"
+              "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+              "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+              "os.write(fd, json.dumps({'pid': os.getpid(), 'host': 'h', 'started': time.time(),"
+              " 'heartbeat': time.time()}).encode())\n"
+              "print('locked', flush=True)\n"
+              "time.sleep(60)\n")
+    sleeper = subprocess.Popen([sys.executable, "-c", holder, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert sleeper.stdout.readline().strip() == "locked"
+        app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot)
+            await pilot.press("r")
+            await pilot.pause(0.1)
+        assert [r.action for r in requests_in(repo)] == ["resume"]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@pytest.mark.parametrize("keys,decision", [(("y",), "approve"), (("a",), "approve"), (("s",), "approve_for_session"),
+                                           (("n",), "reject"), (("x",), "reject")])
+async def test_permission_modal_answers_reach_the_controller(repo, keys, decision):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("a")
+        assert isinstance(app.screen, PermissionModal)
+        texts = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "python -m slugger.cli --json Hello World" in texts and "README.md" in texts
+        await pilot.press(*keys)
+        await pilot.pause(0.05)
+        assert not isinstance(app.screen, PermissionModal)
+    reqs = requests_in(repo)
+    assert [(r.action, r.args) for r in reqs] == [("permission", {"request_id": "perm-s3-1", "decision": decision})]
+
+
+async def test_new_goal_modal_validates_and_n_is_new_goal_on_the_dashboard(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        assert isinstance(app.screen, NewGoalModal)
+        app.screen.query_one(TextArea).insert("fix")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, NewGoalModal)
+        assert "at least three words" in str(app.screen.query_one("#new-goal-error").render())
+        app.screen.query_one("#max-agents", Input).value = "0"
+        app.screen.query_one(TextArea).insert(" the flaky test in the parser")
+        await pilot.press("ctrl+s")
+        assert "max agents" in str(app.screen.query_one("#new-goal-error").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, NewGoalModal)
+
+
+async def test_enter_on_a_gate_opens_its_log_with_search_and_failures(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        gates = app.dashboard.query_one("#gates", DataTable)
+        gates.focus()
+        gates.move_cursor(row=0)  # baseline pytest (failed)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, GateLogScreen)
+        header = str(app.screen.query_one("#log-header").render())
+        assert "baseline-pytest-1.log" in header and "failed" in header
+        view = app.screen.query_one(LogView)
+        assert view.log_file.line_count == 20
+        await pilot.press("f")
+        assert "test_strips_edges" in view.log_file.line(view.current_line)
+        await pilot.press("f")
+        assert view.log_file.line(view.current_line).lstrip("\x1b[0123456789;m").startswith(">") or \
+            "E " in view.log_file.line(view.current_line)
+        await pilot.press("slash")
+        await pilot.press(*"test_slug", "enter")
+        first = view.current_line
+        assert "test_slug" in view.log_file.line(first)
+        await pilot.press("n")
+        assert view.current_line > first
+        await pilot.press("N")
+        assert view.current_line == first
+        await pilot.press("escape")
+        assert not isinstance(app.screen, GateLogScreen)
+
+
+async def test_gate_log_follows_a_growing_file(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        gate = app.dashboard.view.gates[("s4", "pytest")]
+        assert gate.running
+        await app.push_screen(GateLogScreen(gate))
+        await pilot.pause(0.3)
+        view = app.screen.query_one(LogView)
+        before = view.log_file.line_count
+        with open(gate.log_path, "a") as fh:
+            fh.write("".join(f"tests/test_{i}.py ....\n" for i in range(200)))
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if view.log_file.line_count >= before + 199:
+                break
+        assert view.log_file.line_count >= before + 199
+        assert view.is_vertical_scroll_end
+
+
+async def test_diff_screen_shows_the_slice_change(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.dashboard.query_one("#worktrees", DataTable)
+        table.focus()
+        table.move_cursor(row=2)  # s2
+        await pilot.pause(0.05)
+        await pilot.press("d")
+        assert isinstance(app.screen, DiffScreen)
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.screen.diff is not None:
+                break
+        d = app.screen.diff
+        assert d.error == "" and [f.path for f in d.files] == ["src/slugger/cli.py"]
+        assert d.files[0].insertions == 8 and "+import argparse" in d.patch
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DiffScreen)
+
+
+async def test_help_palette_theme_focus_screenshot_and_quit(repo, tmp_path):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW, screenshot_dir=tmp_path / "shots")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        for needle in ("New", "Pause", "Resume", "Cancel", "Budget", "Diff", "Next failure", "Reject", "Theme"):
+            assert needle in help_text
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"pause")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert [r.action for r in requests_in(repo)] == ["pause"]
+        assert app.theme == "omk-dark"
+        await pilot.press("t")
+        assert app.theme == "omk-light"
+        focused = app.focused
+        await pilot.press("tab")
+        assert app.focused is not focused
+        await pilot.press("shift+tab")
+        assert app.focused is focused
+        await pilot.press("f8")
+        await pilot.pause(0.1)
+        assert list((tmp_path / "shots").glob("*.svg"))
+        await pilot.press("q")
+        await pilot.pause(0.1)
+    assert app.return_code == 0
+
+
+async def test_goals_list_newest_first_and_selecting_another_goal(repo):
+    from datetime import timedelta
+
+    from tests.support.sample_goal import SAMPLE_T0
+
+    write_minimal_goal(repo, "goal-20261121-090000-000-00000001", SAMPLE_T0 - timedelta(days=1), "ready")
+    write_minimal_goal(repo, "goal-20261122-110000-000-00000002", SAMPLE_T0 + timedelta(minutes=5),
+                       "blocked_on_human", goal_text="A newer goal")
+    messages = []
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await loaded(pilot)
+        goals = rows(app, "goals")
+        assert [g[1] for g in goals] == ["2m", "7m", "1d"]
+        assert app.dashboard.goal_id == "goal-20261122-110000-000-00000002"
+        table = app.dashboard.query_one("#goals", DataTable)
+        table.focus()
+        await pilot.press("down")
+        await pilot.pause(0.3)
+        assert app.dashboard.goal_id == SAMPLE_GOAL_ID
+        assert app.dashboard.view is not None and app.dashboard.view.goal_id == SAMPLE_GOAL_ID
+    assert any(isinstance(m, GoalsScanned) for m in messages)
+    assert [m.goal_id for m in messages if isinstance(m, GoalFolded)][-1] == SAMPLE_GOAL_ID
+
+
+WRITER = r'''
+import sys, time
+from omk_tui.models.events import make_event
+from omk_tui.state.eventlog import EventLog
+log = EventLog(sys.argv[1])
+gid = sys.argv[2]
+for i in range(30):
+    log.append(make_event(gid, "agent_message_chunk", {"slice_id": "s3", "text": f"attached line {i}\n\n"}))
+    time.sleep(0.01)
+log.append(make_event(gid, "slice_state", {"slice_id": "s3", "state": "committed", "attempt": 1,
+                                            "changed_files": ["README.md"], "insertions": 2, "deletions": 0}))
+log.close()
+'''
+
+
+async def test_attach_shows_a_run_from_another_process(repo):
+    messages = []
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    events = repo / ".omk" / "goals" / SAMPLE_GOAL_ID / "events.jsonl"
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await loaded(pilot, 0.5)
+        flushes = app.dashboard.flushes
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(events), SAMPLE_GOAL_ID])
+        assert proc.wait(timeout=30) == 0
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.dashboard.view.slices["s3"].state == "committed":
+                break
+        await pilot.pause(0.1)
+        assert app.dashboard.view.slices["s3"].state == "committed"
+        wt = {r[0]: r for r in rows(app, "worktrees")}
+        assert wt["s3"][1] == "committed" and wt["s3"][4] == "+2 −0"
+        text = "\n".join(app.dashboard.query_one(AgentStreamView).plain_lines())
+        assert "attached line 29" in text
+        # batched: far fewer redraws than events
+        assert 1 <= app.dashboard.flushes - flushes < 31
+    assert any(isinstance(m, EventsArrived) for m in messages)
+
+
+async def test_usable_at_80x24(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        assert app.dashboard.has_class("-narrow") and app.dashboard.has_class("-short")
+        for pane in ("#goals", "#tasks", "#worktrees", "#agent-pane", "#gates"):
+            region = app.dashboard.query_one(pane).region
+            assert region.width >= 60 and region.height >= 3
+        await pilot.press("tab", "tab", "tab", "tab")
+        assert app.focused.id == "gates"
