@@ -231,3 +231,13 @@ def test_remove_clean_keeps_branch_and_ignored_files_do_not_block(tmp_path, wt_r
     mgr.remove("s1")
     assert not path.exists() and not mgr.goal_dir.exists()
     assert git(repo, "branch", "--list", mgr.branch_for("s1")).strip()
+
+
+def test_broken_entries_left_by_failed_creations_are_dropped(repo):
+    # two entry folders without a gitdir file make libgit2 report every branch as checked out
+    for name in ("half-made-1", "half-made-2"):
+        (repo / ".git" / "worktrees" / name).mkdir(parents=True)
+    path = manager(repo).create("s1")
+    assert (path / "README.md").exists()
+    assert not (repo / ".git" / "worktrees" / "half-made-1").exists()
+    assert "half-made" not in git(repo, "worktree", "list")

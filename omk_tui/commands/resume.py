@@ -35,9 +35,13 @@ def run(args) -> int:
         print(f"goal {paths.goal_id}: its controller is running; asked it to resume")
         return 0
     ctl = GoalController.open(repo, paths.goal_id)
-    if ctl.state.status.value in ("ready", "cancelled") :
+    if ctl.state.status.value == "cancelled":
         ctl.close()
-        raise UsageError(f"goal {paths.goal_id} is {ctl.state.status.value}; nothing to resume")
+        raise UsageError(f"goal {paths.goal_id} was cancelled; start a new goal with `omk-tui run`")
+    if ctl.state.status.value == "ready" and ctl.proof_is_current():
+        ctl.close()
+        print(f"goal {paths.goal_id} is already ready; proof: {paths.proof_json}")
+        return 0
     try:
         return run_controller_headless(ctl, json_out=args.json, quiet=args.quiet)
     except LockHeld as exc:

@@ -285,6 +285,11 @@ class GoalController:
     def close(self) -> None:
         self.log.close()
 
+    def proof_is_current(self) -> bool:
+        """The proof on disk matches the goal's status (false when a crash fell between the two writes)."""
+        proof = store.load_proof(self.paths)
+        return proof is not None and proof.status == self.state.status
+
     def view_gaps(self) -> int:
         """Unreadable lines in this goal's event log (known gaps of the record)."""
         from omk_tui.state.eventlog import read_events
@@ -950,7 +955,7 @@ class GoalController:
 
     async def _deliver(self, proof: Proof) -> Proof:
         policy = self.state.options.delivery_policy
-        if policy == "local":
+        if policy == "local" or (self.exec.delivered and self.exec.delivery is not None):
             self.exec.delivered = True
             self._set_status(GoalStatus.ready)
             self.state.completed_at = datetime.now(timezone.utc)

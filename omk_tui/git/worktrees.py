@@ -90,10 +90,25 @@ def list_entries(repo: pygit2.Repository) -> list[WorktreeInfo]:
     return infos
 
 
+def drop_broken_entries(repo: pygit2.Repository) -> list[str]:
+    """Delete `.git/worktrees/<name>` folders without a `gitdir` file (left by failed worktree creations), as
+    `git worktree prune` does. libgit2 misreads them: with two such folders it reports every branch as checked
+    out, and no worktree can be created at all."""
+    entries = common_dir(repo) / "worktrees"
+    dropped = []
+    if entries.is_dir():
+        for d in entries.iterdir():
+            if d.is_dir() and not (d / "gitdir").exists():
+                shutil.rmtree(d, ignore_errors=True)
+                dropped.append(d.name)
+    return dropped
+
+
 def prune_stale(repo: pygit2.Repository, names: Iterable[str] | None = None) -> list[str]:
-    """Drop worktree entries whose folder is gone (all of them, or only `names`). Returns the pruned names."""
+    """Drop worktree entries whose folder is gone (all of them, or only `names`), and broken entries. Returns the
+    pruned names."""
     wanted = set(names) if names is not None else None
-    pruned = []
+    pruned = drop_broken_entries(repo)
     for name in repo.list_worktrees():
         if wanted is not None and name not in wanted:
             continue

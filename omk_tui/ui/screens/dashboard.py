@@ -153,7 +153,7 @@ class DashboardScreen(Screen):
         if action in REPLAY_ACTIONS:
             return self.replay
         if action == "answer_permission":
-            return None if not (self.view and self.view.permissions) or self.replay else True
+            return False if self.replay else (True if self.view and self.view.permissions else None)
         return True
 
     # ------------------------------------------------------------ goals
@@ -286,6 +286,8 @@ class DashboardScreen(Screen):
             return 0.0
         if not self.replay and v.status == "running" and v.first_ts is not None:
             return max(v.elapsed_secs, (self.now() - v.first_ts).total_seconds())
+        if v.first_ts is not None and v.last_ts is not None:
+            return max(v.elapsed_secs, (v.last_ts - v.first_ts).total_seconds())
         return v.elapsed_secs
 
     def refresh_panes(self, *, reset_stream: bool = False) -> None:

@@ -36,6 +36,12 @@ def _key_label(key: str, display: str | None) -> str:
     return display or ", ".join(names.get(k, k) for k in key.split(","))
 
 
+def help_lines() -> list[str]:
+    """The help screen as plain text (one `section: key  description` per binding)."""
+    return [f"{title}: {_key_label(b.key, b.key_display)}  {b.description or b.action}"
+            for title, bindings in binding_tables() for b in bindings]
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 

@@ -68,7 +68,8 @@ class LogView(ScrollView, can_focus=True):
         # a partial last line may have grown since it was drawn; the gutter width may have changed too
         self._cache.clear()
         if self.follow and at_end:
-            self.scroll_end(animate=False, immediate=True)
+            # the new virtual size takes effect on the next layout; scroll after it
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
 
     def _check_growth(self) -> None:
@@ -81,7 +82,7 @@ class LogView(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------ drawing
     @property
-    def gutter(self) -> int:
+    def number_width(self) -> int:
         return len(str(max(self.log_file.line_count, 1))) + 1
 
     def _render_strip(self, index: int) -> Strip:
@@ -91,7 +92,7 @@ class LogView(ScrollView, can_focus=True):
         text = Text.from_ansi(self.log_file.line(index), no_wrap=True, end="")
         if self.search_text:
             text.highlight_words([self.search_text], MATCH_STYLE, case_sensitive=False)
-        number = Text(f"{index + 1:>{self.gutter - 1}} ", style=GUTTER_STYLE, end="")
+        number = Text(f"{index + 1:>{self.number_width - 1}} ", style=GUTTER_STYLE, end="")
         line = Text.assemble(number, text, end="")
         segments = list(line.render(self.app.console))
         strip = Strip(segments, line.cell_len)
