@@ -17,7 +17,7 @@ from omk_tui import __version__
 # Order is the order shown by --help.
 COMMAND_MODULES = (
     "dashboard", "demo", "run", "goals", "show", "proof", "pause", "resume", "cancel", "budget_add",
-    "accept", "reject", "clean", "replay", "ralph", "prompt", "gates", "slices", "doctor",
+    "accept", "reject", "deliver", "clean", "replay", "ralph", "prompt", "gates", "slices", "doctor",
 )
 
 EXIT_OK = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -46,6 +47,8 @@ class AgentConfig(_Section):
 class ReviewConfig(_Section):
     agent_reviewers: bool | None = None  # None: on unless the agent is a scripted one with no review entries
     anti_slop_threshold: float = 0.5
+    # "warn": writes outside a task's declared write scope are reported (severity medium) and do not block
+    scope_violations: Literal["block", "warn"] = "block"
 
 
 class DeliveryConfig(_Section):

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 from omk_tui.models.events import Event, make_event
 from omk_tui.models.gates import GateResult
-from omk_tui.projection import ENTRY_TEXT_HARD_LIMIT, ENTRY_TEXT_LIMIT, GOAL_SCOPE, STREAM_LIMIT, GoalView, apply, fold, load_view
+from omk_tui.projection import (
+    ENTRY_TEXT_HARD_LIMIT, ENTRY_TEXT_LIMIT, GOAL_SCOPE, STREAM_LIMIT, GoalView, apply, fold, load_view,
+)
 from omk_tui.state.eventlog import EventLog
 
 GOAL = "goal-20261122-120000-000-abcdef01"

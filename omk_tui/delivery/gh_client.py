@@ -94,17 +94,14 @@ class GhClient:
         return prs[0] if prs else None
 
     def create_pr(self, *, title: str, body: str, head: str, base: str, draft: bool) -> str:
-        args = ["pr", "create", "--title", title, "--body-file", "-", "--head", head, "--base", base]
-        if draft:
-            args.append("--draft")
-        proc = self._run(*args, stdin=body)
+        proc = self._run(*create_args(title=title, head=head, base=base, draft=draft), stdin=body)
         urls = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip().startswith("http")]
         if not urls:
             raise GhError(f"`gh pr create` printed no PR URL: {proc.stdout.strip()[:200]}")
         return urls[-1]
 
     def edit_pr(self, url: str, *, title: str, body: str) -> None:
-        self._run("pr", "edit", url, "--title", title, "--body-file", "-", stdin=body)
+        self._run(*edit_args(url, title), stdin=body)
 
     def checks(self, url: str) -> list[Check] | None:
         """The PR's checks; None when GitHub reports none (no CI configured, or not registered yet)."""
@@ -130,6 +127,16 @@ class GhClient:
 
     def merge(self, url: str, method: str = "squash") -> None:
         self._run("pr", "merge", url, f"--{method}")
+
+
+def create_args(*, title: str, head: str, base: str, draft: bool) -> list[str]:
+    """`gh` arguments opening a PR whose body comes on stdin."""
+    args = ["pr", "create", "--title", title, "--body-file", "-", "--head", head, "--base", base]
+    return args + ["--draft"] if draft else args
+
+
+def edit_args(url: str, title: str) -> list[str]:
+    return ["pr", "edit", url, "--title", title, "--body-file", "-"]
 
 
 def merge_command(url: str, method: str = "squash") -> str:

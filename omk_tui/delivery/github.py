@@ -5,12 +5,13 @@ the merge policy. Every failure is a precise blocker; nothing is lost (branches 
 from __future__ import annotations
 
 import asyncio
+import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from omk_tui.delivery import gitcli
-from omk_tui.delivery.gh_client import GhClient, GhError
-from omk_tui.delivery.merge_policy import apply_merge_policy
+from omk_tui.delivery.gh_client import GhClient, GhError, create_args, edit_args, merge_command
+from omk_tui.delivery.merge_policy import MERGE_METHOD, apply_merge_policy
 from omk_tui.delivery.pr_body import SliceInfo, render_pr_body
 from omk_tui.models.goal import GoalState
 from omk_tui.models.proof import Delivery, Proof
@@ -78,6 +79,23 @@ def _blocked(kind: str, reason: str, actions: list[str], *, human: bool, dry_run
                            actions=actions, dry_run=dry_run)
 
 
+def merge_plan(merge: str, policy: str, urls: list[str], timeout: float) -> list[str]:
+    """What the merge policy would do after the PR(s) exist (dry run)."""
+    if merge == "disabled":
+        return ["merge policy 'disabled': nothing more; the goal would be ready once the PR(s) exist"]
+    if merge == "manual":
+        return [f"merge policy 'manual': blocked_on_human until a person runs `{merge_command(u, MERGE_METHOD)}`"
+                for u in urls]
+    if policy == "draft-pr":
+        return [f"merge policy 'gated' on a draft: blocked_on_human until a person runs `gh pr ready {u} && "
+                f"{merge_command(u, MERGE_METHOD)}`" for u in urls]
+    out = []
+    for u in urls:
+        out.append(f"would run: gh pr checks {u} --json name,state,bucket  (polled for up to {timeout:.0f}s)")
+        out.append(f"would run: {merge_command(u, MERGE_METHOD)}  (once every check passes)")
+    return out
+
+
 def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=None, *, config=None,
                  dry_run: bool = False, gh: str = "gh", poll_secs: float = 10.0,
                  no_checks_grace_secs: float = 30.0) -> DeliveryOutcome:
@@ -115,10 +133,11 @@ def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=No
     draft = policy == "draft-pr"
     urls: list[str] = []
     for req in requests:
+        push = ["git", "push", "--porcelain", remote, f"refs/heads/{req.head}:refs/heads/{req.head}"]
         if dry_run:
-            actions.append(f"would push {req.head} to {remote}")
+            actions.append(f"would run: {shlex.join(push)}")
         else:
-            out = gitcli.git(repo, "push", "--porcelain", remote, f"refs/heads/{req.head}:refs/heads/{req.head}")
+            out = gitcli.git(repo, *push[2:])
             if not out.ok:
                 return _blocked("push", f"`git push {remote} {req.head}` was rejected: {out.message}; the branch is "
                                 "intact locally, fix the remote and deliver again", actions, human=False)
@@ -127,22 +146,25 @@ def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=No
             existing = client.pr_for_head(req.head)
             if existing:
                 if dry_run:
-                    actions.append(f"would update PR {existing['url']} (title and body)")
+                    actions.append(f"would run: {shlex.join(['gh', *edit_args(existing['url'], req.title)])}"
+                                   f"  (body: {len(req.body.splitlines())} lines on stdin)")
                 else:
                     client.edit_pr(existing["url"], title=req.title, body=req.body)
                     actions.append(f"updated PR {existing['url']}")
                 urls.append(existing["url"])
             elif dry_run:
-                actions.append(f"would open a {'draft ' if draft else ''}PR {req.head} -> {base}: {req.title}")
+                args = create_args(title=req.title, head=req.head, base=base, draft=draft)
+                actions.append(f"would run: {shlex.join(['gh', *args])}  (body: {len(req.body.splitlines())} lines on stdin)")
             else:
                 url = client.create_pr(title=req.title, body=req.body, head=req.head, base=base, draft=draft)
                 actions.append(f"opened {'draft ' if draft else ''}PR {url}")
                 urls.append(url)
         except GhError as exc:
-            return _blocked("gh", str(exc), actions, human=exc.logged_out)
+            return _blocked("gh", str(exc), actions, human=exc.logged_out, dry_run=dry_run)
     merge = state.options.merge_policy
     if dry_run:
-        actions.append(f"would then apply the merge policy {merge!r}")
+        actions += merge_plan(merge, policy, urls or [f"<PR of {r.head}>" for r in requests],
+                              config.delivery.checks_timeout_secs)
         return DeliveryOutcome("ready", "dry run: " + "; ".join(actions), pr_urls=urls, delivery_status="dry_run",
                                actions=actions, dry_run=True)
     result = apply_merge_policy(client, merge, policy, urls, timeout=config.delivery.checks_timeout_secs,
@@ -153,18 +175,21 @@ def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=No
                            actions=actions)
 
 
-def _record(paths: store.GoalPaths, policy: str, outcome: DeliveryOutcome) -> None:
+def record_outcome(paths: store.GoalPaths, policy: str, outcome: DeliveryOutcome) -> None:
+    """`artifacts/policy/delivery.json`; a dry run writes nothing."""
+    if outcome.dry_run:
+        return
     d = paths.artifacts / "policy"
     d.mkdir(parents=True, exist_ok=True)
-    store.write_json_artifact(d / ("delivery-dry-run.json" if outcome.dry_run else "delivery.json"),
-                              {"policy": policy, **asdict(outcome)})
+    store.write_json_artifact(d / "delivery.json", {"policy": policy, **asdict(outcome)})
 
 
 async def deliver(target, *args, dry_run: bool = False, config=None, gh: str = "gh", poll_secs: float = 10.0,
                   no_checks_grace_secs: float = 30.0) -> DeliveryOutcome:
     """`deliver(goal_paths, state, proof, plan)` or, from the controller, `deliver(controller, proof)`.
 
-    Sets `proof.delivery` (not saved: the caller writes the proof) and writes `artifacts/policy/delivery.json`.
+    Sets `proof.delivery` (not saved: the caller writes the proof) and writes `artifacts/policy/delivery.json`;
+    a dry run changes nothing and only reports what it would do in `outcome.actions`.
     """
     if hasattr(target, "paths") and hasattr(target, "state"):
         paths, state, proof, plan = target.paths, target.state, args[0], getattr(target, "graph", None)
@@ -176,5 +201,5 @@ async def deliver(target, *args, dry_run: bool = False, config=None, gh: str = "
                                       poll_secs=poll_secs, no_checks_grace_secs=no_checks_grace_secs)
     if not dry_run:
         proof.delivery = outcome.to_delivery(state.options.delivery_policy)
-    _record(paths, state.options.delivery_policy, outcome)
+    record_outcome(paths, state.options.delivery_policy, outcome)
     return outcome

@@ -45,14 +45,18 @@ def policy_dir(paths: store.GoalPaths) -> Path:
     return d
 
 
-def _load(repo: Path, goal_ref: str) -> tuple[store.GoalPaths, GoalState, Proof | None]:
+def resolve(repo: Path, goal_ref: str) -> store.GoalPaths:
     try:
-        paths = store.resolve_goal(repo, goal_ref)
-        state = store.load_goal(paths)
-        proof = store.load_proof(paths)
+        return store.resolve_goal(repo, goal_ref)
+    except store.GoalNotFound as exc:
+        raise DeliveryRefused(str(exc)) from exc
+
+
+def load(paths: store.GoalPaths) -> tuple[GoalState, Proof | None]:
+    try:
+        return store.load_goal(paths), store.load_proof(paths)
     except (store.GoalNotFound, store.StateFileError) as exc:
         raise DeliveryRefused(str(exc)) from exc
-    return paths, state, proof
 
 
 def integration_branch_of(state: GoalState, proof: Proof | None) -> str:
@@ -120,8 +124,16 @@ async def recheck_gates(repo: Path, paths: store.GoalPaths, commit: str) -> tupl
 
 async def accept_goal_async(repo: Path, goal_ref: str, summary: str | None = None, *,
                             check_gates: bool = True) -> DecisionOutcome:
+    from omk_tui.delivery.guard import goal_write_lock
+
     repo = Path(repo)
-    paths, state, proof = _load(repo, goal_ref)
+    paths = resolve(repo, goal_ref)
+    with goal_write_lock(paths, "accept"):
+        return await _accept_locked(repo, paths, summary, check_gates)
+
+
+async def _accept_locked(repo: Path, paths: store.GoalPaths, summary: str | None, check_gates: bool) -> DecisionOutcome:
+    state, proof = load(paths)
     gid = state.goal_id
     if proof is None:
         raise DeliveryRefused(f"goal {gid} has no proof.json yet: it has not finished; `omk-tui show {gid}` says where it is")
@@ -262,9 +274,17 @@ def _plan_markdown(plan: dict) -> str:
 def reject_goal(repo: Path, goal_ref: str, reason: str) -> DecisionOutcome:
     """Record a person's rejection (goal not_ready) and write a rollback plan; the main tree is not touched."""
     repo = Path(repo)
+    from omk_tui.delivery.guard import goal_write_lock
+
     if not reason or not reason.strip():
         raise DeliveryRefused("a rejection needs a reason (--reason TEXT)")
-    paths, state, proof = _load(repo, goal_ref)
+    paths = resolve(repo, goal_ref)
+    with goal_write_lock(paths, "reject"):
+        return _reject_locked(repo, paths, reason)
+
+
+def _reject_locked(repo: Path, paths: store.GoalPaths, reason: str) -> DecisionOutcome:
+    state, proof = load(paths)
     gid = state.goal_id
     if proof is not None and proof.delivery.status == "accepted":
         raise DeliveryRefused(

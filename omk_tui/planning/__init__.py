@@ -14,9 +14,10 @@ from omk_tui.planning.slices import (
     SlicePlan,
     SlicePlanError,
     plan_slices,
+    planning_problems,
 )
 
 __all__ = [
     "OUTSIDE_ROOTS", "OverlapSerialization", "PathRefusal", "Slice", "SlicePlan", "SlicePlanError", "check_path",
-    "check_task_paths", "normalize_scope_path", "plan_slices", "task_path_refusals",
+    "check_task_paths", "normalize_scope_path", "plan_slices", "planning_problems", "task_path_refusals",
 ]

@@ -134,7 +134,10 @@ def _scope_and_name_problems(graph: TaskGraph, goal_id: str, *, allow_git_paths:
             for refusal in task_path_refusals(task, allow_git_paths=allow_git_paths):
                 problems.append(f"{OUTSIDE_ROOTS}: {refusal.reason}")
     if not goal_id.strip():
-        problems.append("the task graph has no goal id; give one (--goal-id) to name branches and worktrees")
+        problems.append(
+            "the task graph has no goal id; give one (goal_id, or --goal-id on the command line) "
+            "to name branches and worktrees"
+        )
     elif not _is_safe_name(goal_id):
         problems.append(f"goal id {goal_id!r} cannot name a branch or folder; use letters, digits, '.', '_', '-'")
     for task in graph.tasks:
@@ -207,8 +210,9 @@ def plan_slices(
     slice_ids = {t.id for t in ordered if is_slice_task(t)}
     normalized: dict[str, str] = {}
     index = ScopeIndex()
-    slices: list[Slice] = []
-    serializations: list[OverlapSerialization] = []
+    # Plain dicts, validated into models in one call at the end: much cheaper than one model at a time.
+    slices: list[dict] = []
+    serializations: list[dict] = []
 
     for number, task in enumerate(ordered):
         if task.id not in slice_ids:
@@ -221,18 +225,18 @@ def plan_slices(
             kind, path = found[prior]
             prior_id = ordered[prior].id
             dependencies.add(prior_id)
-            serializations.append(OverlapSerialization(
-                blocked_slice_id=task.id, serializes_after=prior_id, kind=kind, path=path,
-            ))
+            serializations.append({
+                "blocked_slice_id": task.id, "serializes_after": prior_id, "kind": kind, "path": path,
+            })
         index.add(number, writes, reads)
         slices.append(_make_slice(task, goal, sorted(dependencies), reads, writes, worktrees_root))
 
-    return SlicePlan(
-        goal_id=goal,
-        slices=slices,
-        overlap_serializations=serializations,
-        order=[s.slice_id for s in slices],
-    )
+    return SlicePlan.model_validate({
+        "goal_id": goal,
+        "slices": slices,
+        "overlap_serializations": serializations,
+        "order": [s["slice_id"] for s in slices],
+    })
 
 
 def _unique_normalized(paths: list[str], cache: dict[str, str]) -> list[str]:
@@ -277,19 +281,20 @@ def _first_overlaps(
 def _make_slice(
     task: Task, goal_id: str, dependencies: list[str], reads: list[str], writes: list[str],
     worktrees_root: Path | None,
-) -> Slice:
-    return Slice(
-        slice_id=task.id,
-        task_id=task.id,
-        title=task.title,
-        owner_role=task.owner_role if task.owner_role is not None else DEFAULT_OWNER_ROLE,
-        risk=task.risk,
-        dependencies=dependencies,
-        read_set=sorted(reads),
-        write_set=sorted(writes),
-        gates=gates_for_task(task),
-        review_needs=review_needs_for_task(task),
-        branch=branch_name(goal_id, task.id),
-        worktree=worktree_name(goal_id, task.id),
-        worktree_path=str(Path(worktrees_root) / goal_id / task.id) if worktrees_root is not None else None,
-    )
+) -> dict:
+    """The fields of the task's Slice."""
+    return {
+        "slice_id": task.id,
+        "task_id": task.id,
+        "title": task.title,
+        "owner_role": task.owner_role if task.owner_role is not None else DEFAULT_OWNER_ROLE,
+        "risk": task.risk,
+        "dependencies": dependencies,
+        "read_set": sorted(reads),
+        "write_set": sorted(writes),
+        "gates": gates_for_task(task),
+        "review_needs": review_needs_for_task(task),
+        "branch": branch_name(goal_id, task.id),
+        "worktree": worktree_name(goal_id, task.id),
+        "worktree_path": str(Path(worktrees_root) / goal_id / task.id) if worktrees_root is not None else None,
+    }

@@ -101,14 +101,16 @@ def in_scope(path: str, write_set: list[str]) -> bool:
     return False
 
 
-def architect_findings(change: Change, write_set: list[str] | None) -> list[Finding]:
+def architect_findings(change: Change, write_set: list[str] | None, scope_violations: str = "block") -> list[Finding]:
+    """`scope_violations` "warn" reports out-of-scope writes at medium severity, so they do not fail the pass."""
     out: list[Finding] = []
+    severity, note = ("medium", " (allowed: review.scope_violations = \"warn\")") if scope_violations == "warn" else ("high", "")
     if write_set is not None:
         for f in change.files:
             for p in filter(None, (f.path, f.old_path)):
                 if not in_scope(p, write_set):
-                    out.append(Finding("architect", "outside-scope", "high",
-                                       f"changes {p}, outside the declared write scope ({', '.join(write_set) or 'nothing'})", p))
+                    out.append(Finding("architect", "outside-scope", severity,
+                                       f"changes {p}, outside the declared write scope ({', '.join(write_set) or 'nothing'}){note}", p))
     for f in change.files:
         if manifest_parser(f.path) is None or f.deleted:
             continue

@@ -69,10 +69,11 @@ def run_passes(
     *,
     write_set: list[str] | None,
     gates: list[GateResult],
+    scope_violations: str = "block",
 ) -> tuple[list[ReviewResult], list[Finding]]:
     """Every pass except anti_slop's verdict (which needs the confidence, see wall.py), and all findings."""
     by_kind = {
-        "architect": architect_findings(change, write_set),
+        "architect": architect_findings(change, write_set, scope_violations),
         "code": code_findings(change),
         "test": test_findings(change),
         "security": security_findings(change),

@@ -95,8 +95,9 @@ def write_set_of(tasks: list[Task]) -> list[str] | None:
 
 
 def deterministic_wall(change: Change, *, scope: str, tasks: list[Task], gates: list[GateResult],
-                       threshold: float) -> ReviewWallResult:
-    results, findings = run_passes(change, scope, write_set=write_set_of(tasks), gates=gates)
+                       threshold: float, scope_violations: str = "block") -> ReviewWallResult:
+    results, findings = run_passes(change, scope, write_set=write_set_of(tasks), gates=gates,
+                                   scope_violations=scope_violations)
     return _finish(change, scope, results, findings, threshold)
 
 
@@ -126,15 +127,18 @@ async def review_change(
     reviews_dir: Path | None = None,
     reviewer: AgentReviewer | None = None,
     exclude: list[str] | None = None,
+    scope_violations: str = "block",
 ) -> ReviewWallResult:
     """Review the change from `base` to `head` (or to the working tree of `repo` when head is None).
 
-    Writes `<reviews_dir>/<scope>.json` when reviews_dir is given (GoalPaths.reviews).
+    Writes `<reviews_dir>/<scope>.json` when reviews_dir is given (GoalPaths.reviews). `scope_violations`
+    ("block" | "warn", config `review.scope_violations`) decides whether out-of-scope writes fail the architect pass.
     """
     tasks = list(tasks or [])
     gates = list(gates or [])
     change = await asyncio.to_thread(collect_change, Path(repo), base, head, exclude=exclude)
-    results, findings = run_passes(change, scope, write_set=write_set_of(tasks), gates=gates)
+    results, findings = run_passes(change, scope, write_set=write_set_of(tasks), gates=gates,
+                                   scope_violations=scope_violations)
     agent_slop = None
     verdicts: list[dict] = []
     if reviewer is not None:
@@ -180,7 +184,7 @@ async def review_slice(ctrl, rec, task: Task, worktree: Path) -> ReviewWallResul
         Path(worktree), "HEAD", None, scope=rec.slice_id, tasks=[task], gates=list(rec.gates),
         goal=ctrl.state.normalized_goal, threshold=ctrl.config.review.anti_slop_threshold,
         reviews_dir=ctrl.paths.reviews, reviewer=_reviewer_for(ctrl, Path(worktree), rec.slice_id, task.id),
-        exclude=list(ctrl.config.worktrees.copy_files),
+        exclude=list(ctrl.config.worktrees.copy_files), scope_violations=ctrl.config.review.scope_violations,
     )
 
 
@@ -192,4 +196,5 @@ async def review_goal(ctrl) -> ReviewWallResult:
         Path(ctrl.repo), ctrl.state.base_commit, head, scope="goal", tasks=tasks, gates=list(ctrl.exec.final or []),
         goal=ctrl.state.normalized_goal, threshold=ctrl.config.review.anti_slop_threshold,
         reviews_dir=ctrl.paths.reviews, reviewer=_reviewer_for(ctrl, Path(ctrl.repo), None, None),
+        scope_violations=ctrl.config.review.scope_violations,
     )

@@ -113,7 +113,8 @@ def main() -> None:
             pass
         parse = time.process_time() - c - split
         print(f"  CPU per event: splitting lines {split / count * 1e6:.2f} us, parsing + validating the envelope "
-              f"(pydantic-core) {parse / count * 1e6:.2f} us, folding {(fold_cpu - parse - split) / count * 1e6:.2f} us")
+              f"(pydantic-core) {parse / count * 1e6:.2f} us, "
+              f"folding {(fold_cpu - parse - split) / count * 1e6:.2f} us")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ async def cold_start(repo: Path, gid: str) -> dict:
                 folded = time.perf_counter() - t0
             await asyncio.sleep(0.005)
         goals = len(app.dashboard.goals)
+    print(repr((goals, first_frame, folded)))
     return {"goals": goals, "first_frame_s": first_frame, "goal_folded_and_drawn_s": folded}
 
 
@@ -134,6 +135,7 @@ def main() -> int:
         print(f"cold start: first frame with {r['goals']} goals {r['first_frame_s']:.3f}s; "
               f"100,000-event goal folded and drawn {r['goal_folded_and_drawn_s']:.3f}s (target < 1.5s)")
         s = asyncio.run(streaming(repo, gid))
+        print(s)
         print(f"streaming 8 slices x 500 lines/s: {s['keys']} keys, key->screen p50 {s['key_to_screen_p50_ms']:.1f}ms "
               f"p99 {s['key_to_screen_p99_ms']:.1f}ms (target p99 < 100ms); {s['redraw_batches']} redraw batches; "
               f"RSS max first half {s['rss_first_half_max_mb']:.0f} MB, second half {s['rss_second_half_max_mb']:.0f} MB")
