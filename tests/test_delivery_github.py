@@ -137,15 +137,27 @@ async def test_gated_under_draft_pr_asks_a_person(tmp_path, gh):
     assert out.status == "blocked_on_human" and "gh pr ready" in out.human_decision
 
 
-async def test_dry_run_pushes_nothing_and_mutates_nothing(tmp_path, gh):
+async def test_dry_run_lists_exact_commands_and_mutates_nothing(tmp_path, gh):
     repo, bare, paths = setup(tmp_path)
+    before = sorted(p.relative_to(paths.root) for p in paths.root.rglob("*"))
     out, proof = await run(paths, dry_run=True)
-    assert out.dry_run and out.delivery_status == "dry_run"
-    assert any(a.startswith("would push") for a in out.actions) and any("would open a draft PR" in a for a in out.actions)
-    assert gh.mutations() == []
-    assert git(bare, "branch") == "main" or "integration" not in git(bare, "branch")
-    assert (paths.artifacts / "policy" / "delivery-dry-run.json").exists()
+    assert out.dry_run and out.delivery_status == "dry_run" and out.blocker is None
+    branch = naming.integration_branch(paths.goal_id)
+    assert f"would run: git push --porcelain origin refs/heads/{branch}:refs/heads/{branch}" in out.actions
+    create = next(a for a in out.actions if a.startswith("would run: gh pr create"))
+    assert f"--head {branch} --base main --draft" in create and "lines on stdin" in create
+    assert gh.mutations() == [] and [c[:2] for c in gh.calls()] == [["auth", "status"], ["pr", "list"]]
+    assert "integration" not in git(bare, "branch")
+    assert sorted(p.relative_to(paths.root) for p in paths.root.rglob("*")) == before  # nothing written
     assert proof.delivery.status == "pending"
+
+
+async def test_dry_run_of_gated_auto_pr_lists_checks_and_merge(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="gated")
+    out, _ = await run(paths, dry_run=True)
+    assert any(a.startswith("would run: gh pr checks <PR of") for a in out.actions)
+    assert any("gh pr merge <PR of" in a and "--squash" in a for a in out.actions)
+    assert not any("--draft" in a for a in out.actions)
 
 
 async def test_gh_missing_is_a_clear_blocker(tmp_path, monkeypatch):

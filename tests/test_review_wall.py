@@ -97,6 +97,29 @@ async def test_architect_scope_and_new_dependency(repo: Path):
     assert any("'leftpad'" in f for f in arch.findings)
 
 
+async def test_scope_violations_warn_reports_medium_and_does_not_block(repo: Path):
+    write(repo, "docs/notes.md", "hello\n")
+    w = await wall(repo, scope_violations="warn")
+    arch = w.result("architect")
+    assert arch.passed and arch.severity == "medium" and not w.blocking
+    assert any("docs/notes.md" in f and "[medium]" in f and "scope_violations" in f for f in arch.findings)
+    blocked = await wall(repo)  # the default, "block"
+    assert not blocked.result("architect").passed and blocked.result("architect").severity == "high"
+
+
+def test_scope_violations_config_is_validated(tmp_path: Path):
+    from omk_tui.config import ConfigError, load_config
+
+    (tmp_path / ".omk").mkdir()
+    cfg = tmp_path / ".omk" / "config.toml"
+    assert load_config(tmp_path).review.scope_violations == "block"
+    cfg.write_text('[review]\nscope_violations = "warn"\n')
+    assert load_config(tmp_path).review.scope_violations == "warn"
+    cfg.write_text('[review]\nscope_violations = "ignore"\n')
+    with pytest.raises(ConfigError, match="review.scope_violations"):
+        load_config(tmp_path)
+
+
 async def test_architect_new_dependency_alone_is_medium(repo: Path):
     write(repo, "package.json", json.dumps({"dependencies": {"left-pad": "1"}}))
     commit_file(repo, "package.json", json.dumps({"dependencies": {"left-pad": "1"}}), "pkg")

@@ -627,10 +627,11 @@ class GoalController:
         by_id = {s.slice_id: s for s in plan.slices}
         running: dict[str, asyncio.Task] = {}
         max_agents = self.state.options.max_agents
+        launch_order = critical_path_order(plan.slices, self.graph.by_id())
         try:
             while True:
                 self._check()
-                for sid in self.exec.order:
+                for sid in launch_order:
                     rec = self.exec.slices[sid]
                     if rec.state != "pending":
                         continue
@@ -1027,6 +1028,22 @@ def _update_event(u: AgentUpdate, slice_id: str | None, scope: list[str]) -> tup
     if u.kind == "scope_refused":
         return "scope_refused", {**base, "path": u.path, "operation": u.operation, "reason": u.reason}
     return None, {}
+
+
+def critical_path_order(slices, tasks: dict[str, Task]) -> list[str]:
+    """Slices by the longest chain of work that waits on them (each slice weighs its task's budget_secs, or 1),
+    longest first, ties in plan order: a list scheduler that starts the critical path first finishes sooner."""
+    weight = {s.slice_id: float(tasks[s.task_id].budget_secs or 1.0) if s.task_id in tasks else 1.0 for s in slices}
+    dependents: dict[str, list[str]] = {s.slice_id: [] for s in slices}
+    for s in slices:
+        for d in s.dependencies:
+            if d in dependents:
+                dependents[d].append(s.slice_id)
+    tail: dict[str, float] = {}
+    for s in reversed(slices):  # plan order is topological: dependents come later
+        tail[s.slice_id] = weight[s.slice_id] + max((tail[c] for c in dependents[s.slice_id]), default=0.0)
+    index = {s.slice_id: i for i, s in enumerate(slices)}
+    return sorted(index, key=lambda sid: (-tail[sid], index[sid]))
 
 
 def failure_ids(result: GateResult) -> set[str]:

@@ -137,7 +137,7 @@ def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=No
         if dry_run:
             actions.append(f"would run: {shlex.join(push)}")
         else:
-            out = gitcli.git(repo, *push[2:])
+            out = gitcli.git(repo, *push[1:])
             if not out.ok:
                 return _blocked("push", f"`git push {remote} {req.head}` was rejected: {out.message}; the branch is "
                                 "intact locally, fix the remote and deliver again", actions, human=False)

@@ -68,7 +68,6 @@ async def cold_start(repo: Path, gid: str) -> dict:
                 folded = time.perf_counter() - t0
             await asyncio.sleep(0.005)
         goals = len(app.dashboard.goals)
-    print(repr((goals, first_frame, folded)))
     return {"goals": goals, "first_frame_s": first_frame, "goal_folded_and_drawn_s": folded}
 
 

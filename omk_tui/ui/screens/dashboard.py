@@ -26,10 +26,11 @@ from textual.widgets import DataTable, Footer, Static
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.projection import GOAL_SCOPE, GoalView, apply, fold
 from omk_tui.replay import ReplayClock
-from omk_tui.state.eventlog import follow, read_events
+from omk_tui.state.eventlog import follow
 from omk_tui.state.store import GoalPaths, goal_paths
 from omk_tui.ui.control import Intents, InProcessIntents, controller_alive, file_intents
 from omk_tui.ui.goal_scan import scan_goals
+from omk_tui.ui.log_reader import read_events_yielding
 from omk_tui.ui.messages import (
     ControllerStarted,
     ControllerStopped,
@@ -56,6 +57,7 @@ from omk_tui.ui.widgets.worktrees_table import WorktreesTable
 
 FLUSH_HZ = 20
 RESCAN_SECS = 2.0
+SELECT_DELAY_SECS = 0.12
 LIVE_ACTIONS = {"new_goal", "pause", "resume", "cancel", "add_budget", "run_gates"}
 REPLAY_ACTIONS = {"play_pause", "faster", "slower", "step", "step_back", "replay_home", "replay_end"}
 
@@ -101,6 +103,7 @@ class DashboardScreen(Screen):
         self._last_tick = 0.0
         self._asked: set[str] = set()
         self.flushes = 0
+        self._select_timer = None
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -188,7 +191,10 @@ class DashboardScreen(Screen):
     def _goal_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
         if key and key != self.goal_id and not self.replay:
-            self.select_goal(key)
+            # moving through the list quickly folds only the goal the cursor stops on
+            if self._select_timer is not None:
+                self._select_timer.stop()
+            self._select_timer = self.set_timer(SELECT_DELAY_SECS, lambda: self.select_goal(key))
 
     def goal_paths(self, goal_id: str | None = None) -> GoalPaths | None:
         gid = goal_id or self.goal_id
@@ -212,7 +218,9 @@ class DashboardScreen(Screen):
     def _fold(self, goal_id: str) -> None:
         paths = self.goal_paths(goal_id)
         assert paths is not None
-        result = read_events(paths.events)
+        result = read_events_yielding(paths.events)
+        if goal_id != self.goal_id:
+            return  # another goal was selected meanwhile
         view = fold(goal_id, result.events, gaps=result.gaps)
         self.post_message(GoalFolded(goal_id, view, result.offset))
 
