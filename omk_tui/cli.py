@@ -63,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         print("omk-tui: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # never a bare traceback for a person
+        from omk_tui.state.atomic import StateWriteError
+
+        if isinstance(exc, StateWriteError):
+            print(f"omk-tui: error: {exc}", file=sys.stderr)
+            print("  free some disk space (or fix the folder's permissions), then continue with "
+                  "`omk-tui resume latest`; the files written before are intact", file=sys.stderr)
+            return EXIT_FAILURE
         import os
         import traceback
 

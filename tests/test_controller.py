@@ -166,13 +166,17 @@ async def test_repeated_conflict_blocks_with_evidence(tmp_path):
         "plan": {"tasks": [task("a", ["shared.txt"]), task("b", ["b.check"])]},
         "tasks": {
             "a": [[{"write": "shared.txt", "content": "from a\n"}]],
-            "b": [[{"shell": "printf 'from b %s\\n' $RANDOM > shared.txt"}, {"write": "b.check", "content": "ok\n"}]],
+            # the re-run on top of the integration result never finishes: the conflict stands
+            "b": [[{"shell": "printf 'from b\\n' > shared.txt"}, {"write": "b.check", "content": "ok\n"}],
+                  [{"crash": 1}]],
         },
     }
     ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
     assert proof.status is GoalStatus.blocked_on_human
-    assert "merge conflict in shared.txt" in proof.blocker
-    assert len(kinds(ctl, "integration_conflict")) == 2
+    assert "merge conflict in shared.txt with a" in proof.blocker
+    assert "re-run on top of the integration result did not finish" in proof.blocker
+    conflict = kinds(ctl, "integration_conflict")[0].payload
+    assert conflict["files"] == ["shared.txt"] and "from a" in conflict["detail"]
     ctl.close()
 
 

@@ -55,6 +55,7 @@ def test_missing_remote_then_fixed_delivers(tmp_path: Path, env: dict):
     state = store.load_goal(paths)
     assert state.status is GoalStatus.blocked_on_human and state.options.delivery_policy == "draft-pr"
     assert store.load_proof(paths).delivery.status == "blocked"
+    assert load_execution(paths).delivered is False  # a controller resume would try again
     assert git(repo, "rev-parse", branch)  # nothing lost
 
     bare = add_bare_remote(tmp_path, repo)

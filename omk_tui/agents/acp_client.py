@@ -325,7 +325,7 @@ class AcpSession:
             raise
 
     async def _during_start(self, coro, step: str):
-        task = asyncio.ensure_future(coro)
+        task = _quiet(asyncio.ensure_future(coro))
         outcome = await self._race(task, self.start_timeout)
         if outcome == "done":
             try:
@@ -385,9 +385,9 @@ class AcpSession:
             return TurnResult(stop_reason="error", error="a turn is already running in this session")
         self._begin_turn(on_update)
         stop_reason, error, usage_from_response = "error", None, None
-        prompt_task = asyncio.ensure_future(
+        prompt_task = _quiet(asyncio.ensure_future(
             self._conn.prompt(session_id=self.session_id, prompt=[text_block(text)])
-        )
+        ))
         cancel_wait = asyncio.ensure_future(self._cancel_requested.wait())
         try:
             outcome = await self._race(prompt_task, timeout, extra=cancel_wait)
@@ -544,6 +544,7 @@ class AcpSession:
             known["title"] = update.title
         if update.kind:
             known["kind"] = str(update.kind)
+        known["kind"] = kind_from_title(known["kind"], known["title"])
         if update.locations:
             known["paths"] = [loc.path for loc in update.locations]
         content, diff = _tool_content(update.content, self.scope.root)
@@ -564,7 +565,8 @@ class AcpSession:
         request = PermissionRequest(
             request_id=f"{self.session_id}/perm-{next(self._perm_ids)}",
             title=tool_call.title or known.get("title", "") or tool_call.tool_call_id,
-            tool_kind=str(tool_call.kind or known.get("kind") or "other"),
+            tool_kind=kind_from_title(str(tool_call.kind or known.get("kind") or ""),
+                                      tool_call.title or known.get("title", "")),
             command=str(raw.get("command", "")),
             paths=paths,
             diff=diff,
@@ -682,3 +684,20 @@ def _as_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return str(value)
+
+
+def kind_from_title(kind: str, title: str) -> str:
+    """kimi's ACP sends no tool kind; its titles start with the tool name ("WriteFile: a.txt"), which tells it,
+    so the `safe` policy can tell reads from writes."""
+    if kind and kind != "other":
+        return kind
+    from omk_tui.agents.wire_events import tool_kind
+
+    return tool_kind(title.split(":", 1)[0].strip()) if title else (kind or "other")
+
+
+def _quiet(task: asyncio.Future) -> asyncio.Future:
+    """A request that may still fail after we stopped waiting for it (the agent died): its error is already
+    reported through the turn's result, so retrieve it instead of letting asyncio log it as never retrieved."""
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task

@@ -30,6 +30,7 @@ from omk_tui.models.goal import Budget, GoalFailure, GoalOptions, GoalPhase, Goa
 from omk_tui.models.proof import Proof
 from omk_tui.models.tasks import Task, TaskGraph, TaskStatus
 from omk_tui.state import store
+from omk_tui.state.atomic import StateWriteError
 from omk_tui.state.eventlog import EventLog
 
 CRASH_RETRIES = 2
@@ -64,6 +65,8 @@ class GoalController:
         self._gate_specs: list[GateSpec] | None = None
         self._gates_requested = False
         self._save_lock = threading.Lock()
+        self._fatal: BaseException | None = None  # a state write failed inside a callback: stop and report it
+        self._state_broken = False
         self.running = False
 
     # ------------------------------------------------------------------ construction
@@ -228,6 +231,8 @@ class GoalController:
 
     def _check(self) -> None:
         """Between steps: honour intents and budgets."""
+        if self._fatal is not None:
+            raise self._fatal
         self._handle_requests()
         self._account_time()
         if self._intent:
@@ -261,12 +266,20 @@ class GoalController:
         try:
             proof = await self._pipeline()
         except StopRun as stop:
+            if self._fatal is not None:
+                self._state_broken = True
+                raise self._fatal from None
             proof = self._stopped(stop)
         except Exception as exc:  # an infrastructure failure: recorded with what to do
             reason = f"{type(exc).__name__}: {exc}"
-            self.emit("run_failed", {"error": reason}, durable=True)
-            self._set_status(GoalStatus.failed_infra, reason, next_action=f"fix the cause, then `omk-tui resume {self.state.goal_id}`")
-            proof = self._write_proof(blocker=reason)
+            try:
+                self.emit("run_failed", {"error": reason}, durable=True)
+                self._set_status(GoalStatus.failed_infra, reason,
+                                 next_action=f"fix the cause, then `omk-tui resume {self.state.goal_id}`")
+                proof = self._write_proof(blocker=reason)
+            except StateWriteError:  # the disk refuses even the record of the failure: say so and stop
+                self._state_broken = True
+                raise exc from None
         finally:
             for t in background:
                 t.cancel()
@@ -274,8 +287,14 @@ class GoalController:
             await self._close_sessions()
             self._account_time()
             self._run_started = None
-            self.save()
+            if not self._state_broken:
+                try:
+                    self.save()
+                except StateWriteError:
+                    pass  # the previous snapshots are intact; the error that matters is already on its way up
             self.running = False
+            if self._state_broken:
+                lock.release()
         self.emit("run_finished", {"status": self.state.status.value, "readiness": proof.readiness,
                                    "reason": proof.blocker or ""}, durable=True)
         self.log.sync()
@@ -463,7 +482,7 @@ class GoalController:
 
     async def _agent_turn(
         self, text: str, *, cwd: Path, scope: list[str], slice_id: str | None, task_id: str | None, role: str,
-        attempt: int, read_only: bool = False, timeout: float | None = None,
+        attempt: int, read_only: bool = False, timeout: float | None = None, reason: str = "",
     ) -> TurnResult:
         from omk_tui.agents.pricing import PriceTable
         from omk_tui.agents.spec import AgentSpecError, open_session
@@ -480,7 +499,7 @@ class GoalController:
         except AgentSpecError as exc:
             raise AgentError(str(exc)) from exc
         self._sessions.add(session)
-        self.emit("agent_turn_started", {"slice_id": slice_id, "task_id": task_id, "role": role,
+        self.emit("agent_turn_started", {"slice_id": slice_id, "task_id": task_id, "role": role, "reason": reason,
                                          "attempt": attempt, "agent": opts.agent}, actor="agent")
         prices = PriceTable.from_config(self.config.agent)
         counted = {"usage": False}
@@ -496,15 +515,20 @@ class GoalController:
                 self._request_stop("budget")
 
         def on_update(u: AgentUpdate) -> None:
-            if u.kind == "usage":
-                counted["usage"] = True
-                account(u.input_tokens, u.output_tokens)
-                return
-            kind, payload = _update_event(u, slice_id, scope)
-            if kind:
-                self.emit(kind, payload, actor="agent")
-            if u.kind in ("message", "thought"):
-                transcript.append(u.text)
+            try:
+                if u.kind == "usage":
+                    counted["usage"] = True
+                    account(u.input_tokens, u.output_tokens)
+                    return
+                kind, payload = _update_event(u, slice_id, scope)
+                if kind:
+                    self.emit(kind, payload, actor="agent")
+                if u.kind in ("message", "thought"):
+                    transcript.append(u.text)
+            except StateWriteError as exc:  # never lose events silently: end the turn, then the run
+                if self._fatal is None:
+                    self._fatal = exc
+                    self._request_stop("cancel")
 
         turn = None
         try:
@@ -533,6 +557,8 @@ class GoalController:
                 await session.close()
             except Exception:
                 pass
+        if self._fatal is not None:
+            raise self._fatal
         if result.usage_reported and not counted["usage"] and (result.usage.input_tokens or result.usage.output_tokens):
             account(result.usage.input_tokens, result.usage.output_tokens)
         name = f"{slice_id or 'goal'}-{role}-{attempt}.md"
@@ -704,7 +730,7 @@ class GoalController:
                     self._slice_state(rec, "running", reason="")
                     result = await self._agent_turn(text, cwd=wt, scope=list(task.write_set), slice_id=rec.slice_id,
                                                     task_id=task.id, role=role, attempt=rec.attempts,
-                                                    timeout=self._turn_timeout(task))
+                                                    timeout=self._turn_timeout(task), reason=rec.feedback_kind)
                 if self._intent:
                     raise StopRun(self._intent)
                 if not result.ok:
@@ -890,7 +916,12 @@ class GoalController:
                     if rec.state == "committed":
                         outcome = await asyncio.to_thread(integ.merge, sid, self._worktrees().branch_for(sid))
                 if outcome.conflict is not None:
-                    self._slice_state(rec, "blocked", reason=f"merge conflict in {', '.join(outcome.conflict.files)}")
+                    why = f"merge conflict in {', '.join(outcome.conflict.files)}"
+                    if outcome.conflict.against:
+                        why += f" with {', '.join(outcome.conflict.against)}"
+                    if rec.state == "blocked" and rec.reason:
+                        why += f"; the re-run on top of the integration result did not finish: {rec.reason}"
+                    self._slice_state(rec, "blocked", reason=why)
                     continue
             self.exec.merged.append(sid)
             self.exec.integration_commit = outcome.head
@@ -956,28 +987,30 @@ class GoalController:
 
     async def _deliver(self, proof: Proof) -> Proof:
         policy = self.state.options.delivery_policy
-        if policy == "local" or (self.exec.delivered and self.exec.delivery is not None):
+        if policy == "local":
             self.exec.delivered = True
-            self._set_status(GoalStatus.ready)
-            self.state.completed_at = datetime.now(timezone.utc)
-            self._set_phase(GoalPhase.done)
-            proof = self._write_proof()
+            proof = self._mark_ready()
             self.emit("delivery", {"policy": "local", "status": "pending",
                                    "detail": f"integration branch {self.state.integration_branch} is ready; "
                                              f"`omk-tui accept {self.state.goal_id}` merges it"})
             self.narrate("deliver", f"ready: review and run `omk-tui accept {self.state.goal_id}`")
             return proof
+        if self.exec.delivered and self.exec.delivery is not None:  # delivered before a crash: only the proof is left
+            return self._mark_ready()
         from omk_tui.delivery.github import deliver
 
         outcome = await deliver(self, proof)
         self.exec.delivery = proof.delivery.model_dump(mode="json")
+        self.exec.delivered = outcome.blocker is None  # a blocked delivery is tried again on resume
         self.emit("delivery", {"policy": policy, "status": outcome.status, "detail": outcome.detail,
                                "pr_urls": list(outcome.pr_urls)})
-        self.exec.delivered = True
         if outcome.blocker:
             self._set_status(GoalStatus.blocked_on_human if outcome.human_decision else GoalStatus.blocked_on_external,
                              outcome.blocker)
             return self._write_proof(blocker=outcome.blocker)
+        return self._mark_ready()
+
+    def _mark_ready(self) -> Proof:
         self._set_status(GoalStatus.ready)
         self.state.completed_at = datetime.now(timezone.utc)
         self._set_phase(GoalPhase.done)

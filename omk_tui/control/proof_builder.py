@@ -20,7 +20,8 @@ def build_proof(ctl, blocker: str | None) -> Proof:
         rec = exe.slices[sid]
         slices.append(SliceOutcome(
             slice_id=sid, task_id=rec.task_id, branch=wm.branch_for(sid) if wm else f"omk/{st.goal_id}/{sid}",
-            worktree=str(wm.path_for(sid)) if wm else None, status=rec.state, attempts=rec.attempts,
+            worktree=str(wm.path_for(sid)) if wm else None, status=rec.state, reason=rec.reason,
+            attempts=rec.attempts,
             commit=rec.commit, changed_files=rec.changed_files, gates=rec.gates,
         ))
         if rec.state in ("committed", "merged"):

@@ -71,9 +71,10 @@ def _apply_outcome(paths: store.GoalPaths, state: GoalState, proof: Proof, outco
         proof.summary = (f"ready: {len(proof.commits)} slice commit(s) integrated, every required gate passes; "
                          f"{outcome.detail}")
     proof.status = state.status
-    # the controller rebuilds the proof from execution.json on a resume: keep it in step
+    # the controller rebuilds the proof from execution.json on a resume: keep it in step; a blocked delivery is
+    # not "delivered", so a resume tries it again
     exe = execution.load_execution(paths)
-    exe.delivered, exe.delivery = True, proof.delivery.model_dump(mode="json")
+    exe.delivered, exe.delivery = outcome.blocker is None, proof.delivery.model_dump(mode="json")
     execution.save_execution(paths, exe)
     store.save_proof(paths, proof)
     store.save_goal(paths, state)

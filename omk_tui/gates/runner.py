@@ -30,6 +30,9 @@ DRAIN_SECS = 1.0
 PROGRESS_INTERVAL_SECS = 0.1
 
 
+MAX_LOG_BYTES = int(os.environ.get("OMK_GATE_LOG_MAX_BYTES", 256 << 20))  # per gate run
+
+
 def log_file_name(index: int, name: str) -> str:
     """`NN-<name>.log` with the name reduced to characters safe in any file system."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "gate"
@@ -157,13 +160,23 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
             last_progress, reported = now, window.line_count
             emit("gate_progress", GateProgress(scope=scope, name=spec.name, line_count=reported).model_dump(mode="json"))
 
+    written = 0
+
     async def pump() -> None:
+        nonlocal written
         assert proc.stdout is not None
         while True:
             chunk = await proc.stdout.read(READ_CHUNK)
             if not chunk:
+                if written > MAX_LOG_BYTES:
+                    log.write(f"\n[omk-tui: {written - MAX_LOG_BYTES} more bytes of output were not kept in this "
+                              f"log (limit {MAX_LOG_BYTES >> 20} MiB); the summary covers the end]\n".encode())
                 return
-            log.write(chunk)
+            # The disk is bounded like memory: the first MAX_LOG_BYTES are kept, the rest only counted and
+            # summarised (the summary window keeps the last lines).
+            if written < MAX_LOG_BYTES:
+                log.write(chunk[: MAX_LOG_BYTES - written])
+            written += len(chunk)
             deliver(splitter.feed(chunk))
 
     loop = asyncio.get_running_loop()

@@ -143,6 +143,7 @@ class AgentTurnStarted(_P):
     role: str
     attempt: int = 1
     agent: str = ""
+    reason: str = ""  # why this turn: "" (first try) | gates | review | conflict
 
 
 class AgentText(_P):

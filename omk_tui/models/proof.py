@@ -26,6 +26,7 @@ class SliceOutcome(BaseModel):
     branch: str
     worktree: str | None = None
     status: str
+    reason: str = ""  # why it is blocked (or what happened last)
     attempts: int = 0
     commit: str | None = None
     changed_files: list[str] = Field(default_factory=list)

@@ -36,8 +36,9 @@ class OmkApp(App[None]):
 
     def __init__(self, repo: Path | None = None, *, clock: ReplayClock | None = None, goal_id: str | None = None,
                  now: Callable[[], datetime] | None = None, theme: str = DARK.name,
-                 screenshot_dir: Path | None = None) -> None:
+                 screenshot_dir: Path | None = None, autostart: str | None = None) -> None:
         super().__init__()
+        self.autostart = autostart  # a goal id whose controller starts in this window as soon as it opens
         self.repo = Path(repo) if repo is not None else None
         self.clock = clock
         self.initial_goal = goal_id
@@ -47,6 +48,11 @@ class OmkApp(App[None]):
         for t in THEMES:
             self.register_theme(t)
         self.theme = theme
+
+    def on_mount(self) -> None:
+        if self.autostart is not None:
+            goal_id = self.autostart
+            self.call_after_refresh(lambda: self.start_controller(self.dashboard, goal_id=goal_id))
 
     def get_default_screen(self) -> DashboardScreen:
         return DashboardScreen(self.repo, clock=self.clock, goal_id=self.initial_goal, now=self.fixed_now)

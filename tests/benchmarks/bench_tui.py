@@ -106,8 +106,7 @@ async def streaming(repo: Path, gid: str, secs: float = 6.0) -> dict:
             await pilot.press(keys[i % len(keys)])
             latencies.append((time.perf_counter() - t) * 1000)
             i += 1
-            if i % 10 == 0:
-                rss.append(rss_mb())
+            rss.append(round(rss_mb()))
             await asyncio.sleep(0.02)
         stop.set()
         for t in threads:
@@ -134,10 +133,9 @@ def main() -> int:
         print(f"cold start: first frame with {r['goals']} goals {r['first_frame_s']:.3f}s; "
               f"100,000-event goal folded and drawn {r['goal_folded_and_drawn_s']:.3f}s (target < 1.5s)")
         s = asyncio.run(streaming(repo, gid))
-        print(s)
         print(f"streaming 8 slices x 500 lines/s: {s['keys']} keys, key->screen p50 {s['key_to_screen_p50_ms']:.1f}ms "
               f"p99 {s['key_to_screen_p99_ms']:.1f}ms (target p99 < 100ms); {s['redraw_batches']} redraw batches; "
-              f"RSS max first half {s['rss_first_half_max_mb']:.0f} MB, second half {s['rss_second_half_max_mb']:.0f} MB")
+              f"RSS max first half {s['rss_first_half_max_mb']} MB, second half {s['rss_second_half_max_mb']} MB")
     return 0
 
 

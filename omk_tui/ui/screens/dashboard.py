@@ -104,6 +104,8 @@ class DashboardScreen(Screen):
         self._asked: set[str] = set()
         self.flushes = 0
         self._select_timer = None
+        self._shown_summary: tuple | None = None
+        self._wake_pending = False
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -250,10 +252,14 @@ class DashboardScreen(Screen):
     def push_event(self, goal_id: str, event: Event) -> None:
         """Thread-safe: queue an event from any thread (an in-process controller's log subscriber)."""
         self.inbox.append((goal_id, event))
-        self.post_message(EventsArrived(goal_id))
+        # one wake-up per batch, not per event: thousands of cross-thread posts a second would swamp the loop
+        if not self._wake_pending:
+            self._wake_pending = True
+            self.post_message(EventsArrived(goal_id))
 
     # ------------------------------------------------------------ batching
     def on_events_arrived(self, message: EventsArrived) -> None:
+        self._wake_pending = False
         wait = 1 / FLUSH_HZ - (time.monotonic() - self._last_flush)
         if wait <= 0:
             self.flush()
@@ -314,7 +320,10 @@ class DashboardScreen(Screen):
             worktrees.select_key(self.scope)
         self.query_one(GatesTable).show_view(view)
         self._show_stream(reset=reset_stream)
-        if self.goals:
+        summary = (view.goal_id, view.status, view.phase, view.progress)
+        if self.goals and summary != self._shown_summary:
+            # the goals list only changes with the selected goal's status, phase or progress
+            self._shown_summary = summary
             self._merge_selected_summary()
             self.query_one(GoalsTable).show_goals(self.goals, self.now())
         if self.replay and self.clock is not None:

@@ -7,6 +7,7 @@ costs one cheap rebuild per batch, and memory stays bounded with the projection'
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -15,6 +16,8 @@ from textual.strip import Strip
 
 from omk_tui.projection import AgentStream, StreamEntry
 
+FAST_STYLES = {"message": Style(), "thought": Style(dim=True, italic=True), "stderr": Style(color="red", dim=True),
+               "turn": Style(bold=True, dim=True)}
 TOOL_ICON = {"pending": "○", "in_progress": "◐", "completed": "✓", "failed": "✗"}
 
 
@@ -83,18 +86,32 @@ class AgentStreamView(ScrollView, can_focus=True):
             key = id(entry)
             cached = self._wrapped.get(key)
             if cached is None or cached[0] != sig:
-                text = entry_text(entry)
-                if text.no_wrap:
-                    text.truncate(width, overflow="ellipsis")
-                    parts = [text]
-                else:
-                    parts = list(text.wrap(console, width)) or [Text("")]
-                strips = [Strip(list(p.render(console)), p.cell_len) for p in parts]
-                cached = (sig, strips)
+                cached = (sig, self._fast_strips(entry, width) or self._wrap_strips(entry, width, console))
             wrapped[key] = cached
             lines.extend(cached[1])
         self._wrapped = wrapped
         self._lines = lines
+
+    @staticmethod
+    def _fast_strips(entry: StreamEntry, width: int) -> list[Strip] | None:
+        """A short one-line message drawn without rich's wrapping (most streamed lines): ~20x cheaper."""
+        style = FAST_STYLES.get(entry.kind)
+        if style is None:
+            return None
+        text = entry.text.rstrip("\n")
+        if "\n" in text or len(text) > width or not text.isascii() or not text.isprintable():
+            return None
+        return [Strip([Segment(text, style)], len(text))]
+
+    @staticmethod
+    def _wrap_strips(entry: StreamEntry, width: int, console) -> list[Strip]:
+        text = entry_text(entry)
+        if text.no_wrap:
+            text.truncate(width, overflow="ellipsis")
+            parts = [text]
+        else:
+            parts = list(text.wrap(console, width)) or [Text("")]
+        return [Strip(list(p.render(console)), p.cell_len) for p in parts]
 
     def on_resize(self) -> None:
         if self._stream is not None:
