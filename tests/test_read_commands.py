@@ -96,9 +96,9 @@ def build_goal(repo: Path, goal_id: str, text: str, *, done: bool, created: date
 @pytest.fixture
 def two_goals(repo):
     old = build_goal(repo, OLD_ID, "Fix the slugify bug with a regression test", done=True,
-                     created=NOW - timedelta(days=2))
+                     created=datetime.now(timezone.utc) - timedelta(days=2))
     new = build_goal(repo, NEW_ID, "Add a --json flag to the CLI with tests", done=False,
-                     created=NOW - timedelta(minutes=5))
+                     created=datetime.now(timezone.utc) - timedelta(minutes=5))
     return old, new
 
 

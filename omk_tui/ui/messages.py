@@ -42,17 +42,6 @@ class GoalFolded(Message):
         self.offset = offset
 
 
-class EventsArrived(Message):
-    """New events for `goal_id` are in the dashboard's inbox (a wake-up; the events travel in the queue)."""
-
-    def __init__(self, goal_id: str) -> None:
-        super().__init__()
-        self.goal_id = goal_id
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, EventsArrived) and message.goal_id == self.goal_id
-
-
 class ControllerStarted(Message):
     def __init__(self, goal_id: str) -> None:
         super().__init__()

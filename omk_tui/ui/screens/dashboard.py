@@ -2,9 +2,11 @@
 
 One code path for every source of events: a controller in this process (its log's subscriber pushes into
 `inbox`), a run in another process (an exclusive async worker follows `events.jsonl` with watchfiles), or a
-replay (a `ReplayClock` hands out recorded events). Each source only appends events to `inbox` and posts a
-replaceable `EventsArrived`; the screen folds them with `projection.apply` at most `FLUSH_HZ` times a second
-and redraws each pane once per batch.
+replay (a `ReplayClock` hands out recorded events). Each source only appends events to `inbox` (a deque:
+appending is thread-safe, and no message crosses threads per event); ONE timer on the UI drains it `FLUSH_HZ`
+times a second, folds the batch with `projection.apply`, and redraws only what changed: tables compare row
+signatures, the agent pane wraps only new or changed entries and draws only visible lines, static texts are
+set only when their text differs (a Static update re-lays out the whole screen).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from omk_tui.ui.log_reader import read_events_yielding
 from omk_tui.ui.messages import (
     ControllerStarted,
     ControllerStopped,
-    EventsArrived,
     GoalFolded,
     GoalsScanned,
     GoalSummary,
@@ -98,14 +99,12 @@ class DashboardScreen(Screen):
         self.inbox: deque[tuple[str, Event]] = deque()
         self.scope: str = GOAL_SCOPE
         self._scope_chosen = False
-        self._last_flush = 0.0
-        self._flush_timer = None
         self._last_tick = 0.0
         self._asked: set[str] = set()
         self.flushes = 0
         self._select_timer = None
         self._shown_summary: tuple | None = None
-        self._wake_pending = False
+        self._shown: dict[str, object] = {}  # what each static text shows now, to skip identical updates
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -144,6 +143,7 @@ class DashboardScreen(Screen):
             self.query_one(StatusBar).update(status_text(None, 0))
             self.scan()
             self.set_interval(RESCAN_SECS, self.scan)
+            self.set_interval(1 / FLUSH_HZ, self.flush)
 
     def now(self) -> datetime:
         if self._now is not None:
@@ -247,32 +247,17 @@ class DashboardScreen(Screen):
                 self.inbox.append((goal_id, ev))
             if batch.gaps and self.view is not None:
                 self.view.gaps += batch.gaps
-            self.post_message(EventsArrived(goal_id))
 
     def push_event(self, goal_id: str, event: Event) -> None:
         """Thread-safe: queue an event from any thread (an in-process controller's log subscriber)."""
         self.inbox.append((goal_id, event))
-        # one wake-up per batch, not per event: thousands of cross-thread posts a second would swamp the loop
-        if not self._wake_pending:
-            self._wake_pending = True
-            self.post_message(EventsArrived(goal_id))
 
     # ------------------------------------------------------------ batching
-    def on_events_arrived(self, message: EventsArrived) -> None:
-        self._wake_pending = False
-        wait = 1 / FLUSH_HZ - (time.monotonic() - self._last_flush)
-        if wait <= 0:
-            self.flush()
-        elif self._flush_timer is None:
-            self._flush_timer = self.set_timer(wait, self.flush)
-
     def flush(self) -> None:
-        """Fold every queued event, then redraw once."""
-        self._flush_timer = None
+        """Fold every queued event, then redraw once (the UI timer calls this `FLUSH_HZ` times a second)."""
         view = self.view
-        if view is None:
+        if view is None or not self.inbox:
             return
-        self._last_flush = time.monotonic()
         applied = 0
         new_permissions: list[str] = []
         while self.inbox:
@@ -312,7 +297,7 @@ class DashboardScreen(Screen):
             running = sorted(s for s in view.running_turns if s != GOAL_SCOPE)
             self.scope = running[0] if running else (GOAL_SCOPE if GOAL_SCOPE in view.streams or not view.slices
                                                      else sorted(view.slices)[0])
-        self.query_one(StatusBar).update(status_text(view, self.elapsed(), mode="REPLAY" if self.replay else ""))
+        self._set_text("#status", status_text(view, self.elapsed(), mode="REPLAY" if self.replay else ""))
         self.query_one(TaskGraphTable).show_view(view)
         worktrees = self.query_one(WorktreesTable)
         worktrees.show_view(view, self.now())
@@ -341,9 +326,17 @@ class DashboardScreen(Screen):
         sl = view.slices.get(self.scope)
         if sl is not None:
             title += f" · {sl.title}"
-        pane.border_title = title
-        self.query_one("#plan", Static).update(plan_text(stream))
+        if pane.border_title != title:
+            pane.border_title = title
+        self._set_text("#plan", plan_text(stream))
         self.query_one(AgentStreamView).show(stream, reset=reset)
+
+    def _set_text(self, selector: str, text) -> None:
+        key = (text.plain, tuple(text.spans)) if hasattr(text, "spans") else text
+        if self._shown.get(selector) != key:
+            self._shown[selector] = key
+            # the status bar is one docked line: its text never changes the layout
+            self.query_one(selector, Static).update(text, layout=selector != "#status")
 
     def set_scope(self, scope: str) -> None:
         self._scope_chosen = True

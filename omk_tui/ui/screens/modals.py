@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.validation import Function, Number
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
@@ -23,6 +24,16 @@ def _optional_number(value: str) -> bool:
         return float(value) >= 0
     except ValueError:
         return False
+
+
+def _valid_agent(value: str) -> bool:
+    from omk_tui.agents.spec import AgentSpecError, parse_spec
+
+    try:
+        parse_spec(value.strip())
+    except AgentSpecError:
+        return False
+    return True
 
 
 @dataclass
@@ -47,7 +58,7 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
 
     def __init__(self, agents: list[str] | None = None) -> None:
         super().__init__()
-        self.agents = agents or ["kimi", "scripted"]
+        self.agents = agents or ["kimi", "wire", "script:"]
 
     def compose(self) -> ComposeResult:
         number = Function(_optional_number, "a number ≥ 0, or empty for no limit")
@@ -56,7 +67,9 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
             yield TextArea(id="goal-text", soft_wrap=True, show_line_numbers=False)
             with Grid(id="goal-options"):
                 yield Label("Agent")
-                yield Select([(a, a) for a in self.agents], value=self.agents[0], allow_blank=False, id="agent")
+                # any agent spec (kimi, wire, acp:"<command>", script:PATH) is typed, with the usual ones suggested
+                yield Input(self.agents[0], id="agent", suggester=SuggestFromList(self.agents, case_sensitive=False),
+                            validators=[Function(_valid_agent, "kimi, wire, acp:\"<command>\" or script:PATH")])
                 yield Label("Max agents")
                 yield Input("2", id="max-agents", validators=[Number(minimum=1, maximum=64)], type="integer")
                 yield Label("Time (min)")
@@ -92,7 +105,7 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
         if len(text.split()) < 3:
             error.update("Describe the goal in at least three words, with something testable.")
             return
-        for field_id in ("max-agents", "time", "tokens", "usd"):
+        for field_id in ("agent", "max-agents", "time", "tokens", "usd"):
             field = self.query_one(f"#{field_id}", Input)
             result = field.validate(field.value)
             if result is not None and not result.is_valid:
@@ -102,7 +115,7 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
         time_min = _num(self.query_one("#time", Input).value)
         self.dismiss(NewGoalRequest(
             goal=text,
-            agent=str(self.query_one("#agent", Select).value),
+            agent=self.query_one("#agent", Input).value.strip(),
             max_agents=int(self.query_one("#max-agents", Input).value or 2),
             time_secs=time_min * 60 if time_min is not None else None,
             tokens=_num(self.query_one("#tokens", Input).value, int),

@@ -1,11 +1,13 @@
 """The agent pane's stream: messages, dimmed thoughts, tool calls updating in place, permission requests.
 
 The projection keeps a bounded list of `StreamEntry`s per slice; this widget wraps each entry once per
-(text length, status, width) and draws only the visible lines, so a stream at hundreds of lines a second
-costs one cheap rebuild per batch, and memory stays bounded with the projection's limit.
+(text length, status, width) and builds strips only for the lines it draws, so a stream at hundreds of lines a
+second costs one pass over small tuples per batch, and memory stays bounded with the projection's limit.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_right
 
 from rich.segment import Segment
 from rich.style import Style
@@ -44,64 +46,90 @@ def entry_text(entry: StreamEntry) -> Text:
 
 
 class AgentStreamView(ScrollView, can_focus=True):
+    """Draws one `AgentStream`. Per entry it keeps (signature, line count, strips); a short one-line entry (most
+    streamed lines) is counted without building anything and its strip is made only when it is drawn, so
+    switching to a slice with thousands of lines costs a pass over small tuples, not thousands of strips."""
+
+    STREAM_CACHES = 16  # streams whose wrapped entries are kept (switching back and forth is free)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._stream: AgentStream | None = None
         self._version = -1
         self._width = 0
-        self._wrapped: dict[int, tuple[tuple, list[Strip]]] = {}
-        self._lines: list[Strip] = []
+        self._caches: dict[int, dict[int, list]] = {}  # id(stream) → entry serial → [sig, n lines, strips|None, entry]
+        self._blocks: list[list] = []
+        self._starts: list[int] = []  # first line of each block
+        self._total = 0
 
     @property
     def line_count(self) -> int:
-        return len(self._lines)
+        return self._total
 
     def show(self, stream: AgentStream | None, *, reset: bool = False) -> None:
         """Show `stream` (redraws only if it changed since the last call)."""
         width = max(10, self.scrollable_content_region.width or self.size.width or 60)
         if reset or stream is not self._stream:
             self._stream = stream
-            self._wrapped.clear()
             self._version = -1
             reset = True
         version = stream.version if stream is not None else 0
         if not reset and version == self._version and width == self._width:
             return
         follow = reset or self.is_vertical_scroll_end or self.max_scroll_y == 0
+        if width != self._width:
+            self._caches.clear()
         self._version = version
         self._width = width
         self._rebuild(width)
-        self.virtual_size = Size(width, len(self._lines))
+        size = Size(width, self._total)
+        if size != self.virtual_size:
+            self.virtual_size = size  # a layout: only when the line count really changes
         if follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
+    def _cache(self) -> dict[int, list]:
+        key = id(self._stream)
+        cache = self._caches.pop(key, None)
+        if cache is None:
+            cache = {}
+        self._caches[key] = cache  # most recently used last
+        while len(self._caches) > self.STREAM_CACHES:
+            del self._caches[next(iter(self._caches))]
+        return cache
+
     def _rebuild(self, width: int) -> None:
         console = self.app.console
-        lines: list[Strip] = []
-        wrapped: dict[int, tuple[tuple, list[Strip]]] = {}
-        entries = list(self._stream.entries) if self._stream is not None else []
+        old = self._cache()
+        cache: dict[int, list] = {}
+        blocks: list[list] = []
+        starts: list[int] = []
+        total = 0
+        entries = self._stream.entries if self._stream is not None else ()
         for entry in entries:
-            sig = (len(entry.text), entry.status, width, entry.text[-16:])
-            key = id(entry)
-            cached = self._wrapped.get(key)
-            if cached is None or cached[0] != sig:
-                cached = (sig, self._fast_strips(entry, width) or self._wrap_strips(entry, width, console))
-            wrapped[key] = cached
-            lines.extend(cached[1])
-        self._wrapped = wrapped
-        self._lines = lines
+            sig = (len(entry.text), entry.status, entry.text[-16:])
+            block = old.get(entry.serial)
+            if block is None or block[0] != sig or block[3] is not entry:
+                if self._fast_fits(entry, width):
+                    block = [sig, 1, None, entry]
+                else:
+                    strips = self._wrap_strips(entry, width, console)
+                    block = [sig, len(strips), strips, entry]
+            cache[entry.serial] = block
+            blocks.append(block)
+            starts.append(total)
+            total += block[1]
+        self._caches[id(self._stream)] = cache
+        self._blocks, self._starts, self._total = blocks, starts, total
 
     @staticmethod
-    def _fast_strips(entry: StreamEntry, width: int) -> list[Strip] | None:
-        """A short one-line message drawn without rich's wrapping (most streamed lines): ~20x cheaper."""
-        style = FAST_STYLES.get(entry.kind)
-        if style is None:
-            return None
+    def _fast_fits(entry: StreamEntry, width: int) -> bool:
+        """A short one-line ASCII message/thought: drawn as one plain segment, without rich's wrapping."""
+        if entry.kind not in FAST_STYLES:
+            return False
         text = entry.text.rstrip("\n")
-        if "\n" in text or len(text) > width or not text.isascii() or not text.isprintable():
-            return None
-        return [Strip([Segment(text, style)], len(text))]
+        return len(text) <= width and "\n" not in text and text.isascii() and text.isprintable()
 
     @staticmethod
     def _wrap_strips(entry: StreamEntry, width: int, console) -> list[Strip]:
@@ -113,6 +141,14 @@ class AgentStreamView(ScrollView, can_focus=True):
             parts = list(text.wrap(console, width)) or [Text("")]
         return [Strip(list(p.render(console)), p.cell_len) for p in parts]
 
+    def _line(self, index: int) -> Strip:
+        b = bisect_right(self._starts, index) - 1
+        block = self._blocks[b]
+        if block[2] is None:
+            text = block[3].text.rstrip("\n")
+            block[2] = [Strip([Segment(text, FAST_STYLES[block[3].kind])], len(text))]
+        return block[2][index - self._starts[b]]
+
     def on_resize(self) -> None:
         if self._stream is not None:
             self.show(self._stream)
@@ -121,13 +157,13 @@ class AgentStreamView(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.size.width
-        if index >= len(self._lines):
+        if index >= self._total:
             return Strip.blank(width, self.rich_style)
-        strip = self._lines[index].crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        strip = self._line(index).crop_extend(scroll_x, scroll_x + width, self.rich_style)
         return strip.apply_offsets(scroll_x, index)
 
     def plain_lines(self) -> list[str]:
-        return ["".join(seg.text for seg in strip) for strip in self._lines]
+        return ["".join(seg.text for seg in self._line(i)) for i in range(self._total)]
 
 
 def plan_text(stream: AgentStream | None) -> Text:
