@@ -401,7 +401,9 @@ def _turn_started(v: GoalView, p: dict, ev: Event) -> None:
     if scope in v.slices:
         v.slices[scope].agent_alive = True
     role = p.get("role", "agent")
-    v.stream(scope).add_text("turn", f"── {role} · attempt {p.get('attempt', 1)} · {p.get('agent', '')}")
+    why = {"gates": " · after a gate failure", "review": " · review cleanup", "conflict": " · after a merge conflict"}
+    v.stream(scope).add_text(
+        "turn", f"── {role} · attempt {p.get('attempt', 1)}{why.get(p.get('reason', ''), '')} · {p.get('agent', '')}")
 
 
 def _turn_finished(v: GoalView, p: dict, ev: Event) -> None:

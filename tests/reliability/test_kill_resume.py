@@ -29,7 +29,7 @@ from omk_tui.state.store import list_goal_ids
 
 from tests.support.goal_repo import make_repo, task, tree_fingerprint, write_script
 
-KILLS = int(os.environ.get("OMK_RELIABILITY_KILLS", "20"))
+KILLS = int(os.environ.get("OMK_RELIABILITY_KILLS", "50"))
 KILLS_PER_CHAIN = 5  # then the chain runs to the end, so every chain proves a ready proof
 
 SCRIPT = {

@@ -111,3 +111,27 @@ def test_a_first_snapshot_that_cannot_be_written_is_a_clear_error_not_a_tracebac
     _every_file_parses(repo / ".omk" / "goals")
     assert json.dumps(sorted(p.name for p in repo.iterdir())) == json.dumps(sorted([".git", ".omk", "README.md",
                                                                                     "base.check"]))
+
+
+def test_an_event_that_cannot_be_appended_while_an_agent_streams_stops_the_run_instead_of_a_silent_gap(tmp_path):
+    """The event log hits the file-size limit in the middle of an agent's stream: the turn ends, the run stops
+    with a clear message and a non-zero exit, and the goal is never reported ready with events missing."""
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("chatty", ["chatty.check"])]},
+              "tasks": {"chatty": [[{"say": "word " * 60_000}, {"write": "chatty.check", "content": "ok\n"}]]}}
+    agent = write_script(tmp_path / "script.json", script)
+    env = {**os.environ, "OMK_WORKTREES_DIR": str(tmp_path / "worktrees")}
+    env.pop("OMK_DEBUG", None)
+    limit = 200_000
+
+    def cap_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    res = _run(repo, agent, env, preexec=cap_file_size)
+    assert res.returncode != 0, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert "could not append" in res.stderr and "events.jsonl" in res.stderr, res.stderr[-2000:]
+    goals = repo / ".omk" / "goals"
+    _every_file_parses(goals)
+    state = GoalState.model_validate_json(next(goals.iterdir()).joinpath("goal.json").read_bytes())
+    assert state.status.value != "ready"
