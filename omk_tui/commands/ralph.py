@@ -38,10 +38,15 @@ def run(args) -> int:
     console = Console(stderr=True, highlight=False)
     ralph = Ralph(repo, args.task, agent=args.agent or cfg.agent.default, max_iterations=args.max_iterations,
                   yolo=args.yolo, approval=cfg.agent.approval, say=lambda s: console.print(s, markup=False))
+    from omk_tui.agents.base import AgentError
+
     try:
         contract = asyncio.run(ralph.run(resume=args.resume))
     except (RalphError, GitError) as exc:
         raise UsageError(str(exc)) from exc
+    except AgentError as exc:
+        console.print(f"omk-tui: error: the agent failed: {exc}", markup=False)
+        return 1
     console.print(f"{'passed' if contract.passed else 'stopped'}: {contract.reason}", markup=False)
     console.print(f"done contract: {ralph.dir / 'done-contract.json'}  branch: {contract.branch}", markup=False)
     return 0 if contract.passed else 3

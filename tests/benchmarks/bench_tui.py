@@ -140,6 +140,7 @@ async def streaming(repo: Path, gid: str, secs: float = 12.0) -> dict:
             await asyncio.sleep(0.02)
         table = dash.query_one(WorktreesTable)
         table.focus()
+        table.move_cursor(row=1)  # s1; the keys switch the agent pane between s1 and s2, both streaming
         await pilot.pause(0.2)
         stop = threading.Event()
         counter = [0]
@@ -151,7 +152,7 @@ async def streaming(repo: Path, gid: str, secs: float = 12.0) -> dict:
         missed = 0
         while time.perf_counter() < end:
             before = table.cursor_row
-            key = "down" if before == 0 else "up"
+            key = "down" if before == 1 else "up"
             t = time.perf_counter()
             send_key(app, key)
             # the effect: the cursor moved, and a frame was rendered after it moved

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -331,12 +332,18 @@ class DashboardScreen(Screen):
         self._set_text("#plan", plan_text(stream))
         self.query_one(AgentStreamView).show(stream, reset=reset)
 
-    def _set_text(self, selector: str, text) -> None:
-        key = (text.plain, tuple(text.spans)) if hasattr(text, "spans") else text
-        if self._shown.get(selector) != key:
-            self._shown[selector] = key
-            # the status bar is one docked line: its text never changes the layout
-            self.query_one(selector, Static).update(text, layout=selector != "#status")
+    def _set_text(self, selector: str, text: Text) -> None:
+        key = (text.plain, tuple(text.spans))
+        if self._shown.get(selector) == key:
+            return
+        self._shown[selector] = key
+        widget = self.query_one(selector, Static)
+        # a layout (the whole screen, ~20 ms) only when the text's height changes: the status bar is one docked
+        # line; the plan is as tall as its wrapped text
+        height = 1 if selector == "#status" else len(text.wrap(self.app.console, max(1, widget.content_size.width)))
+        layout = self._shown.get(selector + ":height") != height
+        self._shown[selector + ":height"] = height
+        widget.update(text, layout=layout)
 
     def set_scope(self, scope: str) -> None:
         self._scope_chosen = True

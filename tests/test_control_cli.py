@@ -1,0 +1,126 @@
+"""Control from another terminal: `omk-tui run` in one process, `pause`/`resume`/`cancel`/`budget-add` from others."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from omk_tui.control.orphans import marked_processes
+from omk_tui.state.eventlog import read_events
+from omk_tui.state.store import list_goal_ids, load_goal, load_proof, goal_paths
+
+from tests.support.goal_repo import make_repo, task, write_script
+
+pytestmark = pytest.mark.timeout(240)
+
+SLOW = {
+    "plan": {"tasks": [task("slow", ["slow.check"])]},
+    "tasks": {"slow": [[{"say": "thinking hard"}, {"sleep": 60}, {"write": "slow.check", "content": "ok\n"}],
+                       [{"write": "slow.check", "content": "ok\n"}]]},
+}
+
+
+def omk(repo: Path, *args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "omk_tui", *args, "--repo", str(repo)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_run(repo: Path, agent: str, env: dict, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "omk_tui", "run", "write slow.check so the gate passes",
+                             "--agent", agent, "--repo", str(repo), *extra],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_agent_text(repo: Path, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ids = list_goal_ids(repo)
+        if ids:
+            events = read_events(goal_paths(repo, ids[0]).events).events
+            if any(e.kind == "agent_message_chunk" and e.payload.get("slice_id") == "slow" for e in events):
+                return ids[0]
+        time.sleep(0.1)
+    raise AssertionError("the agent never started talking")
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = {**os.environ, "OMK_WORKTREES_DIR": str(tmp_path / "worktrees")}
+    e.pop("OMK_DEBUG", None)
+    return e
+
+
+def test_pause_from_another_process_then_resume_reaches_ready(tmp_path, env):
+    repo = make_repo(tmp_path / "repo")
+    agent = write_script(tmp_path / "s.json", SLOW)
+    run = start_run(repo, agent, env)
+    goal_id = wait_for_agent_text(repo)
+    paused = omk(repo, "pause", "latest", env=env)
+    assert paused.returncode == 0, paused.stderr
+    assert "paused" in paused.stdout
+    assert run.wait(timeout=60) == 5  # paused
+    paths = goal_paths(repo, goal_id)
+    assert load_goal(paths).status.value == "paused"
+    assert not marked_processes(goal_id)  # the agent was ended with its process group
+    resumed = omk(repo, "resume", goal_id, "--json", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    proof = json.loads(resumed.stdout)
+    assert proof["status"] == "ready" and "slow.check" in proof["changed_files"]
+    kinds = [e.kind for e in read_events(paths.events).events]
+    assert "goal_paused" in kinds and "goal_resumed" in kinds
+
+
+def test_cancel_from_another_process_ends_everything_and_keeps_the_worktree(tmp_path, env):
+    repo = make_repo(tmp_path / "repo")
+    agent = write_script(tmp_path / "s.json", SLOW)
+    run = start_run(repo, agent, env)
+    goal_id = wait_for_agent_text(repo)
+    cancelled = omk(repo, "cancel", goal_id[:24], env=env)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert run.wait(timeout=60) == 5
+    paths = goal_paths(repo, goal_id)
+    assert load_goal(paths).status.value == "cancelled"
+    assert load_proof(paths).status.value == "cancelled"
+    assert not marked_processes(goal_id)
+    assert list((tmp_path / "worktrees").rglob("slow")), "the slice worktree is kept for inspection"
+    again = omk(repo, "resume", goal_id, env=env)
+    assert again.returncode == 2 and "cancelled" in again.stderr
+
+
+def test_budget_exhausted_then_budget_add_from_the_command_line_and_resume(tmp_path, env):
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("t", ["t.check"])]},
+              "tasks": {"t": [[{"usage": {"input": 5000, "output": 500}}, {"write": "t.check", "content": "ok\n"}]]}}
+    agent = write_script(tmp_path / "s.json", script)
+    run = start_run(repo, agent, env, "--budget-tokens", "1000")
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 4, err
+    assert "needs_more_budget" in err
+    added = omk(repo, "budget-add", "latest", "--tokens", "20000", env=env)
+    assert added.returncode == 0 and "resume" in added.stdout
+    resumed = omk(repo, "resume", "latest", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    state = load_goal(goal_paths(repo, list_goal_ids(repo)[0]))
+    assert state.status.value == "ready" and state.budget.tokens == 21000
+
+
+def test_usage_errors_exit_2_with_a_message(tmp_path, env):
+    not_repo = tmp_path / "plain"
+    not_repo.mkdir()
+    res = omk(not_repo, "run", "fix the failing test in tests/test_x.py", env=env)
+    assert res.returncode == 2 and "not inside a git repository" in res.stderr
+    repo = make_repo(tmp_path / "repo")
+    (repo / "README.md").write_text("changed\n")
+    res = omk(repo, "run", "fix the failing test in tests/test_x.py", "--agent", "script:x.json", env=env)
+    assert res.returncode == 2 and "README.md" in res.stderr and "--allow-dirty" in res.stderr
+    res = omk(repo, "run", "fix the failing test", "--budget-time", "soon", "--allow-dirty", env=env)
+    assert res.returncode == 2 and "not a duration" in res.stderr
+    res = omk(repo, "pause", "nope", env=env)
+    assert res.returncode == 2 and "no goals" in res.stderr
+    assert "Traceback" not in res.stderr
