@@ -56,7 +56,7 @@ def test_three_failures_escalate_to_an_architect_and_stop_without_yolo_then_resu
     repo = make_repo(tmp_path / "repo")
     script = {"plan": {"tasks": [task("US-1", ["bad.check"])]},
               "tasks": {"US-1": [[{"write": "bad.check", "content": "nope\n"}]]},
-              "architect": {"US-1": [[{"say": "Write exactly ok into bad.check."}]]}}
+              "architect": {"US-1": [{"say": "Write exactly ok into bad.check."}]}}
     agent = write_script(tmp_path / "s.json", script)
     res = ralph(repo, "make bad.check pass", "--agent", agent, env=env)
     assert res.returncode == 3, res.stderr
