@@ -263,6 +263,14 @@ async def test_pause_then_resume_continues_from_the_snapshots(tmp_path):
         if any(e.kind == "agent_message_chunk" and e.payload.get("slice_id") == "slow"
                for e in read_events(ctl.paths.events).events):
             break
+    ctl.run_gates_now()  # `g`: the gates on the integration branch now, while the slice works
+    for _ in range(400):
+        await asyncio.sleep(0.05)
+        if any(e.kind == "gate_finished" and e.payload["scope"] == "manual"
+               for e in read_events(ctl.paths.events).events):
+            break
+    else:
+        raise AssertionError("the gates requested now never ran")
     ctl.pause()
     proof = await asyncio.wait_for(run, 30)
     assert proof.status is GoalStatus.paused

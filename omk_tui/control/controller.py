@@ -63,7 +63,9 @@ class GoalController:
         self._run_started: float | None = None
         self._time_base = state.budget.spent_time_secs
         self._gate_specs: list[GateSpec] | None = None
-        self._gates_requested = False
+        self._manual_gates: asyncio.Task | None = None
+        self._manual_runs = 0
+        self._integration_lock = asyncio.Lock()  # one user of the integration worktree at a time
         self._save_lock = threading.Lock()
         self._fatal: BaseException | None = None  # a state write failed inside a callback: stop and report it
         self._state_broken = False
@@ -138,6 +140,8 @@ class GoalController:
     def _call(self, fn, *args) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
+            if fn in (self._request_stop, self._apply_budget_add):  # before run(): run() honours it at once
+                fn(*args)
             return
         if _running_loop() is loop:
             fn(*args)
@@ -167,8 +171,20 @@ class GoalController:
             self._interrupted.set()
 
     def _request_gates(self) -> None:
-        self._gates_requested = True
-        self.narrate("gates", "gate run requested: the gates will run on the current state at the next step")
+        if self._manual_gates is not None and not self._manual_gates.done():
+            self.narrate("gates", "a gate run is already going")
+            return
+        self._manual_gates = asyncio.get_running_loop().create_task(self._run_manual_gates())
+
+    async def _run_manual_gates(self) -> None:
+        """`g` / run_gates: the gates now, on the integration branch as it stands (scope "manual")."""
+        specs = self._resolve_gates()
+        async with self._integration_lock:
+            cwd = await asyncio.to_thread(self._integrator().materialize)
+            self._manual_runs += 1
+            results = await self._run_gates(specs, cwd, "manual", f"manual-{self._manual_runs}")
+        red = [r.name for r in results if r.blocking]
+        self.narrate("gates", "gates on the integration branch now: " + (f"failing: {', '.join(red)}" if red else "all pass"))
 
     def _apply_budget_add(self, time_secs, tokens, usd) -> None:
         added = apply_budget_add(self.state.budget, time_secs, tokens, usd)
@@ -245,6 +261,9 @@ class GoalController:
     async def run(self) -> Proof:
         self._loop = asyncio.get_running_loop()
         self._interrupted = asyncio.Event()
+        self._integration_lock = asyncio.Lock()
+        if self._intent:  # asked before the loop existed (a key pressed as the worker started)
+            self._interrupted.set()
         lock = ControllerLock(self.paths.lock)
         lock.acquire()
         reaped = reap_orphans(self.state.goal_id)
@@ -281,6 +300,8 @@ class GoalController:
                 self._state_broken = True
                 raise exc from None
         finally:
+            if self._manual_gates is not None:
+                background.append(self._manual_gates)
             for t in background:
                 t.cancel()
             await asyncio.gather(*background, return_exceptions=True)
@@ -401,8 +422,10 @@ class GoalController:
             raise StopRun("blocked", "verification blocked: no local gates were detected or configured "
                                      "(add .omk/gates.toml with [[gates]] entries, or a test suite)")
         integ = self._integrator()
-        cwd = await asyncio.to_thread(integ.materialize)
-        results = await self._run_gates(specs, cwd, "baseline", "baseline")
+        async with self._integration_lock:
+            cwd = await asyncio.to_thread(integ.materialize)
+            results = await self._run_gates(specs, cwd, "baseline", "baseline")
+        self._check()  # a pause or cancel cut the gates short: these results are not a baseline
         self.exec.baseline = results
         red = [r.name for r in results if r.blocking]
         self.save()
@@ -928,11 +951,13 @@ class GoalController:
             self.emit("integration_merged", {"slice_id": sid, "commit": outcome.head})
             rec.state = "merged"
             self.save()
-        if self.exec.final is None or self._gates_requested:
-            self._gates_requested = False
-            cwd = await asyncio.to_thread(integ.materialize)
-            self.exec.integration_commit = integ.head
-            self.exec.final = await self._run_gates(specs, cwd, "final", f"final-{len(self.exec.merged)}")
+        if self.exec.final is None:
+            async with self._integration_lock:
+                cwd = await asyncio.to_thread(integ.materialize)
+                self.exec.integration_commit = integ.head
+                final = await self._run_gates(specs, cwd, "final", f"final-{len(self.exec.merged)}")
+            self._check()
+            self.exec.final = final
             self.save()
 
     # ------------------------------------------------------------------ finish

@@ -1,5 +1,6 @@
 """Where the `.tcss` stylesheets are: the repository's top-level `styles/` in a checkout (editable install),
-or the copy shipped as package data (`omk_tui/styles/`) in an installed wheel."""
+or `omk_tui/styles/` in an installed wheel. In the source tree `omk_tui/styles` is a symlink to `../styles`, so
+setuptools' `package-data` (`styles/*.tcss`) copies the real files into the wheel and the sdist."""
 
 from __future__ import annotations
 
