@@ -1,7 +1,7 @@
 """Regenerate every SVG in screenshots/ (python scripts/screenshots.py [NAME ...]).
 
 Each screenshot is a scenario of tests/snapshot_apps/scenarios.py (the same screens the snapshot tests check),
-run headless at 120x36 and saved with `App.save_screenshot`.
+run headless at its size (120x36; the dashboard also at 80x24) and saved with `App.save_screenshot`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.snapshot_apps.scenarios import SCENARIOS, SIZE  # noqa: E402
+from tests.snapshot_apps.scenarios import SCENARIOS  # noqa: E402
 
 
 async def shoot(name: str, out_dir: Path) -> Path:
-    make_app, prepare = SCENARIOS[name]
+    make_app, prepare, size = SCENARIOS[name]
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await prepare(pilot)
         path = app.save_screenshot(filename=f"{name}.svg", path=str(out_dir))
     return Path(path)

@@ -233,12 +233,7 @@ async def test_token_budget_runs_out_mid_run_and_budget_add_resumes(tmp_path):
     assert "tokens" in proof.blocker and "left to do" in proof.blocker
     ctl.close()
     ctl = GoalController.open(repo, "latest")
-    ctl.add_budget(tokens=10_000)  # no loop yet: applied offline below instead
-    from omk_tui.control.offline import budget_add_offline
-
-    ctl.close()
-    budget_add_offline(ctl.paths, None, 10_000, None)
-    ctl = GoalController.open(repo, "latest")
+    ctl.add_budget(tokens=10_000)  # before run(): applied and saved at once (the CLI path is in test_control_cli)
     proof = await ctl.run()
     assert proof.status is GoalStatus.ready, proof.blocker
     assert load_goal(ctl.paths).budget.tokens == 13_000
@@ -313,4 +308,18 @@ def test_proof_json_and_events_parse_after_a_run(tmp_path):
     log = read_events(ctl.paths.events)
     seqs = [e.seq for e in log.events]
     assert log.gaps == 0 and seqs == sorted(set(seqs))
+    ctl.close()
+
+
+async def test_a_silent_agent_loses_its_lease_and_the_slice_is_retried_then_blocked(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("quiet", ["q.check"], budget=None)]},
+              "tasks": {"quiet": [[{"say": "let me think"}, {"sleep": 30}, {"write": "q.check", "content": "ok\n"}]]}}
+    agent = write_script(tmp_path / "s.json", script)
+    ctl = GoalController.create(repo, "write q.check so the gate passes", GoalOptions(agent=agent, lease_secs=1.5))
+    proof = await ctl.run()
+    assert proof.status is GoalStatus.not_ready
+    assert "lease expired" in proof.blocker
+    assert len(kinds(ctl, "lease_expired")) == 3
+    assert not marked_processes(ctl.state.goal_id)
     ctl.close()

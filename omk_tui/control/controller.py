@@ -554,19 +554,25 @@ class GoalController:
                     self._request_stop("cancel")
 
         turn = None
+        lease = Lease(self.state.options.lease_secs, lambda: bool(self._permission_waiters))
         try:
             await session.start()
-            turn = asyncio.create_task(session.prompt(text, on_update, timeout=timeout))
+            turn = asyncio.create_task(session.prompt(text, lease.wrap(on_update), timeout=timeout))
             stopper = asyncio.create_task(self._interrupted.wait())
-            done, _ = await asyncio.wait({turn, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            expiry = asyncio.create_task(lease.expired())
+            done, _ = await asyncio.wait({turn, stopper, expiry}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
-            if turn not in done:  # pause / cancel / budget: end the turn now
+            expiry.cancel()
+            if turn not in done:  # pause / cancel / budget / an expired lease: end the turn now
                 await session.cancel()
                 try:
                     result = await asyncio.wait_for(turn, timeout=self.config.agent.turn_grace_secs)
                 except (asyncio.TimeoutError, Exception):
                     turn.cancel()
                     result = TurnResult(stop_reason="cancelled", error=self._intent)
+                if expiry in done and not self._intent:
+                    result = TurnResult(stop_reason="lease_expired", duration_ms=result.duration_ms,
+                                        error=f"no sign of life from the agent for {lease.secs:g}s: its lease expired")
             else:
                 result = turn.result()
         except AgentError as exc:
@@ -760,13 +766,14 @@ class GoalController:
                     rec.attempts -= 1
                     rec.crash_retries += 1
                     why = result.error or result.stop_reason
+                    if result.stop_reason == "lease_expired":
+                        self.emit("lease_expired", {"slice_id": rec.slice_id})
                     if result.stop_reason == "timeout":
                         why = f"the agent exceeded its time budget of {self._turn_timeout(task) or 0:.0f}s"
                     if rec.crash_retries > CRASH_RETRIES:
                         self._slice_state(rec, "blocked", reason=f"agent failed {rec.crash_retries} times: {why}")
                         self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": why})
                         return
-                    self.emit("lease_expired", {"slice_id": rec.slice_id})
                     self.narrate("execute", f"slice {rec.slice_id}: agent turn failed ({why}); retrying")
                     continue
                 self._collect_follow_ups(result.text)
@@ -979,6 +986,9 @@ class GoalController:
         blocked = [r for r in recs if r.state == "blocked"]
         if not recs:
             return "no slice was planned: the task graph has nothing to execute", True
+        never = [r.slice_id for r in recs if r.state not in ex.DONE and r.state != "blocked"]
+        if never:
+            return f"slice(s) {', '.join(never)} never finished (the execute pass limit was reached)", False
         if blocked:
             r = blocked[0]
             human = "conflict" in r.reason or "review" in r.reason
@@ -1086,6 +1096,31 @@ def _update_event(u: AgentUpdate, slice_id: str | None, scope: list[str]) -> tup
     if u.kind == "scope_refused":
         return "scope_refused", {**base, "path": u.path, "operation": u.operation, "reason": u.reason}
     return None, {}
+
+
+class Lease:
+    """An agent turn holds a lease that every update renews; silence for `secs` expires it (the agent hangs or
+    died without closing its pipes). Waiting for a person's answer to a permission question is not silence."""
+
+    def __init__(self, secs: float, waiting_for_person):
+        self.secs = secs
+        self._waiting = waiting_for_person
+        self._last = time.monotonic()
+
+    def wrap(self, sink):
+        def renewing(update):
+            self._last = time.monotonic()
+            sink(update)
+
+        return renewing
+
+    async def expired(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.secs / 4))
+            if self._waiting():
+                self._last = time.monotonic()
+            elif time.monotonic() - self._last > self.secs:
+                return
 
 
 def critical_path_order(slices, tasks: dict[str, Task]) -> list[str]:

@@ -1,12 +1,12 @@
 """The screens of the snapshot tests and of `scripts/screenshots.py`: fixed data, fixed clock, fixed paths.
 
-The sample goal is written to a fixed folder (paths appear on screen), and the dashboard's clock is pinned to
-`SAMPLE_NOW`, so the same scenario draws the same screen every time.
+Every screen shows the recorded `omk-tui demo` goal (tests/snapshot_apps/demo_goal.py), written to a fixed
+folder (paths appear on screen) and cut at a fixed event, with the dashboard's clock pinned just after it, so the
+same scenario draws the same screen every time.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,29 +17,27 @@ from omk_tui.replay import Recording, ReplayClock
 from omk_tui.ui.app import OmkApp
 from omk_tui.ui.screens.diff import DiffScreen
 from omk_tui.ui.screens.gate_log import GateLogScreen
-from tests.support.sample_goal import SAMPLE_NOW, write_sample_goal
+from tests.snapshot_apps import demo_goal
 
 SIZE = (120, 36)
+SMALL = (80, 24)
 FIXED_ROOT = Path(tempfile.gettempdir()) / "omk-tui-screens"
 
 
-def sample_repo(stage: str = "mid") -> Path:
-    repo = FIXED_ROOT / stage / "slugger"
-    if repo.exists():
-        shutil.rmtree(repo.parent)
-    write_sample_goal(repo, stage=stage)
-    return repo
+def demo_app(cut: int | None = demo_goal.MID_RUN) -> OmkApp:
+    """The recorded demo goal, cut after `cut` events (mid-run by default), clock pinned after its last event."""
+    repo, gid, now = demo_goal.materialize(FIXED_ROOT / "demo", cut)
+    return OmkApp(repo, goal_id=gid, now=lambda: now)
 
 
-def dashboard_app(stage: str = "mid") -> OmkApp:
-    return OmkApp(sample_repo(stage), now=lambda: SAMPLE_NOW)
+def permission_app() -> OmkApp:
+    return demo_app(demo_goal.PERMISSION_PENDING)
 
 
 def replay_app() -> OmkApp:
-    repo = sample_repo("done")
-    goal = next((repo / ".omk" / "goals").iterdir())
-    clock = ReplayClock(Recording.load(goal / "events.jsonl"), speed=1.0)
-    return OmkApp(repo, clock=clock, now=lambda: SAMPLE_NOW)
+    repo, gid, now = demo_goal.materialize(FIXED_ROOT / "demo", None)
+    clock = ReplayClock(Recording.load(repo / ".omk" / "goals" / gid / "events.jsonl"), speed=1.0)
+    return OmkApp(repo, clock=clock, now=lambda: now)
 
 
 async def settle(pilot: Pilot, secs: float = 0.3) -> None:
@@ -63,14 +61,14 @@ async def show_dashboard(pilot: Pilot) -> None:
     await settle(pilot)
     pilot.app.dashboard.query_one("#worktrees").focus()
     await pilot.pause(0.1)
-    pilot.app.dashboard.set_scope("s3")
+    pilot.app.dashboard.set_scope("add-stats")
     await settle(pilot, 0.2)
 
 
 async def show_gate_log(pilot: Pilot) -> None:
     await settle(pilot)
     view = pilot.app.dashboard.view
-    await pilot.app.push_screen(GateLogScreen(view.gates[("baseline", "pytest")]))
+    await pilot.app.push_screen(GateLogScreen(view.gates[("add-stats", "pytest")]))  # attempt 1: a failing test
     await settle(pilot)
     await pilot.press("f")
     await settle(pilot, 0.2)
@@ -83,7 +81,7 @@ async def show_diff(pilot: Pilot) -> None:
     from omk_tui.state.store import load_goal
 
     base = load_goal(dash.goal_paths()).base_commit
-    await pilot.app.push_screen(DiffScreen(dash.repo, view.slices["s2"], base, view.goal_id))
+    await pilot.app.push_screen(DiffScreen(dash.repo, view.slices["fix-divide"], base, view.goal_id))
     await settle(pilot, 0.5)
 
 
@@ -98,7 +96,7 @@ async def show_new_goal(pilot: Pilot) -> None:
     await pilot.press("n")
     await settle(pilot, 0.2)
     _no_blink(pilot.app)
-    pilot.app.screen.query_one(TextArea).insert("Add a --version flag that prints the package version")
+    pilot.app.screen.query_one(TextArea).insert("Add power(a, b) to calc.ops, with tests for negative exponents")
     await settle(pilot, 0.2)
 
 
@@ -106,15 +104,17 @@ async def show_replay(pilot: Pilot) -> None:
     await settle(pilot, 0.1)
     dash = pilot.app.dashboard
     dash.clock.playing = False
-    dash._replay_seek(round(dash.clock.total * 0.62))
+    dash._replay_seek(round(dash.clock.total * 0.55))
     await settle(pilot, 0.2)
 
 
+# name → (app factory, preparation, terminal size)
 SCENARIOS = {
-    "dashboard": (dashboard_app, show_dashboard),
-    "gate-log": (dashboard_app, show_gate_log),
-    "diff": (dashboard_app, show_diff),
-    "permission": (dashboard_app, show_permission),
-    "new-goal": (dashboard_app, show_new_goal),
-    "replay": (replay_app, show_replay),
+    "dashboard": (demo_app, show_dashboard, SIZE),
+    "dashboard-80x24": (demo_app, show_dashboard, SMALL),
+    "gate-log": (demo_app, show_gate_log, SIZE),
+    "diff": (demo_app, show_diff, SIZE),
+    "permission": (permission_app, show_permission, SIZE),
+    "new-goal": (demo_app, show_new_goal, SIZE),
+    "replay": (replay_app, show_replay, SIZE),
 }

@@ -12,6 +12,7 @@ set only when their text differs (a Static update re-lays out the whole screen).
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import deque
 from collections.abc import Callable
@@ -60,6 +61,7 @@ from omk_tui.ui.widgets.worktrees_table import WorktreesTable
 FLUSH_HZ = 20
 RESCAN_SECS = 2.0
 SELECT_DELAY_SECS = 0.12
+FREEZE_AFTER_EVENTS = 20_000
 LIVE_ACTIONS = {"new_goal", "pause", "resume", "cancel", "add_budget", "run_gates"}
 REPLAY_ACTIONS = {"play_pause", "faster", "slower", "step", "step_back", "replay_home", "replay_end"}
 
@@ -231,6 +233,11 @@ class DashboardScreen(Screen):
         if message.goal_id != self.goal_id:
             return
         self.view = message.view
+        if self.view.events_applied >= FREEZE_AFTER_EVENTS:
+            # a long goal's fold is hundreds of thousands of objects that live as long as the view: moved out of
+            # the collector's reach, a full collection no longer stalls the UI for a few hundred milliseconds
+            gc.collect()
+            gc.freeze()
         self._asked.update(self.view.permissions)  # known before we looked: shown, not popped up
         self.refresh_panes(reset_stream=True)
         if message.goal_id not in self.app.controllers:

@@ -182,7 +182,8 @@ class AgentStreamView(ScrollView, can_focus=True):
         width = self.size.width
         if index >= self._total:
             return Strip.blank(width, self.rich_style)
-        strip = self._line(index).crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        style = self.rich_style
+        strip = self._line(index).crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
         return strip.apply_offsets(scroll_x, index)
 
     def plain_lines(self) -> list[str]:

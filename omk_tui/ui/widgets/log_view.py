@@ -114,7 +114,8 @@ class LogView(ScrollView, can_focus=True):
                           strip.cell_length)
             strip = strip.crop_extend(scroll_x, scroll_x + width, style + CURRENT_STYLE)
         else:
-            strip = strip.crop_extend(scroll_x, scroll_x + width, style)
+            # the pane's background under the text too, not only in the padding
+            strip = strip.crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
         return strip.apply_offsets(scroll_x, index)
 
     def watch_current_line(self, old: int | None, new: int | None) -> None:
