@@ -34,3 +34,19 @@ def print_json(data) -> None:
         sys.stdout.write(data.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def add_goal_arg(parser) -> None:
+    parser.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest` (default)")
+
+
+def goal_of(args):
+    """(repository root, GoalPaths) named by `args.repo` and `args.goal`, or a UsageError saying what exists."""
+    from omk_tui.cli import UsageError
+    from omk_tui.state.store import GoalNotFound, resolve_goal
+
+    repo = repo_root(args.repo)
+    try:
+        return repo, resolve_goal(repo, args.goal)
+    except GoalNotFound as exc:
+        raise UsageError(str(exc)) from exc

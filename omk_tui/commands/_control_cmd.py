@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_repo_arg
+from omk_tui.commands._common import add_goal_arg, add_repo_arg
 
 
 def register_intent(sub, name: str, help_text: str) -> None:
     p = sub.add_parser(name, help=help_text)
-    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest`")
+    add_goal_arg(p)
     add_repo_arg(p)
     p.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the controller to stop (default 15)")
     p.set_defaults(func=lambda args: send_intent(args, name))
@@ -16,16 +16,11 @@ def register_intent(sub, name: str, help_text: str) -> None:
 def send_intent(args, action: str) -> int:
     import time
 
-    from omk_tui.cli import UsageError
-    from omk_tui.commands._common import repo_root
+    from omk_tui.commands._common import goal_of
     from omk_tui.control.client import FileControl
-    from omk_tui.state.store import GoalNotFound, load_goal, resolve_goal
+    from omk_tui.state.store import load_goal
 
-    repo = repo_root(args.repo)
-    try:
-        paths = resolve_goal(repo, args.goal)
-    except GoalNotFound as exc:
-        raise UsageError(str(exc)) from exc
+    repo, paths = goal_of(args)
     fc = FileControl(paths, repo)
     if not fc.controller_alive():
         state = load_goal(paths)

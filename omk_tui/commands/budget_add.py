@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_repo_arg
+from omk_tui.commands._common import add_goal_arg, add_repo_arg
 
 
 def register(sub) -> None:
     p = sub.add_parser("budget-add", help="add time, tokens or money to a goal's budget")
-    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest`")
+    add_goal_arg(p)
     p.add_argument("--time", default=None, help="more wall-clock time, e.g. 30m")
     p.add_argument("--tokens", type=int, default=None, help="more tokens")
     p.add_argument("--usd", type=float, default=None, help="more money (USD)")
@@ -17,11 +17,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from omk_tui.cli import UsageError
-    from omk_tui.commands._common import repo_root
+    from omk_tui.commands._common import goal_of
     from omk_tui.control.client import FileControl
     from omk_tui.control.durations import parse_duration
     from omk_tui.control.offline import budget_add_offline
-    from omk_tui.state.store import GoalNotFound, resolve_goal
 
     if not (args.time or args.tokens or args.usd):
         raise UsageError("say what to add: --time 30m, --tokens N or --usd X")
@@ -29,11 +28,7 @@ def run(args) -> int:
         secs = parse_duration(args.time) if args.time else None
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    repo = repo_root(args.repo)
-    try:
-        paths = resolve_goal(repo, args.goal)
-    except GoalNotFound as exc:
-        raise UsageError(str(exc)) from exc
+    repo, paths = goal_of(args)
     fc = FileControl(paths, repo)
     if fc.controller_alive():
         fc.add_budget(time_secs=secs, tokens=args.tokens, usd=args.usd)

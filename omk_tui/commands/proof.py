@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_repo_arg
+from omk_tui.commands._common import add_goal_arg, add_repo_arg
 
 
 def register(sub) -> None:
@@ -13,7 +13,7 @@ def register(sub) -> None:
         "files, known gaps. Exit code 0; 2 when the goal is not found, has no proof yet, or the proof "
         "cannot be read.",
     )
-    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest` (default)")
+    add_goal_arg(p)
     add_repo_arg(p)
     p.add_argument("--format", choices=("json", "md", "text"), default="text",
                    help="json: proof.json as stored; md: Markdown (e.g. for a PR); text: for a terminal (default)")
@@ -24,15 +24,11 @@ def run(args) -> int:
     import sys
 
     from omk_tui.cli import UsageError
-    from omk_tui.commands._common import repo_root
+    from omk_tui.commands._common import goal_of
     from omk_tui.render.text import render_proof_md, render_proof_text
-    from omk_tui.state.store import GoalNotFound, StateFileError, load_goal, load_proof, resolve_goal
+    from omk_tui.state.store import GoalNotFound, StateFileError, load_goal, load_proof
 
-    repo = repo_root(args.repo)
-    try:
-        paths = resolve_goal(repo, args.goal)
-    except GoalNotFound as exc:
-        raise UsageError(str(exc)) from exc
+    repo, paths = goal_of(args)
     try:
         proof = load_proof(paths)
     except StateFileError as exc:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_repo_arg
+from omk_tui.commands._common import add_goal_arg, add_repo_arg
 
 
 def register(sub) -> None:
     p = sub.add_parser("resume", help="resume a goal (paused, out of budget, or whose controller died)")
-    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest`")
+    add_goal_arg(p)
     add_repo_arg(p)
     p.add_argument("--headless", action="store_true", help="no UI: progress on stderr (the default)")
     p.add_argument("--json", action="store_true", help="print the final proof as JSON on stdout")
@@ -17,18 +17,13 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from omk_tui.cli import UsageError
-    from omk_tui.commands._common import repo_root
+    from omk_tui.commands._common import goal_of
     from omk_tui.commands._runner import run_controller_headless
     from omk_tui.control.client import FileControl
     from omk_tui.control.controller import GoalController
     from omk_tui.control.lock import LockHeld
-    from omk_tui.state.store import GoalNotFound, resolve_goal
 
-    repo = repo_root(args.repo)
-    try:
-        paths = resolve_goal(repo, args.goal)
-    except GoalNotFound as exc:
-        raise UsageError(str(exc)) from exc
+    repo, paths = goal_of(args)
     fc = FileControl(paths, repo)
     if fc.controller_alive():
         fc.resume()

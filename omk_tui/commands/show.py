@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_repo_arg
+from omk_tui.commands._common import add_goal_arg, add_repo_arg
 
 
 def register(sub) -> None:
@@ -12,7 +12,7 @@ def register(sub) -> None:
         description="Show a goal from its snapshots (goal.json, task-graph.json, proof.json) and the fold of "
         "its event log. Read-only: safe while a controller runs. Exit code 0, or 2 when the goal is not found.",
     )
-    p.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest` (default)")
+    add_goal_arg(p)
     add_repo_arg(p)
     p.add_argument("--json", action="store_true", help="print the goal as one JSON object")
     p.set_defaults(func=run)
@@ -21,18 +21,12 @@ def register(sub) -> None:
 def run(args) -> int:
     import sys
 
-    from omk_tui.cli import UsageError
-    from omk_tui.commands._common import print_json, repo_root
+    from omk_tui.commands._common import goal_of, print_json
     from omk_tui.render.goal_data import goal_detail
     from omk_tui.render.text import render_goal_text
     from omk_tui.state.reader import load_bundle
-    from omk_tui.state.store import GoalNotFound, resolve_goal
 
-    repo = repo_root(args.repo)
-    try:
-        paths = resolve_goal(repo, args.goal)
-    except GoalNotFound as exc:
-        raise UsageError(str(exc)) from exc
+    repo, paths = goal_of(args)
     detail = goal_detail(load_bundle(paths))
     if args.json:
         print_json(detail)

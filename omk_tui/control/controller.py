@@ -25,7 +25,7 @@ from omk_tui.control.orphans import markers, reap_orphans
 from omk_tui.control.plan_intake import fallback_task, review_proposals
 from omk_tui.control.requests import take_requests
 from omk_tui.models.events import make_event
-from omk_tui.models.gates import GateResult, GateSpec, gates_passed
+from omk_tui.models.gates import GateResult, GateSpec
 from omk_tui.models.goal import Budget, GoalFailure, GoalOptions, GoalPhase, GoalState, GoalStatus
 from omk_tui.models.proof import Proof
 from omk_tui.models.tasks import Task, TaskGraph, TaskStatus
@@ -865,11 +865,9 @@ class GoalController:
 
     # ------------------------------------------------------------------ review
     def _review_available(self) -> bool:
-        try:
-            import omk_tui.review.wall  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        import importlib.util
+
+        return importlib.util.find_spec("omk_tui.review.wall") is not None
 
     async def _review_slice(self, rec: ex.SliceRecord, task: Task, wt: Path) -> str:
         """Run the review wall on a slice; return the cleanup findings when it blocks, else ''."""

@@ -11,6 +11,8 @@ import os
 import signal
 from pathlib import Path
 
+from omk_tui.state.store import pid_alive
+
 GOAL_MARK = "OMK_GOAL_ID"
 CONTROLLER_MARK = "OMK_CONTROLLER_PID"
 
@@ -34,12 +36,9 @@ def _environ(pid: int) -> dict[str, str]:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    """Alive and not a zombie (a reaped-late child must not count as a process left behind)."""
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        return True
     stat = Path(f"/proc/{pid}/stat")
     try:
         return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
