@@ -1138,13 +1138,18 @@ def critical_path_order(slices, tasks: dict[str, Task]) -> list[str]:
 
 
 def failure_ids(result: GateResult) -> set[str]:
-    """Test ids a gate reports as failed (pytest `FAILED x::y - ...` / `ERROR x::y` summary lines)."""
+    """Test ids a gate reports as failed: pytest's `FAILED x::y - ...` / `ERROR x::y` summary lines and
+    unittest's `FAIL: test_x (module.Class.test_x)` / `ERROR: ...` headers."""
     ids: set[str] = set()
     for line in result.summary:
         line = line.strip()
         for prefix in ("FAILED ", "ERROR "):
-            if line.startswith(prefix):
+            if line.startswith(prefix) and not line.startswith(prefix + "("):  # not unittest's `FAILED (failures=1)`
                 ids.add(line[len(prefix):].split(" - ", 1)[0].strip())
+        for prefix in ("FAIL: ", "ERROR: "):
+            if line.startswith(prefix):
+                rest = line[len(prefix):]
+                ids.add(rest[rest.find("(") + 1:rest.rfind(")")] if rest.endswith(")") else rest)
     return ids
 
 

@@ -21,12 +21,13 @@ FILES = {
     ),
     "tests/__init__.py": "",
     "tests/test_ops.py": (
-        "import pytest\n\nfrom calc.ops import add, divide\n\n\n"
-        "def test_add():\n    assert add(2, 3) == 5\n\n\n"
-        "def test_divide():\n    assert divide(7, 2) == 3.5\n\n\n"
-        "def test_divide_by_zero():\n    with pytest.raises(ZeroDivisionError):\n        divide(1, 0)\n"
+        "import unittest\n\nfrom calc.ops import add, divide\n\n\n"
+        "class OpsTest(unittest.TestCase):\n"
+        "    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\n"
+        "    def test_divide(self):\n        self.assertEqual(divide(7, 2), 3.5)\n\n"
+        "    def test_divide_by_zero(self):\n        with self.assertRaises(ZeroDivisionError):\n            divide(1, 0)\n"
     ),
-    "pyproject.toml": '[project]\nname = "calc"\nversion = "0.1.0"\n\n[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+    "pyproject.toml": '[project]\nname = "calc"\nversion = "0.1.0"\n',
     "AGENTS.md": "# Notes for agents\n\nKeep functions small and typed. Every feature has tests under tests/.\n",
 }
 
@@ -50,11 +51,12 @@ STATS_FIXED = (
     "    return (ordered[mid - 1] + ordered[mid]) / 2\n"
 )
 STATS_TESTS = (
-    "import pytest\n\nfrom calc.stats import mean, median\n\n\n"
-    "def test_mean():\n    assert mean([1, 2, 3, 4]) == 2.5\n\n\n"
-    "def test_median_odd():\n    assert median([3, 1, 2]) == 2\n\n\n"
-    "def test_median_even():\n    assert median([4, 1, 3, 2]) == 2.5\n\n\n"
-    "def test_empty():\n    with pytest.raises(ValueError):\n        mean([])\n"
+    "import unittest\n\nfrom calc.stats import mean, median\n\n\n"
+    "class StatsTest(unittest.TestCase):\n"
+    "    def test_mean(self):\n        self.assertEqual(mean([1, 2, 3, 4]), 2.5)\n\n"
+    "    def test_median_odd(self):\n        self.assertEqual(median([3, 1, 2]), 2)\n\n"
+    "    def test_median_even(self):\n        self.assertEqual(median([4, 1, 3, 2]), 2.5)\n\n"
+    "    def test_empty(self):\n        with self.assertRaises(ValueError):\n            mean([])\n"
 )
 OPS_FIXED = FILES["calc/ops.py"].replace("return a // b", "return a / b")
 
@@ -78,13 +80,12 @@ def create_sample_repo(root: Path, *, python: str | None = None) -> Path:
     omk.mkdir(exist_ok=True)
     (omk / ".gitignore").write_text("*\n", encoding="utf-8")
     py = python or sys.executable
+    # The standard library's unittest: the demo needs nothing installed beyond omk-tui itself.
     (omk / "gates.toml").write_text(
         "[[gates]]\n"
-        'name = "pytest"\n'
-        f"command = {json.dumps([py, '-m', 'pytest', '-q', '-p', 'no:cacheprovider'])}\n"
-        "timeout_secs = 120\n"
-        "# the demo's gate must not load the plugins of the environment omk-tui itself runs in\n"
-        'env = { PYTEST_DISABLE_PLUGIN_AUTOLOAD = "1" }\n',
+        'name = "unittest"\n'
+        f"command = {json.dumps([py, '-m', 'unittest', 'discover', '-s', 'tests', '-t', '.'])}\n"
+        "timeout_secs = 120\n",
         encoding="utf-8",
     )
     return repo
