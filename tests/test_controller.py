@@ -323,3 +323,14 @@ async def test_a_silent_agent_loses_its_lease_and_the_slice_is_retried_then_bloc
     assert len(kinds(ctl, "lease_expired")) == 3
     assert not marked_processes(ctl.state.goal_id)
     ctl.close()
+
+
+def test_failure_ids_read_pytest_and_unittest_summaries():
+    from omk_tui.control.controller import failure_ids
+    from omk_tui.models.gates import GateResult
+
+    r = GateResult(name="t", command_line="t", passed=False, summary=[
+        "FAILED tests/test_ops.py::test_divide - assert 3 == 3.5", "ERROR tests/test_io.py::test_open",
+        "FAIL: test_median (tests.test_stats.StatsTest.test_median)", "FAILED (failures=1)", "1 failed"])
+    assert failure_ids(r) == {"tests/test_ops.py::test_divide", "tests/test_io.py::test_open",
+                              "tests.test_stats.StatsTest.test_median"}
