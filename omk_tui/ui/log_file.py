@@ -17,10 +17,10 @@ from pathlib import Path
 
 ANSI_RE = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _PREFIX = rb"(?:\x1b\[[0-9;]*m)*"
-# pytest failure headers (`____ test_x ____`), assertion lines (`E   ...`), tracebacks, compiler/linter errors,
-# FAILED summaries and Rust panics.
+# pytest failure headers (`____ test_x ____`), assertion lines (`E   ...`), unittest headers (`FAIL: test_x`,
+# `ERROR: test_x`), tracebacks, compiler/linter errors, FAILED summaries and Rust panics.
 FAILURE_RE = re.compile(
-    rb"^" + _PREFIX + rb"(?:E {2,}\S|_{3,} .+ _{3,}|Traceback \(most recent call last\)|FAILED\b|ERROR\b)"
+    rb"^" + _PREFIX + rb"(?:E {2,}\S|_{3,} .+ _{3,}|Traceback \(most recent call last\)|FAILED\b|FAIL:|ERROR\b)"
     rb"|\berror(?:\[\w+\])?:|\bpanicked at\b|\bFAILED\b",
     re.MULTILINE,
 )

@@ -21,12 +21,10 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "demo-goal"
 RECORD_ROOT = Path("/tmp/omk-demo-record")
 PLACEHOLDER = "@ROOT@"
 FIXED_DATE = "2026-11-22T09:00:00+00:00"
-GATE_LOGS = ("baseline/01-pytest.log", "add-stats-a1/01-pytest.log", "add-stats-a2/01-pytest.log",
-             "final-4/01-pytest.log")
 
 # cut points (number of events kept) of the screens
-MID_RUN = 117  # fix-divide committed; add-stats on its 2nd attempt after a gate failure; ops-docs running
-PERMISSION_PENDING = 114  # add-stats has asked to write calc/stats.py and waits for an answer
+MID_RUN = 101  # fix-divide committed; add-stats on its 2nd attempt after a gate failure; ops-docs running
+PERMISSION_PENDING = 128  # add-stats (2nd attempt) has asked to write calc/stats.py and waits for an answer
 
 
 def _fixed_dates() -> dict[str, str]:
@@ -98,10 +96,10 @@ def materialize(root: Path, cut: int | None = None) -> tuple[Path, str, datetime
         state.update(status=view.status, phase=view.phase, completed_at=None)
     (folder / "goal.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
     shutil.copy(DATA / "task-graph.json", folder / "task-graph.json")
-    for rel in GATE_LOGS:
-        target = folder / "artifacts" / "gates" / rel
+    for log in sorted((DATA / "gates").rglob("*.log")):
+        target = folder / "artifacts" / "gates" / log.relative_to(DATA / "gates")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(DATA / "gates" / rel, target)
+        target.write_text(place(log.read_text(encoding="utf-8")), encoding="utf-8")
     assert view.last_ts is not None
     return repo, gid, view.last_ts + timedelta(seconds=2)
 
@@ -129,10 +127,11 @@ def capture(folder: Path) -> None:
 
     for name in ("events.jsonl", "goal.json", "task-graph.json"):
         (DATA / name).write_text(hide((folder / name).read_text(encoding="utf-8")), encoding="utf-8")
-    for rel in GATE_LOGS:
-        target = DATA / "gates" / rel
+    gates = folder / "artifacts" / "gates"
+    for log in sorted(gates.rglob("*.log")):
+        target = DATA / "gates" / log.relative_to(gates)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(hide((folder / "artifacts" / "gates" / rel).read_text(encoding="utf-8")), encoding="utf-8")
+        target.write_text(hide(log.read_text(encoding="utf-8")), encoding="utf-8")
     print(f"recorded {folder.name} into {DATA}")
 
 

@@ -97,7 +97,10 @@ class LogView(ScrollView, can_focus=True):
         segments = list(line.render(self.app.console))
         strip = Strip(segments, line.cell_len)
         if strip.cell_length > self._max_width:
+            # the widest line drawn so far sets the horizontal scroll range: apply it now, not at the next index
+            # message (which may never come once the file is indexed)
             self._max_width = strip.cell_length
+            self.call_later(self._set_virtual_size)
         self._cache[index] = strip
         return strip
 
