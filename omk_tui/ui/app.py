@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -11,9 +10,9 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
+from omk_tui.control.client import spawn_detached_resume
 from omk_tui.replay import ReplayClock
 from omk_tui.ui.commands import ActionsProvider
-from omk_tui.ui.control import start_detached_resume
 from omk_tui.ui.screens.dashboard import DashboardScreen
 from omk_tui.ui.screens.help import HelpScreen
 from omk_tui.ui.screens.modals import NewGoalRequest, QuitModal
@@ -102,7 +101,7 @@ class OmkApp(App[None]):
             await self._sleep(0.05)
         if background and self.repo is not None:
             for gid in goals:
-                start_detached_resume(self.repo, gid)
+                spawn_detached_resume(self.repo, gid)
         self.exit()
 
     @staticmethod
@@ -114,12 +113,8 @@ class OmkApp(App[None]):
     # ------------------------------------------------------------ controllers in this process
     def start_controller(self, dashboard: DashboardScreen, *, request: NewGoalRequest | None = None,
                          goal_id: str | None = None) -> bool:
-        """Run a new (request) or existing (goal_id) goal's controller in a worker. False if there is none."""
+        """Run a new (request) or existing (goal_id) goal's controller in a worker. False without a repository."""
         if self.repo is None:
-            return False
-        if importlib.util.find_spec("omk_tui.control.controller") is None:
-            if request is not None:
-                self.notify("the goal controller is not installed in this build", severity="error")
             return False
         from omk_tui.control.controller import GoalController
 

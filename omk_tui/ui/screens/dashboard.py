@@ -27,12 +27,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from omk_tui.control.client import ControlClient, FileControl, LocalControl
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.projection import GOAL_SCOPE, GoalView, apply, fold
 from omk_tui.replay import ReplayClock
 from omk_tui.state.eventlog import follow
 from omk_tui.state.store import GoalPaths, goal_paths
-from omk_tui.ui.control import Intents, InProcessIntents, controller_alive, file_intents
 from omk_tui.ui.goal_scan import scan_goals
 from omk_tui.ui.log_reader import read_events_yielding
 from omk_tui.ui.messages import (
@@ -426,15 +426,17 @@ class DashboardScreen(Screen):
         self.app.push_screen(DiffScreen(repo, self.view.slices[self.scope], base, self.view.goal_id))
 
     # ------------------------------------------------------------ control
-    def intents(self) -> Intents | None:
+    def intents(self) -> ControlClient | None:
         if self.goal_id is None:
             self.notify("no goal selected", severity="warning")
             return None
         controller = self.app.controllers.get(self.goal_id)
         if controller is not None:
-            return InProcessIntents(controller)
+            # no resume callback: a controller running here is not paused (a paused one has stopped and left
+            # `app.controllers`; action_resume restarts it)
+            return LocalControl(controller)
         paths = self.goal_paths()
-        return file_intents(paths) if paths is not None else None
+        return FileControl(paths, self.repo) if paths is not None else None
 
     def action_pause(self) -> None:
         if (intents := self.intents()) is not None:
@@ -450,9 +452,10 @@ class DashboardScreen(Screen):
             return
         paths = self.goal_paths()
         assert paths is not None
-        if not controller_alive(paths) and self.app.start_controller(self, goal_id=self.goal_id):
+        control = FileControl(paths, self.repo)
+        if not control.controller_alive() and self.app.start_controller(self, goal_id=self.goal_id):
             return
-        file_intents(paths).resume()
+        control.resume()
         self.notify(f"resume requested for {self.goal_id}")
 
     def action_cancel(self) -> None:
