@@ -199,9 +199,13 @@ async def test_permission_request_under_ask_is_answered_in_the_modal(demo, tmp_p
     gid = one_write_goal(tmp_path, repo, approval="ask")
     app = OmkApp(repo, goal_id=gid, autostart=gid)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, PermissionModal), 60, "the permission modal")
-        texts = " ".join(str(w.render()) for w in app.screen.query("Static"))
-        assert "NOTES.md" in texts
+        def modal_text() -> str:
+            if not isinstance(app.screen, PermissionModal):
+                return ""
+            return " ".join(str(w.render()) for w in app.screen.query("Static"))
+
+        # the modal shows the tool and its path (its widgets fill in on the frame after the screen is pushed)
+        await wait_for(pilot, lambda: "NOTES.md" in modal_text(), 60, "the permission modal naming NOTES.md")
         view = app.dashboard.view
         assert view is not None
         worktree = Path(next(s.worktree for s in view.slices.values() if s.worktree))
