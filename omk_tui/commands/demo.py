@@ -8,7 +8,9 @@ def register(sub) -> None:
     p.add_argument("--headless", action="store_true", help="no UI: progress on stderr, proof path at the end")
     p.add_argument("--json", action="store_true", help="with --headless: print the proof as JSON on stdout")
     p.add_argument("--dir", default=None, help="where to create the sample repository (default: a new temp folder)")
-    p.add_argument("--pace", type=float, default=1.0, help="multiplier of the scripted agent's pauses (0 = as fast as possible)")
+    p.add_argument("--pace", type=float, default=None,
+                   help="multiplier of the scripted agent's pauses (default 4 in the TUI, so a person can follow "
+                   "it, and 1 headless; 0 = as fast as possible)")
     p.set_defaults(func=run)
 
 
@@ -38,7 +40,8 @@ def run(args) -> int:
     import sys
 
     # Worktrees of throwaway demo repos go next to the repo, not into the user's data folder.
-    repo, goal, options, budget = prepare_demo(args.dir, args.pace)
+    pace = args.pace if args.pace is not None else (1.0 if args.headless else 4.0)
+    repo, goal, options, budget = prepare_demo(args.dir, pace)
     os.environ.setdefault("OMK_WORKTREES_DIR", str(repo.parent / "worktrees"))
     print(f"sample repository: {repo}", file=sys.stderr)
     if args.headless:
