@@ -121,7 +121,11 @@ class GateView:
             return "skipped"
         if self.result.timed_out:
             return "timeout"
-        return "passed" if self.result.passed else ("failed" if self.result.required else "failed (optional)")
+        if self.result.passed:
+            return "passed"
+        if self.result.only_baseline_failures:
+            return "as baseline"  # red only where the base commit was red: not the slice's doing
+        return "failed" if self.result.required else "failed (optional)"
 
 
 @dataclass

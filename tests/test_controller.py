@@ -49,6 +49,9 @@ async def test_demo_goal_runs_parallel_slices_fixes_a_gate_failure_and_is_ready(
         "add-stats": "merged", "fix-divide": "merged", "ops-docs": "merged", "stats-docs": "merged"}
     assert {s.slice_id: s.attempts for s in proof.slices}["add-stats"] == 2
     assert not proof.baseline_gates[0].passed and proof.final_gates[0].passed
+    # stats-docs starts from add-stats' work, without fix-divide: red only where the baseline was red
+    stats_docs_gate = next(s for s in proof.slices if s.slice_id == "stats-docs").gates[0]
+    assert not stats_docs_gate.passed and stats_docs_gate.only_baseline_failures
     assert proof.post_mutation_gates_ran
     assert {"calc/ops.py", "calc/stats.py", "tests/test_stats.py", "README.md", "docs/stats.md"} <= set(proof.changed_files)
     # ops-docs reads what fix-divide writes: serialised after it

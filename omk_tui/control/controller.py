@@ -406,15 +406,25 @@ class GoalController:
     async def _run_gates(self, specs: list[GateSpec], cwd: Path, scope: str, run_id: str) -> list[GateResult]:
         from omk_tui.gates import run_gates
 
+        judged = scope not in ("baseline", "final", "manual")  # a slice's gates are judged against the baseline
+
         def on_event(kind: str, payload: dict) -> None:
             payload = dict(payload)
             payload.setdefault("scope", scope)
+            if judged and kind == "gate_finished":
+                result = GateResult.model_validate(payload["result"])
+                if self._only_baseline_failures(result):
+                    payload["result"] = {**payload["result"], "only_baseline_failures": True}
             self.emit(kind, payload, actor="gates")
 
         mark = markers(self.state.goal_id)
         specs = [s.model_copy(update={"env": {**s.env, **mark}}) for s in specs]
-        return await run_gates(specs, cwd, self.paths.gate_logs, scope=scope, run_id=run_id, on_event=on_event,
-                               cancel=self._interrupted)
+        results = await run_gates(specs, cwd, self.paths.gate_logs, scope=scope, run_id=run_id, on_event=on_event,
+                                  cancel=self._interrupted)
+        if judged:
+            results = [r.model_copy(update={"only_baseline_failures": True}) if self._only_baseline_failures(r) else r
+                       for r in results]
+        return results
 
     async def _baseline(self, specs: list[GateSpec]) -> None:
         self._set_phase(GoalPhase.baseline)
@@ -815,21 +825,26 @@ class GoalController:
         except asyncio.CancelledError:
             raise
 
+    def _only_baseline_failures(self, r: GateResult) -> bool:
+        """A failing required gate whose failed test ids all failed at baseline too (a red baseline is the goal's
+        to fix, not each slice's)."""
+        if not r.blocking or r.timed_out:
+            return False
+        base = {b.name: b for b in (self.exec.baseline or [])}.get(r.name)
+        if base is None or base.passed:
+            return False
+        mine = failure_ids(r)
+        return bool(mine) and mine <= failure_ids(base)
+
     def _slice_gates_ok(self, rec: ex.SliceRecord) -> bool:
-        """A slice passes when every required gate passes, or fails only on failures already red at baseline
-        (a red baseline is the goal's to fix, not each slice's)."""
-        base = {r.name: r for r in (self.exec.baseline or [])}
+        """Every required gate passes, or fails only where the baseline failed."""
         for r in rec.gates:
             if not r.blocking:
                 continue
-            b = base.get(r.name)
-            if b is None or b.passed or r.timed_out:
-                return False
-            mine, theirs = failure_ids(r), failure_ids(b)
-            if not mine or not mine <= theirs:
+            if not r.only_baseline_failures:
                 return False
             self.narrate("gates", f"slice {rec.slice_id}: gate {r.name} fails only on what failed at baseline "
-                                  f"({', '.join(sorted(mine))}); not the slice's regression")
+                                  f"({', '.join(sorted(failure_ids(r)))}); not the slice's regression")
         return True
 
     async def _commit_slice(self, rec: ex.SliceRecord, task: Task, wm) -> None:

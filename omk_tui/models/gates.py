@@ -42,6 +42,8 @@ class GateResult(BaseModel):
     log_path: str | None = None
     line_count: int = 0
     summary: list[str] = Field(default_factory=list)
+    # set by the controller on a slice's gate: it fails only on failures that were already red at baseline
+    only_baseline_failures: bool = False
 
     @property
     def blocking(self) -> bool:

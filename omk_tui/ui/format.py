@@ -27,7 +27,7 @@ SLICE_STYLE = {
 }
 GATE_ICON = {
     "running": ("◐", "cyan"), "passed": ("✓", "green"), "failed": ("✗", "bold red"), "timeout": ("⧗", "red"),
-    "skipped": ("–", "dim"), "failed (optional)": ("!", "yellow"),
+    "skipped": ("–", "dim"), "failed (optional)": ("!", "yellow"), "as baseline": ("≈", "yellow"),
 }
 
 
