@@ -62,7 +62,8 @@ async def show_dashboard(pilot: Pilot) -> None:
     pilot.app.dashboard.query_one("#worktrees").focus()
     await pilot.pause(0.1)
     pilot.app.dashboard.set_scope("add-stats")
-    await settle(pilot, 0.2)
+    # past the agent pane's throttled re-layout (AgentStream.LAYOUT_SECS), so a slow machine draws the same frame
+    await settle(pilot, 0.8)
 
 
 async def show_gate_log(pilot: Pilot) -> None:
