@@ -260,8 +260,9 @@ def parse_line(raw: bytes) -> Event | None:
         return None
 
 
-def iter_lines(path: Path, offset: int = 0) -> Iterator[tuple[bytes, int]]:
-    """Complete lines from `offset`, with the offset after each. A final partial line is not yielded."""
+def _line_blocks(path: Path, offset: int) -> Iterator[tuple[list[bytes], int]]:
+    """Complete lines from `offset`, a block at a time, with the offset after the block's last line. A final
+    partial line (a writer mid-append) is not yielded."""
     with open(path, "rb") as fh:
         fh.seek(offset)
         pos = offset
@@ -271,11 +272,20 @@ def iter_lines(path: Path, offset: int = 0) -> Iterator[tuple[bytes, int]]:
             if not chunk:
                 return
             buf = rest + chunk if rest else chunk
-            lines = buf.split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                pos += len(line) + 1
-                yield line, pos
+            cut = buf.rfind(b"\n") + 1
+            rest = buf[cut:]
+            if cut:
+                pos += cut
+                yield buf[:cut - 1].split(b"\n"), pos
+
+
+def iter_lines(path: Path, offset: int = 0) -> Iterator[tuple[bytes, int]]:
+    """Complete lines from `offset`, with the offset after each. A final partial line is not yielded."""
+    for lines, end in _line_blocks(path, offset):
+        pos = end - sum(len(line) + 1 for line in lines)
+        for line in lines:
+            pos += len(line) + 1
+            yield line, pos
 
 
 def read_events(path: Path, offset: int = 0) -> ReadResult:
@@ -375,27 +385,12 @@ def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None =
     counter = counter if counter is not None else ReadResult(offset=offset)
     counter.offset = offset
     try:
-        fh = open(Path(path), "rb")
-    except FileNotFoundError:
-        return
-    with fh:
-        fh.seek(offset)
-        pos = offset
-        rest = b""
-        while True:
-            chunk = fh.read(_READ_CHUNK)
-            if not chunk:
-                return
-            buf = rest + chunk if rest else chunk
-            cut = buf.rfind(b"\n") + 1
-            rest = buf[cut:]
-            if not cut:
-                continue
-            lines = buf[:cut - 1].split(b"\n")
-            pos += cut
+        for lines, pos in _line_blocks(Path(path), offset):
             block = _records(lines, counter)
             counter.offset = pos
             yield block
+    except FileNotFoundError:
+        return
 
 
 # ---------------------------------------------------------------- following
