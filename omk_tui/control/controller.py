@@ -67,6 +67,7 @@ class GoalController:
         self._manual_runs = 0
         self._integration_lock = asyncio.Lock()  # one user of the integration worktree at a time
         self._save_lock = threading.Lock()
+        self._gaps: int | None = None
         self._fatal: BaseException | None = None  # a state write failed inside a callback: stop and report it
         self._state_broken = False
         self.running = False
@@ -331,10 +332,16 @@ class GoalController:
         return proof is not None and proof.status == self.state.status
 
     def view_gaps(self) -> int:
-        """Unreadable lines in this goal's event log (known gaps of the record)."""
-        from omk_tui.state.eventlog import read_events
+        """Unreadable lines in this goal's event log (known gaps of the record). Counted once, streaming: this
+        controller is the log's only writer and writes whole lines, so the count cannot change while it runs."""
+        if self._gaps is None:
+            from omk_tui.state.eventlog import ReadResult, iter_events
 
-        return read_events(self.paths.events).gaps if self.paths.events.exists() else 0
+            counter = ReadResult()
+            for _ in iter_events(self.paths.events, 0, counter):
+                pass
+            self._gaps = counter.gaps
+        return self._gaps
 
     def _stopped(self, stop: StopRun) -> Proof:
         for rec in self.exec.slices.values():

@@ -36,8 +36,9 @@ def build_proof(ctl, blocker: str | None) -> Proof:
         gaps.append("review wall not run")
     if exe.final is None:
         gaps.append("post-integration gates not run")
-    if ctl.view_gaps():
-        gaps.append(f"{ctl.view_gaps()} unreadable event-log line(s)")
+    unreadable = ctl.view_gaps()
+    if unreadable:
+        gaps.append(f"{unreadable} unreadable event-log line(s)")
     humans: list[str] = []
     if st.status is GoalStatus.ready and st.options.delivery_policy == "local":
         humans.append(f"accept the integration branch {st.integration_branch}: `omk-tui accept {st.goal_id}` "
