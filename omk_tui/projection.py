@@ -22,7 +22,7 @@ NARRATIVE_LIMIT = 500
 GOAL_SCOPE = "goal"  # stream scope for agent turns that belong to no slice (planning, reviews)
 
 
-@dataclass
+@dataclass(slots=True)
 class StreamEntry:
     """One line of an agent pane: kind is message | thought | tool | plan | permission | stderr | turn."""
 
@@ -62,7 +62,11 @@ class AgentStream:
                     size = len(last_text) + len(text)
                     if size <= ENTRY_TEXT_LIMIT or (size <= ENTRY_TEXT_HARD_LIMIT and not last_text.endswith("\n")
                                                      and not text.startswith("\n")):
-                        last.text = last_text + text
+                        # Appended in place: with the entry's reference dropped, `+=` on the only reference
+                        # grows the string where it is (CPython), instead of copying up to the limit per chunk.
+                        last.text = ""
+                        last_text += text
+                        last.text = last_text
                     else:
                         self._append(StreamEntry(kind=kind, text=text, continued=True))
                     self.version += 1
@@ -72,7 +76,7 @@ class AgentStream:
 
     def upsert(self, kind: str, key: str, text: str, status: str) -> None:
         entry = self.by_key.get(key)
-        if entry is None or not self._alive(entry):
+        if entry is None or entry.serial < self.appended - len(self.entries):  # new, or fallen out of the deque
             old_text = entry.text if entry is not None else ""
             entry = StreamEntry(kind=kind, text=text or old_text or kind, status=status, key=key)
             self._append(entry)
@@ -282,7 +286,7 @@ def load_view(path, goal_id: str | None = None) -> GoalView:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for block in iter_record_blocks(path, 0, counter):
+        for block in iter_record_blocks(path, 0, counter, checker=True, ts_kinds=_TS_KINDS):
             if not block:
                 continue
             if first is None:
@@ -315,8 +319,12 @@ def load_view(path, goal_id: str | None = None) -> GoalView:
     return view
 
 
+# The kinds whose handlers read the event's time (`_ts`): `load_view` asks for their records with every field.
+_TS_KINDS = frozenset({"goal_created", "narrative", "gate_started"})
+
+
 def _ts(ev) -> datetime:
-    """An event's time; `ev` is an Event or a canonical record dict from `iter_record_blocks`."""
+    """An event's time; `ev` is an Event or a record dict from `iter_record_blocks` (with ts: see `_TS_KINDS`)."""
     return ev.ts if type(ev) is not dict else ev["ts"]
 
 
@@ -497,9 +505,11 @@ def _stderr(v: GoalView, p: dict, ev: Event) -> None:
 def _tool(v: GoalView, p: dict, ev: Event) -> None:
     # An update that only carries a status keeps the text the call started with.
     title = p.get("title") or p.get("kind") or ""
-    paths = p.get("paths") or []
-    text = (title or "tool") + (f" ({', '.join(paths)})" if paths and not any(x in title for x in paths) else "") \
-        if title or paths else ""
+    paths = p.get("paths")
+    if paths and not any(x in title for x in paths):
+        text = f"{title or 'tool'} ({', '.join(paths)})"
+    else:
+        text = title or ("tool" if paths else "")
     v.stream(_slice_of(p)).upsert("tool", "tool:" + p.get("tool_call_id", ""), text, p.get("status", ""))
 
 

@@ -5,14 +5,20 @@ and `apply` per event): the same events, the same gaps, the same GoalView, on re
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
+from unittest.mock import patch
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omk_tui.models.events import Event, make_event
 from omk_tui.models.gates import GateResult
 from omk_tui.projection import fold, load_view
+from omk_tui.state import envelope, eventlog
 from omk_tui.state.eventlog import EventLog, ReadResult, dump_line, iter_events, iter_record_blocks, read_events
 
 GOAL = "goal-20261122-120000-000-abcdef01"
@@ -26,8 +32,37 @@ def validated_view(path):
     return view
 
 
-def assert_same(path):
-    """Both paths agree event for event and view for view."""
+class RecordingChecker(eventlog.Checker):
+    started: list = []
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        RecordingChecker.started.append(self)
+
+
+@contextmanager
+def with_checker():
+    """`load_view` with a real checker process on a log of any size; yields the checkers it started."""
+    RecordingChecker.started = []
+    with patch.object(eventlog, "CHECKER_MIN_BYTES", 0), patch.object(eventlog, "_cpus", lambda: 2), \
+            patch.object(eventlog, "Checker", RecordingChecker):
+        yield RecordingChecker.started
+
+
+def checked_view(path):
+    """The view `load_view` folds with a checker process, which must have answered and be gone afterwards."""
+    with with_checker() as started:
+        view = load_view(path)
+    assert len(started) == 1 and not started[0].running
+    if path.stat().st_size:
+        assert started[0].answered >= 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(started[0].pid, 0)  # exited and reaped
+    return view
+
+
+def assert_same(path, *, checker=True):
+    """Both paths agree event for event and view for view (and so does the fold with a checker process)."""
     fast_counter = ReadResult()
     fast = [item for block in iter_record_blocks(path, 0, fast_counter) for item in block]
     slow = read_events(path)
@@ -38,6 +73,8 @@ def assert_same(path):
     view = load_view(path)
     assert view == validated_view(path)
     assert view.gaps == slow.gaps and view.events_applied == len(slow.events)
+    if checker:
+        assert checked_view(path) == view
     return view
 
 
@@ -116,7 +153,10 @@ ODD_LINES = [
 ]
 
 
-def test_odd_garbage_and_torn_lines_are_decided_exactly_as_the_validated_path(tmp_path):
+@pytest.mark.parametrize("chunk", [None, 300])  # 300 bytes: about a line a block, so a block holds one odd line
+def test_odd_garbage_and_torn_lines_are_decided_exactly_as_the_validated_path(tmp_path, monkeypatch, chunk):
+    if chunk:
+        monkeypatch.setattr(envelope, "READ_CHUNK", chunk)
     path = tmp_path / GOAL / "events.jsonl"
     write_realistic(path, repeat=1)
     good = path.read_bytes().splitlines(keepends=True)
@@ -131,9 +171,7 @@ def test_odd_garbage_and_torn_lines_are_decided_exactly_as_the_validated_path(tm
 
 
 def test_a_log_larger_than_one_read_block_and_offsets(tmp_path, monkeypatch):
-    import omk_tui.state.eventlog as eventlog
-
-    monkeypatch.setattr(eventlog, "_READ_CHUNK", 997)  # lines straddle blocks
+    monkeypatch.setattr(envelope, "READ_CHUNK", 997)  # lines straddle blocks
     path = tmp_path / GOAL / "events.jsonl"
     write_realistic(path, repeat=5)
     with open(path, "ab") as fh:
@@ -185,6 +223,14 @@ def log_lines(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(log_lines(), max_size=40))
 def test_generated_mixes_give_the_same_view_and_gaps(tmp_path_factory, lines):
+    path = tmp_path_factory.mktemp("log") / "events.jsonl"
+    path.write_bytes(b"".join(x + b"\n" for x in lines))
+    assert_same(path, checker=False)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(log_lines(), min_size=1, max_size=40))
+def test_generated_mixes_give_the_same_view_with_a_checker_process(tmp_path_factory, lines):
     path = tmp_path_factory.mktemp("log") / "events.jsonl"
     path.write_bytes(b"".join(x + b"\n" for x in lines))
     assert_same(path)

@@ -13,23 +13,21 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Container, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from typing import Any
-
-from pydantic import ConfigDict, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
+from pydantic import ValidationError
 
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.state.atomic import StateWriteError
+from omk_tui.state.envelope import (
+    REFUSED, Checker, line_blocks, validate_canonical, validate_fold_fields,
+)
 
 Subscriber = Callable[[Event], None]
 
 _BLOCK = 1 << 16
-_READ_CHUNK = 1 << 22
 
 
 def _prev_newline(fh, end: int) -> int:
@@ -260,28 +258,9 @@ def parse_line(raw: bytes) -> Event | None:
         return None
 
 
-def _line_blocks(path: Path, offset: int) -> Iterator[tuple[list[bytes], int]]:
-    """Complete lines from `offset`, a block at a time, with the offset after the block's last line. A final
-    partial line (a writer mid-append) is not yielded."""
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        pos = offset
-        rest = b""
-        while True:
-            chunk = fh.read(_READ_CHUNK)
-            if not chunk:
-                return
-            buf = rest + chunk if rest else chunk
-            cut = buf.rfind(b"\n") + 1
-            rest = buf[cut:]
-            if cut:
-                pos += cut
-                yield buf[:cut - 1].split(b"\n"), pos
-
-
 def iter_lines(path: Path, offset: int = 0) -> Iterator[tuple[bytes, int]]:
     """Complete lines from `offset`, with the offset after each. A final partial line is not yielded."""
-    for lines, end in _line_blocks(path, offset):
+    for lines, end in line_blocks(path, offset):
         pos = end - sum(len(line) + 1 for line in lines)
         for line in lines:
             pos += len(line) + 1
@@ -329,25 +308,8 @@ def iter_events(path: Path, offset: int = 0, counter: ReadResult | None = None) 
 
 
 # ---------------------------------------------------------------- fast reading (the fold's path)
-class _CanonicalEnvelope(TypedDict):
-    """The envelope exactly as the writer stores it, validated strictly (no coercion, every field present).
-
-    Strict validation accepts a subset of what `Event` accepts, with the same values, so a line it takes is an
-    event `parse_line` would also take; every other line goes through `parse_line` itself.
-    """
-
-    __pydantic_config__ = ConfigDict(strict=True)  # type: ignore[misc]
-    id: str
-    seq: int
-    ts: datetime
-    goal_id: str
-    kind: str
-    actor: str
-    schema_version: int
-    payload: dict[str, Any]
-
-
-_validate_canonical = TypeAdapter(_CanonicalEnvelope).validate_json
+# A log at least this large is read with a checker process (see `envelope`), when there is a second CPU.
+CHECKER_MIN_BYTES = 16 << 20
 
 
 def _records(lines: list[bytes], counter: ReadResult) -> list:
@@ -357,15 +319,14 @@ def _records(lines: list[bytes], counter: ReadResult) -> list:
     """
     out = []
     append = out.append
-    fast = _validate_canonical
+    canonical = validate_canonical
     for raw in lines:
-        if not raw or raw.isspace():
-            continue
         try:
-            append(fast(raw))
+            append(canonical(raw))
             continue
-        except (ValidationError, ValueError, RecursionError):
-            pass
+        except REFUSED:
+            if not raw or raw.isspace():
+                continue
         event = parse_line(raw)
         if event is None:
             counter.gaps += 1
@@ -374,23 +335,75 @@ def _records(lines: list[bytes], counter: ReadResult) -> list:
     return out
 
 
-def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None = None) -> Iterator[list]:
+def _checked_records(lines: list[bytes], counter: ReadResult, ts_kinds) -> list:
+    """Like :func:`_records` for lines whose other envelope fields a checker found canonical: a canonical line
+    becomes a dict of seq, kind and payload only, or of all fields for the block's first and last record and for
+    a kind in `ts_kinds`."""
+    out = []
+    append = out.append
+    fold_fields, canonical = validate_fold_fields, validate_canonical
+    last = None
+    for raw in lines:
+        try:
+            record = fold_fields(raw)
+        except REFUSED:
+            if not raw or raw.isspace():
+                continue
+            event = parse_line(raw)
+            if event is None:
+                counter.gaps += 1
+            else:
+                append(event)
+                last = None
+            continue
+        if not out or record["kind"] in ts_kinds:
+            record = canonical(raw)
+        append(record)
+        last = raw
+    if last is not None and "ts" not in out[-1]:
+        out[-1] = canonical(last)
+    return out
+
+
+def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None = None, *,
+                       checker: bool = False, ts_kinds: Container[str] = ()) -> Iterator[list]:
     """The log's events from `offset` in blocks (lists) of plain dicts, for folding a large log fast.
 
     Each item is either a canonical line as a plain dict with the envelope's keys and values (what
     ``Event.model_validate_json(line).model_dump()`` would give) or, for a line the fast path does not take, the
-    validated :class:`Event`. Accepts and
-    gaps are exactly those of :func:`iter_events`; gaps and the offset are counted into `counter`.
+    validated :class:`Event`. Accepts and gaps are exactly those of :func:`iter_events`; gaps and the offset are
+    counted into `counter`.
+
+    With `checker`, a log of at least `CHECKER_MIN_BYTES` on a machine with a second CPU is validated with a
+    checker process (see `envelope`); a canonical line's dict then holds only seq, kind and payload, except the
+    first and last of each block and those of a kind in `ts_kinds`, which hold every field.
     """
     counter = counter if counter is not None else ReadResult(offset=offset)
     counter.offset = offset
+    path = Path(path)
+    helper = None
     try:
-        for lines, pos in _line_blocks(Path(path), offset):
-            block = _records(lines, counter)
+        if checker and _cpus() > 1:
+            end = path.stat().st_size
+            if end - offset >= CHECKER_MIN_BYTES:
+                helper = Checker(path, offset, end)
+        for lines, pos in line_blocks(path, offset):
+            bad = helper.bad_lines(pos) if helper is not None else None
+            block = _checked_records(lines, counter, ts_kinds) if bad == [] else _records(lines, counter)
             counter.offset = pos
             yield block
     except FileNotFoundError:
         return
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 # ---------------------------------------------------------------- following
