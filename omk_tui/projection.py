@@ -295,16 +295,15 @@ def load_view(path, goal_id: str | None = None) -> GoalView:
             applied += len(block)
             for ev in block:
                 if type(ev) is dict:
-                    seq = ev["seq"]
-                    handler = get_handler(ev["kind"])
+                    seq, kind, payload = ev["seq"], ev["kind"], ev["payload"]
                 else:
-                    seq = ev.seq
-                    handler = get_handler(ev.kind)
+                    seq, kind, payload = ev.seq, ev.kind, ev.payload
                 if seq > last_seq:
                     last_seq = seq
+                handler = get_handler(kind)
                 if handler is not None:
                     try:
-                        handler(view, ev["payload"] if type(ev) is dict else ev.payload, ev)
+                        handler(view, payload, ev)
                     except skipped:
                         view.payload_errors += 1
     finally:
@@ -487,19 +486,26 @@ def _turn_finished(v: GoalView, p: dict, ev: Event) -> None:
     v.stream(scope).add_text("turn", text)
 
 
+def _text(p: dict) -> str:
+    text = p.get("text", "")
+    if type(text) is not str:  # an entry's text is always a string (the agent pane draws it)
+        raise TypeError("the text is not a string")
+    return text
+
+
 def _message(v: GoalView, p: dict, ev: Event) -> None:
     # the hottest handler (most events of a run are message chunks): one dict lookup for the stream
     scope = p.get("slice_id") or GOAL_SCOPE
     stream = v.streams.get(scope) or v.stream(scope)
-    stream.add_text("message", p.get("text", ""))
+    stream.add_text("message", _text(p))
 
 
 def _thought(v: GoalView, p: dict, ev: Event) -> None:
-    v.stream(_slice_of(p)).add_text("thought", p.get("text", ""))
+    v.stream(_slice_of(p)).add_text("thought", _text(p))
 
 
 def _stderr(v: GoalView, p: dict, ev: Event) -> None:
-    v.stream(_slice_of(p)).add_text("stderr", p.get("text", ""))
+    v.stream(_slice_of(p)).add_text("stderr", _text(p))
 
 
 def _tool(v: GoalView, p: dict, ev: Event) -> None:

@@ -215,3 +215,14 @@ def test_load_view_streams_a_log_file_and_counts_gaps(tmp_path):
     v = load_view(path)
     assert v.goal_id == GOAL and v.gaps == 1 and v.events_applied == len(PLAN)
     assert fold(GOAL, events(*PLAN)).tasks.keys() == v.tasks.keys()
+
+
+def test_a_chunk_whose_text_is_not_a_string_is_a_payload_error_not_an_entry():
+    v = GoalView(goal_id="g")
+    for kind in ("agent_message_chunk", "agent_thought_chunk", "agent_stderr"):
+        # as read from a log written by something else (make_event would refuse these payloads)
+        apply(v, Event(goal_id="g", kind=kind, payload={"slice_id": "s1", "text": 5}))
+        apply(v, Event(goal_id="g", kind=kind, payload={"slice_id": "s1", "text": ["x"]}))
+    apply(v, make_event("g", "agent_message_chunk", {"slice_id": "s1", "text": "fine"}))
+    assert v.payload_errors == 6
+    assert [e.text for e in v.streams["s1"].entries] == ["fine"]
