@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from pathlib import Path
 
 import pygit2
 import pytest
@@ -241,3 +242,26 @@ def test_broken_entries_left_by_failed_creations_are_dropped(repo):
     assert (path / "README.md").exists()
     assert not (repo / ".git" / "worktrees" / "half-made-1").exists()
     assert "half-made" not in git(repo, "worktree", "list")
+
+
+def test_a_worktree_folder_whose_entry_a_crash_lost_is_set_aside_not_refused(repo):
+    """A kill while libgit2 made the worktree leaves its folder (with its .git link) but no entry: the next
+    checkout moves the folder aside (nothing is deleted) instead of refusing the path forever."""
+    mgr = manager(repo)
+    target = mgr.create("s1")
+    (target / "half.txt").write_text("from before the crash")
+    name = mgr.name_for("s1")
+    shutil.rmtree(Path(pygit2.Repository(str(repo)).path) / "worktrees" / name)
+    assert name not in pygit2.Repository(str(repo)).list_worktrees()
+    assert mgr.create("s1") == target
+    assert name in pygit2.Repository(str(repo)).list_worktrees()
+    aside = [p for p in target.parent.iterdir() if p.name.startswith(f".{target.name}.orphaned-")]
+    assert len(aside) == 1 and (aside[0] / "half.txt").read_text() == "from before the crash"
+
+
+def test_removing_leaves_no_folder_behind(repo):
+    mgr = manager(repo)
+    target = mgr.create("s1")
+    mgr.remove("s1")
+    assert not target.exists()
+    assert not target.parent.exists() or not any(target.parent.iterdir())

@@ -6,7 +6,9 @@ touched. A worktree with uncommitted work is never deleted.
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
@@ -300,12 +302,16 @@ def checkout_worktree(
             f"Remove it with `git worktree remove {here}` if it is no longer needed."
         )
     if path.exists() or path.is_symlink():
-        if not path.is_dir() or any(path.iterdir()):
+        if _is_orphaned_worktree_of(path, common, name):
+            # This worktree's own folder, its entry gone: a crash while it was being made. Set aside, not deleted.
+            path.rename(path.with_name(f".{path.name}.orphaned-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"))
+        elif not path.is_dir() or any(path.iterdir()):
             raise PathOccupied(
                 f"{path} already exists and is not the worktree of {branch}. Move or delete it, or set a "
                 "different worktrees folder ([worktrees] dir in .omk/config.toml or OMK_WORKTREES_DIR)."
             )
-        path.rmdir()  # libgit2 creates the folder itself and refuses an existing one, even empty
+        else:
+            path.rmdir()  # libgit2 creates the folder itself and refuses an existing one, even empty
     base = repo[base_commit].peel(pygit2.Commit)
     ref = repo.references.get(ref_name)
     created_branch = False
@@ -338,6 +344,18 @@ def checkout_worktree(
     if on_new is not None:
         on_new(path)
     return path
+
+
+def _is_orphaned_worktree_of(path: Path, common: Path, name: str) -> bool:
+    """Whether `path` is a folder whose `.git` file links it to the worktree entry `name` (which is not there)."""
+    try:
+        link = (path / ".git").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return False
+    if path.is_symlink() or not link.startswith("gitdir:"):
+        return False
+    target = Path(link[len("gitdir:"):].strip())
+    return (path / target).resolve() == (common / "worktrees" / name).resolve()
 
 
 def _where_checked_out(repo: pygit2.Repository, ref_name: str) -> str:
@@ -385,8 +403,12 @@ def remove_worktree(
                 f"would lose those commits. Create a branch there first (git -C {where} branch NAME)."
             )
     del wrepo
-    shutil.rmtree(where)
+    # Renamed first, so a crash mid-removal leaves the slice's path free and the entry prunable, never a
+    # half-deleted folder in the way of the next checkout.
+    doomed = where.with_name(f".{where.name}.removing-{os.getpid()}")
+    where.rename(doomed)
     repo.lookup_worktree(name).prune(True)
+    shutil.rmtree(doomed)
     _remove_empty_parents(where)
     return committed
 
