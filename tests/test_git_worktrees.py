@@ -265,3 +265,13 @@ def test_removing_leaves_no_folder_behind(repo):
     mgr.remove("s1")
     assert not target.exists()
     assert not target.parent.exists() or not any(target.parent.iterdir())
+
+
+def test_a_half_made_worktree_entry_does_not_block_the_checkout(repo):
+    """A kill inside libgit2's add leaves `.git/worktrees/NAME` without a valid entry: it is metadata only."""
+    mgr = manager(repo)
+    half = Path(pygit2.Repository(str(repo)).path) / "worktrees" / mgr.name_for("s1")
+    half.mkdir(parents=True)
+    (half / "commondir").write_text("../..\n")
+    assert mgr.create("s1") == mgr.path_for("s1")
+    assert mgr.name_for("s1") in pygit2.Repository(str(repo)).list_worktrees()

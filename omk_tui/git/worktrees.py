@@ -333,6 +333,9 @@ def checkout_worktree(
         ref = repo.branches.local.create(branch, base)
         created_branch = True
     path.parent.mkdir(parents=True, exist_ok=True)
+    # An entry folder git does not list as a worktree is one a crash left half-made (metadata only, no work):
+    # libgit2 would refuse to make the worktree over it.
+    shutil.rmtree(common / "worktrees" / name, ignore_errors=True)
     try:
         repo.add_worktree(name, str(path), ref)
     except (pygit2.GitError, OSError) as exc:
