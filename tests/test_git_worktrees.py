@@ -271,7 +271,8 @@ def test_a_half_made_worktree_entry_does_not_block_the_checkout(repo):
     """A kill inside libgit2's add leaves `.git/worktrees/NAME` without a valid entry: it is metadata only."""
     mgr = manager(repo)
     half = Path(pygit2.Repository(str(repo)).path) / "worktrees" / mgr.name_for("s1")
-    half.mkdir(parents=True)
+    half.mkdir(parents=True)  # gitdir and commondir written, HEAD not yet: libgit2 neither lists nor overwrites it
+    (half / "gitdir").write_text(f"{mgr.path_for('s1') / '.git'}\n")
     (half / "commondir").write_text("../..\n")
     assert mgr.create("s1") == mgr.path_for("s1")
     assert mgr.name_for("s1") in pygit2.Repository(str(repo)).list_worktrees()

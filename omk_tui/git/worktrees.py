@@ -92,15 +92,20 @@ def list_entries(repo: pygit2.Repository) -> list[WorktreeInfo]:
     return infos
 
 
+# The files libgit2 needs to see a `.git/worktrees/<name>` folder as an entry.
+_ENTRY_FILES = ("gitdir", "commondir", "HEAD")
+
+
 def drop_broken_entries(repo: pygit2.Repository) -> list[str]:
-    """Delete `.git/worktrees/<name>` folders without a `gitdir` file (left by failed worktree creations), as
-    `git worktree prune` does. libgit2 misreads them: with two such folders it reports every branch as checked
-    out, and no worktree can be created at all."""
+    """Delete `.git/worktrees/<name>` folders that are not whole entries (left by a failed or killed worktree
+    creation; metadata only), as `git worktree prune` does for those without `gitdir`. libgit2 misreads them:
+    without `gitdir` it may report every branch as checked out; without `commondir` or `HEAD` it does not list
+    the entry but refuses to create a worktree of that name over it."""
     entries = common_dir(repo) / "worktrees"
     dropped = []
     if entries.is_dir():
         for d in entries.iterdir():
-            if d.is_dir() and not (d / "gitdir").exists():
+            if d.is_dir() and not all((d / f).exists() for f in _ENTRY_FILES):
                 shutil.rmtree(d, ignore_errors=True)
                 dropped.append(d.name)
     return dropped
@@ -333,9 +338,6 @@ def checkout_worktree(
         ref = repo.branches.local.create(branch, base)
         created_branch = True
     path.parent.mkdir(parents=True, exist_ok=True)
-    # An entry folder git does not list as a worktree is one a crash left half-made (metadata only, no work):
-    # libgit2 would refuse to make the worktree over it.
-    shutil.rmtree(common / "worktrees" / name, ignore_errors=True)
     try:
         repo.add_worktree(name, str(path), ref)
     except (pygit2.GitError, OSError) as exc:
