@@ -12,6 +12,7 @@ from datetime import datetime
 
 from omk_tui.models.events import Event
 from omk_tui.models.gates import GateResult
+from omk_tui.state.envelope import parse_ts
 
 STREAM_LIMIT = 2000
 # A streamed message longer than this continues in a new entry (`continued=True`) at the next line break, and
@@ -286,7 +287,7 @@ def load_view(path, goal_id: str | None = None) -> GoalView:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for block in iter_record_blocks(path, 0, counter, checker=True, ts_kinds=_TS_KINDS):
+        for block in iter_record_blocks(path, 0, counter, checker=True):
             if not block:
                 continue
             if first is None:
@@ -318,13 +319,12 @@ def load_view(path, goal_id: str | None = None) -> GoalView:
     return view
 
 
-# The kinds whose handlers read the event's time (`_ts`): `load_view` asks for their records with every field.
-_TS_KINDS = frozenset({"goal_created", "narrative", "gate_started"})
-
-
 def _ts(ev) -> datetime:
-    """An event's time; `ev` is an Event or a record dict from `iter_record_blocks` (with ts: see `_TS_KINDS`)."""
-    return ev.ts if type(ev) is not dict else ev["ts"]
+    """An event's time; `ev` is an Event or a record dict from `iter_record_blocks` (ts a datetime, or as stored)."""
+    if type(ev) is not dict:
+        return ev.ts
+    ts = ev["ts"]
+    return parse_ts(ts) if type(ts) is str else ts
 
 
 def _kind(ev) -> str:

@@ -44,7 +44,10 @@ def test_the_checker_names_the_lines_whose_other_fields_are_not_canonical(tmp_pa
 def test_a_line_both_halves_take_is_a_canonical_line_with_the_same_values():
     raw = canonical(9, payload={"slice_id": "s1", "text": "hi"})
     whole = envelope.validate_canonical(raw)
-    assert envelope.validate_fold_fields(raw) == {k: whole[k] for k in ("seq", "kind", "payload")}
+    record = envelope.validate_fold_record(raw)
+    assert {k: record[k] for k in ("seq", "kind", "payload")} == {k: whole[k] for k in ("seq", "kind", "payload")}
+    assert envelope.parse_ts(record["ts"]) == whole["ts"]
+    assert type(envelope.parse_ts(record["ts"]).tzinfo) is type(whole["ts"].tzinfo)
     assert envelope.validate_other_fields(raw) == {k: whole[k] for k in ("id", "ts", "goal_id", "actor",
                                                                            "schema_version")}
     assert set(envelope.FOLD_FIELDS) | set(envelope.OTHER_FIELDS) == set(whole)

@@ -56,10 +56,13 @@ def _validator(fields: dict):
 
 # A canonical line as a dict of all eight fields (what ``Event.model_validate_json(line).model_dump()`` gives).
 validate_canonical = _validator({**FOLD_FIELDS, **OTHER_FIELDS})
-# The same line as a dict of seq, kind and payload; the other fields are neither checked nor built.
-validate_fold_fields = _validator(FOLD_FIELDS)
-# The other fields only. A line both of these take is a line `validate_canonical` takes, with the same values.
+# The other fields only.
 validate_other_fields = _validator(OTHER_FIELDS)
+# What a fold reads of a line: seq, kind, payload, and ts as the string it is stored as (`parse_ts` makes it the
+# datetime `validate_canonical` gives). A line this and `validate_other_fields` both take is a line
+# `validate_canonical` takes, with the same values.
+validate_fold_record = _validator({**FOLD_FIELDS, "ts": cs.str_schema(strict=True)})
+parse_ts = SchemaValidator(cs.datetime_schema(strict=True)).validate_strings
 
 
 def line_blocks(path: Path, offset: int = 0, end: int | None = None,

@@ -13,7 +13,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Container, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.state.atomic import StateWriteError
 from omk_tui.state.envelope import (
-    REFUSED, Checker, line_blocks, validate_canonical, validate_fold_fields,
+    REFUSED, Checker, line_blocks, validate_canonical, validate_fold_record,
 )
 
 Subscriber = Callable[[Event], None]
@@ -312,17 +312,17 @@ def iter_events(path: Path, offset: int = 0, counter: ReadResult | None = None) 
 CHECKER_MIN_BYTES = 16 << 20
 
 
-def _records(lines: list[bytes], counter: ReadResult) -> list:
-    """The events of complete `lines`: a plain dict per canonical line, a validated Event for any other line.
+def _records(lines: list[bytes], counter: ReadResult, validate=validate_canonical) -> list:
+    """The events of complete `lines`: `validate`'s dict for a line it takes (a canonical line), a validated Event
+    for any other line.
 
     What is accepted, and what is counted as a gap, is exactly what :func:`parse_line` decides line by line.
     """
     out = []
     append = out.append
-    canonical = validate_canonical
     for raw in lines:
         try:
-            append(canonical(raw))
+            append(validate(raw))
             continue
         except REFUSED:
             if not raw or raw.isspace():
@@ -335,38 +335,8 @@ def _records(lines: list[bytes], counter: ReadResult) -> list:
     return out
 
 
-def _checked_records(lines: list[bytes], counter: ReadResult, ts_kinds) -> list:
-    """Like :func:`_records` for lines whose other envelope fields a checker found canonical: a canonical line
-    becomes a dict of seq, kind and payload only, or of all fields for the block's first and last record and for
-    a kind in `ts_kinds`."""
-    out = []
-    append = out.append
-    fold_fields, canonical = validate_fold_fields, validate_canonical
-    last = None
-    for raw in lines:
-        try:
-            record = fold_fields(raw)
-        except REFUSED:
-            if not raw or raw.isspace():
-                continue
-            event = parse_line(raw)
-            if event is None:
-                counter.gaps += 1
-            else:
-                append(event)
-                last = None
-            continue
-        if not out or record["kind"] in ts_kinds:
-            record = canonical(raw)
-        append(record)
-        last = raw
-    if last is not None and "ts" not in out[-1]:
-        out[-1] = canonical(last)
-    return out
-
-
 def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None = None, *,
-                       checker: bool = False, ts_kinds: Container[str] = ()) -> Iterator[list]:
+                       checker: bool = False) -> Iterator[list]:
     """The log's events from `offset` in blocks (lists) of plain dicts, for folding a large log fast.
 
     Each item is either a canonical line as a plain dict with the envelope's keys and values (what
@@ -375,8 +345,8 @@ def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None =
     counted into `counter`.
 
     With `checker`, a log of at least `CHECKER_MIN_BYTES` on a machine with a second CPU is validated with a
-    checker process (see `envelope`); a canonical line's dict then holds only seq, kind and payload, except the
-    first and last of each block and those of a kind in `ts_kinds`, which hold every field.
+    checker process (see `envelope`); a canonical line's dict is then what a fold reads of it: seq, kind, payload
+    and ts as stored (`envelope.validate_fold_record`).
     """
     counter = counter if counter is not None else ReadResult(offset=offset)
     counter.offset = offset
@@ -389,7 +359,8 @@ def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None =
                 helper = Checker(path, offset, end)
         for lines, pos in line_blocks(path, offset):
             bad = helper.bad_lines(pos) if helper is not None else None
-            block = _checked_records(lines, counter, ts_kinds) if bad == [] else _records(lines, counter)
+            # bad == []: the checker found every line's other fields canonical, so the fold's fields will do
+            block = _records(lines, counter, validate_fold_record if bad == [] else validate_canonical)
             counter.offset = pos
             yield block
     except FileNotFoundError:
