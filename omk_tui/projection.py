@@ -200,6 +200,7 @@ class GoalView:
     last_seq: int = 0
     events_applied: int = 0
     gaps: int = 0
+    log_offset: int = field(default=0, compare=False)  # `load_view`: the log's byte offset after the last line read
     payload_errors: int = 0  # events whose payload did not have the fields its kind needs (skipped)
     overlap_keys: set = field(default_factory=set)
 
@@ -261,13 +262,15 @@ def fold(goal_id: str, events, gaps: int = 0) -> GoalView:
     return view
 
 
-def load_view(path, goal_id: str | None = None) -> GoalView:
+def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalView:
     """Fold a whole event log file into a view, streaming (constant memory); unreadable lines count as gaps.
 
     The same view as ``fold(goal_id, iter_events(path))`` with the gaps counted, built faster: canonical lines
     are folded as the plain dicts pydantic-core validates them into (see `iter_record_blocks`), and the envelope
     fields every event sets (seq, ts, the count) are kept in locals and written to the view once at the end
-    (no handler reads them).
+    (no handler reads them). `between_blocks` is called after each block of about 250 events (a UI thread
+    worker sleeps an instant there, so the UI's event loop gets the interpreter lock); `log_offset` says where
+    following the log goes on.
     """
     import gc
     from pathlib import Path
@@ -307,9 +310,12 @@ def load_view(path, goal_id: str | None = None) -> GoalView:
                         handler(view, payload, ev)
                     except skipped:
                         view.payload_errors += 1
+            if between_blocks is not None:
+                between_blocks()
     finally:
         if was_enabled:
             gc.enable()
+    view.log_offset = counter.offset
     view.last_seq = last_seq
     view.events_applied = applied
     if first is not None:

@@ -29,12 +29,11 @@ from textual.widgets import DataTable, Footer, Static
 
 from omk_tui.control.client import ControlClient, FileControl, LocalControl
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
-from omk_tui.projection import GOAL_SCOPE, GoalView, apply, fold
+from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view
 from omk_tui.replay import ReplayClock
 from omk_tui.state.eventlog import follow
 from omk_tui.state.store import GoalPaths, goal_paths
 from omk_tui.ui.goal_scan import scan_goals
-from omk_tui.ui.log_reader import read_events_yielding
 from omk_tui.ui.messages import (
     ControllerStarted,
     ControllerStopped,
@@ -223,11 +222,12 @@ class DashboardScreen(Screen):
     def _fold(self, goal_id: str) -> None:
         paths = self.goal_paths(goal_id)
         assert paths is not None
-        result = read_events_yielding(paths.events)
+        # the engine's fast fold; an instant's sleep between blocks lets the UI's event loop take the interpreter
+        # lock, so keys stay responsive while a long goal loads
+        view = load_view(paths.events, goal_id, between_blocks=lambda: time.sleep(0.0005))
         if goal_id != self.goal_id:
             return  # another goal was selected meanwhile
-        view = fold(goal_id, result.events, gaps=result.gaps)
-        self.post_message(GoalFolded(goal_id, view, result.offset))
+        self.post_message(GoalFolded(goal_id, view, view.log_offset))
 
     def on_goal_folded(self, message: GoalFolded) -> None:
         if message.goal_id != self.goal_id:
