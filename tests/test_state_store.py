@@ -16,8 +16,8 @@ from omk_tui.models.goal import GoalState
 from omk_tui.models.tasks import Task, TaskGraph
 from omk_tui.state.atomic import atomic_write_bytes, remove_stale_temp_files
 from omk_tui.state.store import (
-    GOAL_ID_PATTERN, GoalNotFound, StateFileError, create_goal_paths, goal_paths, list_goal_ids, load_goal,
-    load_task_graph, new_goal_id, omk_dir, resolve_goal, save_goal, save_task_graph,
+    GOAL_ID_PATTERN, GoalNotFound, StateFileError, create_goal, create_goal_paths, goal_paths, list_goal_ids,
+    load_goal, load_task_graph, new_goal_id, omk_dir, resolve_goal, save_goal, save_task_graph,
 )
 
 
@@ -184,3 +184,11 @@ def test_a_failing_state_write_keeps_the_previous_snapshot_and_log(tmp_path):
     assert res.gaps == 0
     assert [e.seq for e in res.events] == [1, 2, 3, 4]
     assert out["seq_after"] == 4 and res.events[-1].payload["step"] == "after"
+
+
+def test_a_new_goal_appears_with_its_goal_json_or_not_at_all(repo):
+    state = GoalState(goal_id=new_goal_id(), original_goal="g", normalized_goal="g", repo=str(repo),
+                      base_ref="main", base_commit="0" * 40, integration_branch="omk/x/integration")
+    paths = create_goal(repo, state)
+    assert list_goal_ids(repo) == [state.goal_id] and paths.goal_json.is_file()
+    assert [p.name for p in paths.root.parent.iterdir()] == [state.goal_id]  # no staging folder left

@@ -85,13 +85,12 @@ class GoalController:
         base = open_base(repo, allow_dirty=options.allow_dirty)
         store.omk_dir(repo)
         goal_id = store.new_goal_id()
-        paths = store.goal_paths(repo, goal_id).ensure()
         state = GoalState(
             goal_id=goal_id, original_goal=goal_text, normalized_goal=normalize_goal(goal_text), repo=str(repo),
             base_ref=base.base_ref, base_commit=base.base_commit, integration_branch=f"omk/{goal_id}/integration",
             options=options, budget=budget or Budget(),
         )
-        store.save_goal(paths, state)
+        paths = store.create_goal(repo, state)
         ctl = cls(repo, paths, state, config)
         ctl.emit("goal_created", {
             "goal": goal_text, "repo": str(repo), "options": options.model_dump(mode="json"),

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from omk_tui.models.goal import GoalState
 from omk_tui.models.proof import Proof
 from omk_tui.models.tasks import TaskGraph
-from omk_tui.state.atomic import atomic_write_model, atomic_write_text
+from omk_tui.state.atomic import atomic_write_model, atomic_write_text, fsync_dir
 
 OMK_DIR = ".omk"
 
@@ -169,6 +169,17 @@ def load_goal(paths: GoalPaths) -> GoalState:
     if state is None:
         raise GoalNotFound(f"{paths.goal_json} does not exist")
     return state
+
+
+def create_goal(repo: Path, state: GoalState) -> GoalPaths:
+    """A new goal's folder with its `goal.json`: made under a staging name (not a goal id, so nothing lists it)
+    and renamed into place, so a run killed while it creates the goal never leaves a goal without `goal.json`."""
+    final = goal_paths(repo, state.goal_id)
+    staging = GoalPaths(final.root.with_name(".creating-" + final.root.name)).ensure()
+    save_goal(staging, state)
+    staging.root.rename(final.root)
+    fsync_dir(final.root.parent)
+    return final
 
 
 def save_goal(paths: GoalPaths, state: GoalState) -> None:
