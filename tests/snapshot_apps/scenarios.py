@@ -42,7 +42,7 @@ def replay_app() -> OmkApp:
 
 async def settle(pilot: Pilot, secs: float = 0.3) -> None:
     """Let thread workers (scan, fold, diff, log index) finish and the screen redraw (the follower never ends)."""
-    for _ in range(100):
+    for _ in range(500):  # up to 10 s: a busy CI machine can be that slow
         busy = [w for w in pilot.app.workers if w.is_running and w.group in ("scan", "fold", "diff", "log-index")]
         if not busy:
             break
