@@ -39,6 +39,10 @@ class AgentConfig(_Section):
     model: str = "default"
     prices: dict[str, Price] = Field(default_factory=lambda: {"default": Price()})
     turn_grace_secs: float = 5.0
+    # Landlock: "auto" confines the agent's writes (its shell commands too) to its worktree where the kernel can,
+    # "on" refuses to run an agent unconfined, "off" does not confine. `writable`: more folders it may write to.
+    confine: Literal["auto", "on", "off"] = "auto"
+    writable: list[str] = Field(default_factory=list)
 
     def price(self, model: str | None = None) -> Price:
         return self.prices.get(model or self.model) or self.prices.get("default") or Price()

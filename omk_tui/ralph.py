@@ -133,9 +133,12 @@ class Ralph:
 
     async def _turn(self, text: str, cwd: Path, *, read_only: bool = False) -> str:
         from omk_tui.agents.spec import open_session
+        from omk_tui.config import load_config
 
+        agent_config = load_config(self.repo).agent
         session = open_session(self.agent, SessionConfig(cwd=cwd, approval="never" if read_only else self.approval,
-                                                         write_scope=["project files"], read_only=read_only))
+                                                         write_scope=["project files"], read_only=read_only),
+                               confine=agent_config.confine, writable=agent_config.writable)
         chunks: list[str] = []
 
         def on_update(u) -> None:

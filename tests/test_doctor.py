@@ -182,3 +182,13 @@ def test_kimi_version_parsing():
     assert kimi_version("kimi, version 1.51.0\n") == (1, 51, 0)
     assert kimi_version("2.3.1") == (2, 3, 1)
     assert kimi_version("kimi-cli is deprecated") is None
+
+
+def test_the_confinement_check_says_whether_agent_writes_are_confined():
+    from omk_tui.agents.confine import landlock_abi
+    from omk_tui.commands.doctor import confine_check
+
+    assert confine_check(3)["status"] == "ok" and "Landlock ABI 3" in confine_check(3)["detail"]
+    missing = confine_check(0)
+    assert missing["status"] == "warning" and "approval policy only" in missing["detail"] and missing["fix"]
+    assert confine_check()["status"] == ("ok" if landlock_abi() >= 1 else "warning")

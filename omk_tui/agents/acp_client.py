@@ -49,6 +49,8 @@ from omk_tui.agents.base import (
     TokenUsage,
     TurnResult,
     UpdateSink,
+    make_private_tmp,
+    remove_private_tmp,
 )
 from omk_tui.agents.environment import agent_environment
 from omk_tui.agents.policy import PolicyError, decide, parse_policy
@@ -245,6 +247,7 @@ class AcpSession:
         self.start_timeout = start_timeout
         self.scope = WriteScope(config.cwd, config.write_scope, read_only=config.read_only)
         self.terminals = TerminalManager(self.env)
+        self.private_tmp: Path | None = None  # a confined agent's TMPDIR (spec.confinement), removed on close
         self.session_id: str | None = None
         self.agent_info: dict[str, Any] = {}
         self.sink_errors: list[BaseException] = []
@@ -287,6 +290,7 @@ class AcpSession:
         cwd = Path(self.config.cwd)
         if not cwd.is_dir():
             raise AgentError(f"the agent's working directory {cwd} does not exist")
+        make_private_tmp(self)
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.argv,
@@ -368,6 +372,7 @@ class AcpSession:
         for task in (self._stderr_task, self._exit_task):
             if task is not None and not task.done():
                 task.cancel()
+        remove_private_tmp(self)
 
     async def cancel(self) -> None:
         """Ask the running turn to stop (session/cancel; killed if it does not stop within the grace period)."""

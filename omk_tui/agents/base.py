@@ -9,6 +9,7 @@ on an agent.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,7 @@ class SessionConfig:
     ask_timeout_secs: float = 300.0
     ask_fallback: Decision = "reject"
     read_only: bool = False  # planning/review sessions: every mutating tool is rejected
+    tmp_root: Path | None = None  # where a confined agent's private TMPDIR is made (default: the system's temp)
 
 
 class AgentSession(Protocol):
@@ -138,3 +140,20 @@ def parse_prompt_header(text: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def make_private_tmp(session: Any) -> None:
+    """Make the private TMPDIR a confined agent gets (see spec.confinement), as the session starts."""
+    if session.private_tmp is not None:
+        try:
+            session.private_tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AgentError(f"cannot make the agent's temporary folder {session.private_tmp}: "
+                             f"{exc.strerror or exc}") from None
+
+
+def remove_private_tmp(session: Any) -> None:
+    """Remove the private TMPDIR a confined agent was given (see spec.confinement), once the agent has exited."""
+    tmp, session.private_tmp = session.private_tmp, None
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -9,14 +9,18 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import shlex
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from omk_tui.agents.base import AgentError, AgentSession, SessionConfig
+from omk_tui.agents.confine import landlock_abi, launcher
 from omk_tui.agents.environment import agent_environment
 
 SPEC_FORMS = 'kimi, acp:"<command line>", wire, wire:"<command line>", script:PATH'
@@ -96,21 +100,67 @@ def open_session(
     *,
     share_env: Iterable[str] = (),
     grace_secs: float = 5.0,
+    confine: str = "auto",
+    writable: Iterable[str] = (),
 ) -> AgentSession:
     """An unstarted session for `spec` (call `await session.start()`).
 
     `share_env`: names of environment variables of ours the agent gets too (config `agent.env`, e.g. API keys);
     the child otherwise gets a trimmed environment (environment.agent_environment) plus `config.env`.
-    Raises AgentSpecError for a bad SPEC and AgentError for a missing executable.
+    `confine` (config `agent.confine`): "auto" confines the agent's writes with Landlock where the kernel has it
+    (see `confinement`), "on" requires it, "off" does not confine; `writable` (config `agent.writable`) names more
+    folders a confined agent may write to.
+    Raises AgentSpecError for a bad SPEC and AgentError for a missing executable or missing Landlock under "on".
     """
     parsed = spec if isinstance(spec, AgentSpec) else parse_spec(spec)
     exe = check_executable(parsed)
     argv = [exe, *parsed.argv[1:]]
     env = agent_environment(config.env, share_env)
+    allowed = confinement(confine, config, env, writable, kimi=Path(exe).name == "kimi")
+    if allowed is not None:
+        argv = launcher(argv, allowed)
     if parsed.backend == "wire":
         from omk_tui.agents.wire import WireSession  # lazy: another backend, loaded only when asked for
 
-        return WireSession(argv, config, env=env, grace_secs=grace_secs)
-    from omk_tui.agents.acp_client import AcpSession
+        session: AgentSession = WireSession(argv, config, env=env, grace_secs=grace_secs)
+    else:
+        from omk_tui.agents.acp_client import AcpSession
 
-    return AcpSession(argv, config, env=env, grace_secs=grace_secs)
+        session = AcpSession(argv, config, env=env, grace_secs=grace_secs)
+        if allowed is not None:
+            session.terminals.allowed = allowed  # client terminals run the agent's shell commands: confined alike
+    if allowed is not None:
+        session.private_tmp = Path(env["TMPDIR"])
+    return session
+
+
+CONFINE_MODES = ("auto", "on", "off")
+
+
+def confinement(mode: str, config: SessionConfig, env: dict[str, str], writable: Iterable[str] = (), *,
+                kimi: bool = False) -> list[str] | None:
+    """The folders a confined agent may write to, or None when the agent runs unconfined.
+
+    A confined agent writes only beneath: its working directory (unless the session is read-only), a private
+    temporary folder in `config.tmp_root` (set as its TMPDIR; the session makes it when it starts and removes it
+    when it closes), kimi's state folder ($KIMI_SHARE_DIR, or ~/.kimi) for a kimi agent, and `writable`.
+    """
+    if mode not in CONFINE_MODES:
+        raise AgentError(f"[agent] confine = {mode!r}: use one of {', '.join(CONFINE_MODES)}")
+    if mode == "off":
+        return None
+    if landlock_abi() < 1:
+        if mode == "on":
+            raise AgentError('[agent] confine = "on" but this kernel has no Landlock (Linux 5.13 or newer with '
+                             'landlock among its LSMs): set confine = "auto" or "off" in .omk/config.toml')
+        return None
+    allowed = [] if config.read_only else [str(Path(config.cwd).resolve())]
+    tmp = str(Path(config.tmp_root or tempfile.gettempdir()) / f"omk-agent-{secrets.token_hex(6)}")
+    env["TMPDIR"] = tmp
+    allowed.append(tmp)
+    if kimi:
+        share = Path(env.get("KIMI_SHARE_DIR") or Path(env.get("HOME") or Path.home()) / ".kimi").expanduser()
+        share.mkdir(parents=True, exist_ok=True)
+        allowed.append(str(share))
+    allowed += [os.path.expanduser(w) for w in writable]
+    return allowed

@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omk_tui.agents.confine import launcher
 from omk_tui.procs import terminate_group
 
 DEFAULT_OUTPUT_LIMIT = 1_000_000
@@ -67,6 +68,7 @@ class ClientTerminal:
 class TerminalManager:
     def __init__(self, env: dict[str, str]):
         self.env = env
+        self.allowed: list[str] | None = None  # set for a confined agent: its terminals write only beneath these
         self.terminals: dict[str, ClientTerminal] = {}
         self._ids = itertools.count(1)
 
@@ -87,13 +89,12 @@ class TerminalManager:
             env=full_env,
             start_new_session=True,
         )
-        if args:
-            proc = await asyncio.create_subprocess_exec(command, *args, **common)
-            shown = shlex.join([command, *args])
-        else:
-            # a bare command line (what kimi's Shell tool sends) runs through the shell, as in a terminal
-            proc = await asyncio.create_subprocess_shell(command, **common)
-            shown = command
+        # a bare command line (what kimi's Shell tool sends) runs through the shell, as in a terminal
+        argv = [command, *args] if args else ["/bin/sh", "-c", command]
+        shown = shlex.join(argv) if args else command
+        if self.allowed is not None:
+            argv = launcher(argv, self.allowed)
+        proc = await asyncio.create_subprocess_exec(*argv, **common)
         limit = output_byte_limit if output_byte_limit and output_byte_limit > 0 else DEFAULT_OUTPUT_LIMIT
         term = ClientTerminal(f"term-{next(self._ids)}", shown, proc, limit)
         term.reader = asyncio.ensure_future(self._pump(term))

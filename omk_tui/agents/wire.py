@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from omk_tui.agents.base import AgentError, AgentUpdate, SessionConfig, TurnResult, UpdateSink
+from omk_tui.agents.base import (
+    AgentError,
+    AgentUpdate,
+    SessionConfig,
+    TurnResult,
+    UpdateSink,
+    make_private_tmp,
+    remove_private_tmp,
+)
 from omk_tui.agents.environment import agent_environment
 from omk_tui.agents.policy import PolicyDecision, PolicyError, check_policy, decide
 from omk_tui.agents.scope import WriteScope
@@ -108,6 +116,7 @@ class WireSession:
         self.start_timeout = start_timeout
         self.scope = WriteScope(self.cwd, list(config.write_scope), read_only=config.read_only)
         self.server_info: dict[str, Any] = {}
+        self.private_tmp: Path | None = None  # a confined agent's TMPDIR (spec.confinement), removed on close
 
         self._proc: asyncio.subprocess.Process | None = None
         self._ids = itertools.count(1)
@@ -142,6 +151,7 @@ class WireSession:
             raise AgentError(str(exc)) from None
         if not self.cwd.is_dir():
             raise AgentError(f"the agent's working directory {self.cwd} does not exist")
+        make_private_tmp(self)
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.argv,
@@ -187,6 +197,7 @@ class WireSession:
         self._closed = True
         proc = self._proc
         if proc is None:
+            remove_private_tmp(self)
             return
         if proc.returncode is None and proc.stdin is not None and not proc.stdin.is_closing():
             # Closing stdin is kimi's own signal to shut down cleanly.
@@ -195,6 +206,7 @@ class WireSession:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout=CLOSE_WAIT)
         await self._kill()
+        remove_private_tmp(self)
 
     async def __aenter__(self) -> "WireSession":
         await self.start()

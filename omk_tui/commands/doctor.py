@@ -18,8 +18,8 @@ KIMI_STUB_VERSION = (1, 52, 0)
 KIMI_GOOD_VERSION = "1.51.0"
 KIMI_INSTALL = (
     f"install kimi-cli {KIMI_GOOD_VERSION} in its own Python 3.13 virtualenv: "
-    f"`python3.13 -m venv ~/.kimi && ~/.kimi/bin/pip install kimi-cli=={KIMI_GOOD_VERSION}` "
-    "and put ~/.kimi/bin on PATH; or use another ACP agent ([agent] default = \"acp:CMD\" in .omk/config.toml)"
+    f"`python3.13 -m venv ~/.kimi-venv && ~/.kimi-venv/bin/pip install kimi-cli=={KIMI_GOOD_VERSION}` "
+    "and put ~/.kimi-venv/bin on PATH; or use another ACP agent ([agent] default = \"acp:CMD\" in .omk/config.toml)"
 )
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -69,7 +69,7 @@ def collect_checks(repo_arg: str = ".", *, repo_required: bool = False) -> list[
         }
         out = {key: f.result() for key, f in futures.items()}
 
-    checks = [_python_check(), _git_check(out.get("git")), _pygit2_check()]
+    checks = [_python_check(), _git_check(out.get("git")), _pygit2_check(), confine_check()]
     checks.extend(_kimi_checks(shutil.which("kimi"), out.get("kimi_version"), out.get("kimi_help")))
     checks.append(_gh_check(shutil.which("gh"), out.get("gh_version"), out.get("gh_auth")))
     checks.extend(_repo_checks(repo_arg, repo_required))
@@ -132,6 +132,18 @@ def _pygit2_check() -> dict:
         return check("libgit2", "missing", f"pygit2 cannot be imported: {exc}", "pip install pygit2",
                      required=True)
     return check("libgit2", "ok", f"libgit2 {pygit2.LIBGIT2_VERSION} (pygit2 {pygit2.__version__})", required=True)
+
+
+def confine_check(abi: int | None = None) -> dict:
+    from omk_tui.agents.confine import landlock_abi
+
+    abi = landlock_abi() if abi is None else abi
+    if abi >= 1:
+        return check("confinement", "ok", f"Landlock ABI {abi}: agents and their shell commands write only in "
+                     "their worktree ([agent] confine = \"auto\")")
+    return check("confinement", "warning", "no Landlock in this kernel: an agent's shell commands are governed by "
+                 "the approval policy only", "use Linux 5.13+ with Landlock enabled, or a stricter [agent] approval "
+                 "such as \"safe\"")
 
 
 def kimi_version(output: str) -> tuple[int, int, int] | None:

@@ -76,7 +76,8 @@ def run(args) -> int:
     printer = _JsonPrinter() if args.json else _LinePrinter()
     try:
         session = open_session(spec, session_config, share_env=config.agent.env,
-                               grace_secs=config.agent.turn_grace_secs)
+                               grace_secs=config.agent.turn_grace_secs, confine=config.agent.confine,
+                               writable=config.agent.writable)
     except AgentError as exc:
         printer.failure(str(exc))
         return 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -267,6 +268,8 @@ class GoalController:
         lock = ControllerLock(self.paths.lock)
         lock.acquire()
         reaped = reap_orphans(self.state.goal_id)
+        if self._agent_tmp_root is not None:
+            shutil.rmtree(self._agent_tmp_root, ignore_errors=True)  # no agent of this goal runs now
         self.running = True
         self._run_started = time.monotonic()
         self._time_base = self.state.budget.spent_time_secs
@@ -514,6 +517,22 @@ class GoalController:
         finally:
             self._permission_waiters.pop(req.request_id, None)
 
+    @property
+    def _agent_tmp_root(self) -> Path | None:
+        """Where this goal's confined agents get their private TMPDIRs: beside its worktrees, outside the main tree
+        (None, the system's temp, when the worktrees folder is misconfigured: creating a worktree says why).
+        Emptied when a run starts (an agent of a controller killed with -9 cannot remove its own)."""
+        from omk_tui.git import naming
+        from omk_tui.git.errors import GitError
+        from omk_tui.git.worktrees import resolve_worktrees_base
+
+        repo = self.repo.resolve()
+        try:
+            base = resolve_worktrees_base(repo)
+        except GitError:
+            return None
+        return naming.goal_worktrees_dir(base, repo, self.state.goal_id) / ".agent-tmp"
+
     def _session_env(self) -> dict[str, str]:
         env = {name: os.environ[name] for name in ("KIMI_SHARE_DIR",) if name in os.environ}
         env.update(markers(self.state.goal_id))
@@ -530,11 +549,12 @@ class GoalController:
         cfg = SessionConfig(
             cwd=Path(cwd), approval="never" if read_only else opts.approval, write_scope=list(scope),
             env=self._session_env(), asker=self._ask_person, ask_timeout_secs=self.config.agent.ask_timeout_secs,
-            ask_fallback=self.config.agent.ask_fallback, read_only=read_only,
+            ask_fallback=self.config.agent.ask_fallback, read_only=read_only, tmp_root=self._agent_tmp_root,
         )
         try:
             session = open_session(opts.agent, cfg, share_env=self.config.agent.env,
-                                   grace_secs=self.config.agent.turn_grace_secs)
+                                   grace_secs=self.config.agent.turn_grace_secs, confine=self.config.agent.confine,
+                                   writable=self.config.agent.writable)
         except AgentSpecError as exc:
             raise AgentError(str(exc)) from exc
         self._sessions.add(session)
@@ -628,6 +648,8 @@ class GoalController:
             except Exception:
                 pass
         self._sessions.clear()
+        if self._agent_tmp_root is not None:
+            shutil.rmtree(self._agent_tmp_root, ignore_errors=True)
 
     # ------------------------------------------------------------------ git helpers
     def _worktrees(self, start: str | None = None):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from omk_tui.agents.confine import landlock_abi
 from omk_tui.control.controller import GoalController
 from omk_tui.control.orphans import marked_processes
 from omk_tui.models.goal import Budget, GoalOptions, GoalStatus
@@ -246,4 +247,40 @@ async def test_a_flood_of_output_keeps_the_controller_bounded_and_the_record_pro
     assert wall < 120
     assert tree_fingerprint(repo) == before
     print(f"flood: {log_size / 2**20:.1f} MB event log, RSS +{rss.growth_mb:.0f} MB, {wall:.1f} s")
+    ctl.close()
+
+
+@pytest.mark.skipif(landlock_abi() < 1, reason="this kernel has no Landlock (Linux 5.13+): shell commands are "
+                    "governed by the approval policy only")
+async def test_shell_commands_cannot_write_outside_the_worktree(tmp_path):
+    # The agent's shell commands write by themselves, past the ACP write checks: Landlock refuses them.
+    sentinel = tmp_path / "sentinel"
+    sentinel.mkdir()
+    (sentinel / "target.txt").write_text("precious\n")
+    repo = make_repo(tmp_path / "repo")
+    _fast_grace(repo)
+    worktrees = tmp_path / "worktrees"
+    before_repo, before_sentinel = tree_fingerprint(repo), folder_fingerprint(sentinel)
+    git_config = (repo / ".git" / "config").read_bytes()
+    script = {
+        "plan": {"tasks": [task("shell", ["shell.check", "tmpdir.txt"])]},
+        "tasks": {"shell": [[
+            {"shell": f"echo x > {sentinel}/shell.txt; rm -f {sentinel}/target.txt"},
+            {"shell": f"echo x > {repo}/main.txt; echo x >> {repo}/.git/config"},
+            {"shell": "echo x > ../escape.txt"},
+            {"shell": 'echo ok > shell.check && echo "$TMPDIR" > tmpdir.txt && touch "$TMPDIR/scratch"'},
+        ]]},
+    }
+    ctl, proof = await run_goal(tmp_path, repo, script)
+    assert proof.status is GoalStatus.ready, proof.blocker
+    assert "shell.check" in proof.changed_files
+    assert tree_fingerprint(repo) == before_repo
+    assert (repo / ".git" / "config").read_bytes() == git_config
+    assert folder_fingerprint(sentinel) == before_sentinel
+    assert not (worktrees / "escape.txt").exists()
+    # its TMPDIR was private, beside the goal's worktrees, and is gone with the run
+    tmpdir = Path(git(repo, "show", f"{proof.integration_commit}:tmpdir.txt").strip())
+    assert worktrees in tmpdir.parents and tmpdir.parent.name == ".agent-tmp" and not tmpdir.parent.exists()
+    failed = [p for p in events_of(ctl, "agent_tool_call") if p.get("status") == "failed"]
+    assert len(failed) >= 3, failed
     ctl.close()
