@@ -90,14 +90,20 @@ async def run_goal(tmp_path: Path, repo: Path, script: dict, *, max_agents: int 
     return ctl, proof
 
 
+def make_sentinel(tmp_path: Path) -> Path:
+    """A folder outside every repository, with a file no agent may touch."""
+    sentinel = tmp_path / "sentinel"
+    sentinel.mkdir()
+    (sentinel / "target.txt").write_text("precious\n")
+    return sentinel
+
+
 def _fast_grace(repo: Path) -> None:
     (repo / ".omk" / "config.toml").write_text("[agent]\nturn_grace_secs = 1\n")
 
 
 async def test_writes_outside_the_scope_or_worktree_are_refused_recorded_and_change_nothing(tmp_path):
-    sentinel = tmp_path / "sentinel"
-    sentinel.mkdir()
-    (sentinel / "target.txt").write_text("precious\n")
+    sentinel = make_sentinel(tmp_path)
     repo = make_repo(tmp_path / "repo")
     # committed symlinks pointing outside the repository: a folder and a file
     os.symlink(sentinel, repo / "linkdir")
@@ -254,9 +260,7 @@ async def test_a_flood_of_output_keeps_the_controller_bounded_and_the_record_pro
                     "governed by the approval policy only")
 async def test_shell_commands_cannot_write_outside_the_worktree(tmp_path):
     # The agent's shell commands write by themselves, past the ACP write checks: Landlock refuses them.
-    sentinel = tmp_path / "sentinel"
-    sentinel.mkdir()
-    (sentinel / "target.txt").write_text("precious\n")
+    sentinel = make_sentinel(tmp_path)
     repo = make_repo(tmp_path / "repo")
     _fast_grace(repo)
     worktrees = tmp_path / "worktrees"
