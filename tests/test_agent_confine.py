@@ -73,10 +73,24 @@ def test_confinement_modes(tmp_path, monkeypatch):
     assert confinement("off", config, {}) is None
     with pytest.raises(AgentError, match="confine = 'sometimes'"):
         confinement("sometimes", config, {})
-    monkeypatch.setattr(spec_module, "landlock_abi", lambda: 0)
-    assert confinement("auto", config, {}) is None  # no Landlock: auto runs the agent unconfined
+    # Where confinement cannot work (no Landlock, or the kernel refuses it): auto runs the agent unconfined, on
+    # refuses to start it and says why.
+    monkeypatch.setattr(spec_module, "confinement_problem", lambda: spec_module.NO_LANDLOCK)
+    assert confinement("auto", config, {}) is None
     with pytest.raises(AgentError, match="no Landlock.*confine = \"auto\" or \"off\""):
         confinement("on", config, {})
+
+
+def test_the_launcher_is_tried_before_it_is_trusted(tmp_path):
+    from omk_tui.agents.spec import confinement_problem, launcher_problem
+
+    assert confinement_problem() == (None if landlock_abi() >= 1 else spec_module.NO_LANDLOCK)
+    failing = launcher([sys.executable, "-S", "-c", "raise SystemExit(3)"], [str(tmp_path)])
+    if landlock_abi() >= 1:
+        assert launcher_problem(failing) == "the confinement launcher exited with code 3"
+    else:
+        assert "cannot confine the agent's writes" in launcher_problem(failing)
+    assert "usage" in launcher_problem(launcher([], [str(tmp_path)])[:-1])
 
 
 @needs_landlock

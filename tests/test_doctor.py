@@ -185,10 +185,11 @@ def test_kimi_version_parsing():
 
 
 def test_the_confinement_check_says_whether_agent_writes_are_confined():
-    from omk_tui.agents.confine import landlock_abi
+    from omk_tui.agents.spec import NO_LANDLOCK, confinement_problem
     from omk_tui.commands.doctor import confine_check
 
-    assert confine_check(3)["status"] == "ok" and "Landlock ABI 3" in confine_check(3)["detail"]
-    missing = confine_check(0)
-    assert missing["status"] == "warning" and "approval policy only" in missing["detail"] and missing["fix"]
-    assert confine_check()["status"] == ("ok" if landlock_abi() >= 1 else "warning")
+    assert confine_check(None)["status"] == "ok" and "Landlock ABI" in confine_check(None)["detail"]
+    missing = confine_check(NO_LANDLOCK)
+    assert missing["status"] == "warning" and "no Landlock" in missing["detail"] and missing["fix"]
+    assert "approval policy only" in missing["detail"]
+    assert confine_check()["status"] == ("ok" if confinement_problem() is None else "warning")

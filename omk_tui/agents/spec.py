@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -135,6 +137,27 @@ def open_session(
 
 
 CONFINE_MODES = ("auto", "on", "off")
+NO_LANDLOCK = "this kernel has no Landlock (Linux 5.13 or newer with landlock among its LSMs)"
+
+
+@functools.cache
+def confinement_problem() -> str | None:
+    """None when agents can be confined here, else why not. The launcher is tried once per process: a kernel
+    may report Landlock and still refuse it (a container's seccomp filter, say)."""
+    if landlock_abi() < 1:
+        return NO_LANDLOCK
+    return launcher_problem(launcher([sys.executable, "-S", "-c", ""], []))
+
+
+def launcher_problem(argv: list[str]) -> str | None:
+    """None when `argv` (a launcher command line) runs and exits 0, else what went wrong."""
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"the confinement launcher could not run ({exc})"
+    if done.returncode != 0:
+        return done.stderr.strip()[-300:] or f"the confinement launcher exited with code {done.returncode}"
+    return None
 
 
 def confinement(mode: str, config: SessionConfig, env: dict[str, str], writable: Iterable[str] = (), *,
@@ -149,10 +172,11 @@ def confinement(mode: str, config: SessionConfig, env: dict[str, str], writable:
         raise AgentError(f"[agent] confine = {mode!r}: use one of {', '.join(CONFINE_MODES)}")
     if mode == "off":
         return None
-    if landlock_abi() < 1:
+    problem = confinement_problem()
+    if problem is not None:
         if mode == "on":
-            raise AgentError('[agent] confine = "on" but this kernel has no Landlock (Linux 5.13 or newer with '
-                             'landlock among its LSMs): set confine = "auto" or "off" in .omk/config.toml')
+            raise AgentError(f'[agent] confine = "on" but agents cannot be confined here: {problem}; set confine = '
+                             '"auto" or "off" in .omk/config.toml')
         return None
     allowed = [] if config.read_only else [str(Path(config.cwd).resolve())]
     tmp = str(Path(config.tmp_root or tempfile.gettempdir()) / f"omk-agent-{secrets.token_hex(6)}")

@@ -134,16 +134,17 @@ def _pygit2_check() -> dict:
     return check("libgit2", "ok", f"libgit2 {pygit2.LIBGIT2_VERSION} (pygit2 {pygit2.__version__})", required=True)
 
 
-def confine_check(abi: int | None = None) -> dict:
+def confine_check(problem: str | None = "ask") -> dict:
     from omk_tui.agents.confine import landlock_abi
+    from omk_tui.agents.spec import confinement_problem
 
-    abi = landlock_abi() if abi is None else abi
-    if abi >= 1:
-        return check("confinement", "ok", f"Landlock ABI {abi}: agents and their shell commands write only in "
-                     "their worktree ([agent] confine = \"auto\")")
-    return check("confinement", "warning", "no Landlock in this kernel: an agent's shell commands are governed by "
-                 "the approval policy only", "use Linux 5.13+ with Landlock enabled, or a stricter [agent] approval "
-                 "such as \"safe\"")
+    problem = confinement_problem() if problem == "ask" else problem
+    if problem is None:
+        return check("confinement", "ok", f"Landlock ABI {landlock_abi()}: agents and their shell commands write "
+                     "only in their worktree ([agent] confine = \"auto\")")
+    return check("confinement", "warning", f"agents cannot be confined: {problem}; an agent's shell commands are "
+                 "governed by the approval policy only", "use Linux 5.13+ with Landlock enabled, or a stricter "
+                 "[agent] approval such as \"safe\"")
 
 
 def kimi_version(output: str) -> tuple[int, int, int] | None:
