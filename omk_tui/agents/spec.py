@@ -184,7 +184,10 @@ def confinement(mode: str, config: SessionConfig, env: dict[str, str], writable:
     allowed.append(tmp)
     if kimi:
         share = Path(env.get("KIMI_SHARE_DIR") or Path(env.get("HOME") or Path.home()) / ".kimi").expanduser()
-        share.mkdir(parents=True, exist_ok=True)
+        try:
+            share.mkdir(parents=True, exist_ok=True)  # it must exist to be allowed
+        except OSError as exc:
+            raise AgentError(f"cannot make kimi's state folder {share}: {exc.strerror or exc}") from None
         allowed.append(str(share))
     allowed += [os.path.expanduser(w) for w in writable]
     return allowed
