@@ -33,13 +33,12 @@ class GoalsScanned(Message):
 
 
 class GoalFolded(Message):
-    """The selected goal's log was read and folded (in a worker); `offset` is where following starts."""
+    """The selected goal's log was read and folded (in a worker); following starts at `view.log_offset`."""
 
-    def __init__(self, goal_id: str, view: GoalView, offset: int) -> None:
+    def __init__(self, goal_id: str, view: GoalView) -> None:
         super().__init__()
         self.goal_id = goal_id
         self.view = view
-        self.offset = offset
 
 
 class ControllerStarted(Message):

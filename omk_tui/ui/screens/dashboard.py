@@ -227,7 +227,7 @@ class DashboardScreen(Screen):
         view = load_view(paths.events, goal_id, between_blocks=lambda: time.sleep(0.0005))
         if goal_id != self.goal_id:
             return  # another goal was selected meanwhile
-        self.post_message(GoalFolded(goal_id, view, view.log_offset))
+        self.post_message(GoalFolded(goal_id, view))
 
     def on_goal_folded(self, message: GoalFolded) -> None:
         if message.goal_id != self.goal_id:
@@ -243,7 +243,7 @@ class DashboardScreen(Screen):
         if message.goal_id not in self.app.controllers:
             paths = self.goal_paths(message.goal_id)
             assert paths is not None
-            self._follow(message.goal_id, paths.events, message.offset)
+            self._follow(message.goal_id, paths.events, message.view.log_offset)
         self.flush()
 
     @work(exclusive=True, group="follow", exit_on_error=False)
