@@ -337,3 +337,15 @@ def test_failure_ids_read_pytest_and_unittest_summaries():
         "FAIL: test_median (tests.test_stats.StatsTest.test_median)", "FAILED (failures=1)", "1 failed"])
     assert failure_ids(r) == {"tests/test_ops.py::test_divide", "tests/test_io.py::test_open",
                               "tests.test_stats.StatsTest.test_median"}
+
+
+def test_unreadable_event_log_lines_are_counted_once_for_the_proof(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    ctl = GoalController.create(repo, "write x.check so the gate passes", GoalOptions(agent="script:/nonexistent"))
+    with open(ctl.paths.events, "ab") as fh:
+        fh.write(b"not json at all\n{\"seq\": \"x\"}\n")
+    assert ctl.view_gaps() == 2
+    with open(ctl.paths.events, "ab") as fh:
+        fh.write(b"more garbage\n")
+    assert ctl.view_gaps() == 2  # counted once: the controller is the log's only writer
+    ctl.close()

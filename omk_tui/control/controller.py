@@ -9,6 +9,7 @@ Intents (pause, cancel, budget, permission answers) arrive as method calls or co
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import threading
@@ -337,10 +338,10 @@ class GoalController:
         """Unreadable lines in this goal's event log (known gaps of the record). Counted once, streaming: this
         controller is the log's only writer and writes whole lines, so the count cannot change while it runs."""
         if self._gaps is None:
-            from omk_tui.state.eventlog import ReadResult, iter_events
+            from omk_tui.state.eventlog import ReadResult, iter_record_blocks
 
             counter = ReadResult()
-            for _ in iter_events(self.paths.events, 0, counter):
+            for _ in iter_record_blocks(self.paths.events, 0, counter):  # the fast read: same accepts and gaps
                 pass
             self._gaps = counter.gaps
         return self._gaps
@@ -517,7 +518,7 @@ class GoalController:
         finally:
             self._permission_waiters.pop(req.request_id, None)
 
-    @property
+    @functools.cached_property
     def _agent_tmp_root(self) -> Path | None:
         """Where this goal's confined agents get their private TMPDIRs: beside its worktrees, outside the main tree
         (None, the system's temp, when the worktrees folder is misconfigured: creating a worktree says why).
