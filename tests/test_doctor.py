@@ -184,7 +184,7 @@ def test_kimi_version_parsing():
     assert kimi_version("kimi-cli is deprecated") is None
 
 
-def test_the_confinement_check_says_whether_agent_writes_are_confined():
+def test_the_confinement_check_says_whether_agent_writes_are_confined(tmp_path):
     from omk_tui.agents.spec import NO_LANDLOCK, confinement_problem
     from omk_tui.commands.doctor import confine_check
 
@@ -192,4 +192,6 @@ def test_the_confinement_check_says_whether_agent_writes_are_confined():
     missing = confine_check(NO_LANDLOCK)
     assert missing["status"] == "warning" and "no Landlock" in missing["detail"] and missing["fix"]
     assert "approval policy only" in missing["detail"]
-    assert confine_check()["status"] == ("ok" if confinement_problem() is None else "warning")
+    repo = make_repo(tmp_path / "repo")
+    here = checks_by_name(doctor(tmp_path, "--json", cwd=repo))["confinement"]
+    assert here["status"] == ("ok" if confinement_problem() is None else "warning")

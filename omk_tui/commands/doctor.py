@@ -56,6 +56,8 @@ def collect_checks(repo_arg: str = ".", *, repo_required: bool = False) -> list[
     import shutil
     from concurrent.futures import ThreadPoolExecutor
 
+    from omk_tui.agents.spec import confinement_problem
+
     probes = {
         "git": ["git", "--version"],
         "kimi_version": ["kimi", "--version"],
@@ -69,7 +71,7 @@ def collect_checks(repo_arg: str = ".", *, repo_required: bool = False) -> list[
         }
         out = {key: f.result() for key, f in futures.items()}
 
-    checks = [_python_check(), _git_check(out.get("git")), _pygit2_check(), confine_check()]
+    checks = [_python_check(), _git_check(out.get("git")), _pygit2_check(), confine_check(confinement_problem())]
     checks.extend(_kimi_checks(shutil.which("kimi"), out.get("kimi_version"), out.get("kimi_help")))
     checks.append(_gh_check(shutil.which("gh"), out.get("gh_version"), out.get("gh_auth")))
     checks.extend(_repo_checks(repo_arg, repo_required))
@@ -134,11 +136,10 @@ def _pygit2_check() -> dict:
     return check("libgit2", "ok", f"libgit2 {pygit2.LIBGIT2_VERSION} (pygit2 {pygit2.__version__})", required=True)
 
 
-def confine_check(problem: str | None = "ask") -> dict:
+def confine_check(problem: str | None) -> dict:
+    """`problem`: why agents cannot be confined here (`spec.confinement_problem`), None when they can."""
     from omk_tui.agents.confine import landlock_abi
-    from omk_tui.agents.spec import confinement_problem
 
-    problem = confinement_problem() if problem == "ask" else problem
     if problem is None:
         return check("confinement", "ok", f"Landlock ABI {landlock_abi()}: agents and their shell commands write "
                      "only in their worktree ([agent] confine = \"auto\")")
