@@ -421,20 +421,15 @@ class GoalController:
         def on_event(kind: str, payload: dict) -> None:
             payload = dict(payload)
             payload.setdefault("scope", scope)
-            if judged and kind == "gate_finished":
-                result = GateResult.model_validate(payload["result"])
-                if self._only_baseline_failures(result):
-                    payload["result"] = {**payload["result"], "only_baseline_failures": True}
             self.emit(kind, payload, actor="gates")
+
+        def judge(r: GateResult) -> GateResult:
+            return r.model_copy(update={"only_baseline_failures": True}) if self._only_baseline_failures(r) else r
 
         mark = markers(self.state.goal_id)
         specs = [s.model_copy(update={"env": {**s.env, **mark}}) for s in specs]
-        results = await run_gates(specs, cwd, self.paths.gate_logs, scope=scope, run_id=run_id, on_event=on_event,
-                                  cancel=self._interrupted)
-        if judged:
-            results = [r.model_copy(update={"only_baseline_failures": True}) if self._only_baseline_failures(r) else r
-                       for r in results]
-        return results
+        return await run_gates(specs, cwd, self.paths.gate_logs, scope=scope, run_id=run_id, on_event=on_event,
+                               cancel=self._interrupted, judge=judge if judged else None)
 
     async def _baseline(self, specs: list[GateSpec]) -> None:
         self._set_phase(GoalPhase.baseline)

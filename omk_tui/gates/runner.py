@@ -50,11 +50,13 @@ async def run_gates(
     on_line: LineHandler | None = None,
     cancel: asyncio.Event | None = None,
     kill_grace: float = KILL_GRACE_SECS,
+    judge: Callable[[GateResult], GateResult] | None = None,
 ) -> list[GateResult]:
     """Run `specs` one after the other in `cwd`; logs go to `log_dir/<run_id>/NN-<name>.log`.
 
     Every gate runs even when an earlier one failed (the proof lists them all). When `cancel` is set, the running
     gate is ended (its result has cancelled=True) and the gates after it are not run, so they have no result.
+    `judge`, when given, may amend each result before it is recorded (`gate_finished`) and returned.
     """
     run_dir = Path(log_dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +67,7 @@ async def run_gates(
         results.append(
             await run_gate(
                 spec, cwd, run_dir / log_file_name(index, spec.name), scope=scope, run_id=run_id,
-                on_event=on_event, on_line=on_line, cancel=cancel, kill_grace=kill_grace,
+                on_event=on_event, on_line=on_line, cancel=cancel, kill_grace=kill_grace, judge=judge,
             )
         )
     return results
@@ -82,6 +84,7 @@ async def run_gate(
     on_line: LineHandler | None = None,
     cancel: asyncio.Event | None = None,
     kill_grace: float = KILL_GRACE_SECS,
+    judge: Callable[[GateResult], GateResult] | None = None,
 ) -> GateResult:
     """Run one gate and return its result (never raises for the gate's own failures)."""
     emit = on_event or (lambda kind, payload: None)
@@ -90,9 +93,8 @@ async def run_gate(
         timeout_secs=spec.timeout_secs,
     )
     if spec.skip:
-        result = GateResult(**base, passed=True, skipped=True, summary=["skipped (skip = true)"])
-        emit("gate_finished", GateFinished(scope=scope, result=result, run=run_id).model_dump(mode="json"))
-        return result
+        return _finished(GateResult(**base, passed=True, skipped=True, summary=["skipped (skip = true)"]), scope,
+                         run_id, emit, judge)
 
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +113,12 @@ async def run_gate(
         duration_ms = int((time.monotonic() - started) * 1000)
         log.write(f"\n[{_ending(outcome, problem, spec, duration_ms)}]\n".encode())
 
-    result = _result(spec, base, outcome, problem, duration_ms, log_path)
+    return _finished(_result(spec, base, outcome, problem, duration_ms, log_path), scope, run_id, emit, judge)
+
+
+def _finished(result: GateResult, scope: str, run_id: str, emit, judge) -> GateResult:
+    if judge is not None:
+        result = judge(result)
     emit("gate_finished", GateFinished(scope=scope, result=result, run=run_id).model_dump(mode="json"))
     return result
 
