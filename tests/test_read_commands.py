@@ -16,7 +16,7 @@ from omk_tui.models.events import make_event
 from omk_tui.models.gates import GateResult
 from omk_tui.models.goal import Budget, GoalPhase, GoalState, GoalStatus
 from omk_tui.models.proof import Delivery, Proof, ReviewResult, SliceOutcome
-from omk_tui.models.tasks import Task, TaskGraph
+from omk_tui.models.tasks import Task, TaskGraph, TaskStatus
 from omk_tui.state.eventlog import EventLog
 from omk_tui.state.store import GoalPaths, create_goal_paths, save_goal, save_proof, save_task_graph
 
@@ -44,9 +44,11 @@ def build_goal(repo: Path, goal_id: str, text: str, *, done: bool, created: date
                       phase=GoalPhase.done if done else GoalPhase.execution,
                       budget=Budget(time_secs=3600, tokens=100_000, spent_time_secs=120.0))
     save_goal(paths, state)
+    # as the controller keeps it: a task is done once its slice is committed
     save_task_graph(paths, TaskGraph(goal_id=goal_id, tasks=[
-        Task(id="t1", title="core change", write_set=["src/a.py"]),
-        Task(id="t2", title="cli flag", dependencies=["t1"], write_set=["src/a.py", "src/cli.py"]),
+        Task(id="t1", title="core change", write_set=["src/a.py"], status=TaskStatus.done),
+        Task(id="t2", title="cli flag", dependencies=["t1"], write_set=["src/a.py", "src/cli.py"],
+             status=TaskStatus.done if done else TaskStatus.blocked),
     ]))
     g = lambda kind, payload: make_event(goal_id, kind, payload)  # noqa: E731
     with EventLog(paths.events) as log:
@@ -133,22 +135,40 @@ def test_goals_json(repo, two_goals, capsys):
     assert rows[0]["problems"] == []
 
 
-def test_goals_tolerates_a_missing_or_garbled_event_log_and_goal_json(repo, two_goals, capsys):
+def test_goals_tolerates_a_missing_or_garbled_goal_json_and_task_graph(repo, two_goals, capsys):
     old, new = two_goals
-    new.events.write_bytes(new.events.read_bytes() + b"\x00garbage\n")
-    os.unlink(old.events)
+    new.task_graph_json.write_text("[not a graph")
+    os.unlink(old.task_graph_json)  # not planned yet
     third = create_goal_paths(repo, "goal-20261122-120000-000-2222cccc")
     third.goal_json.write_text("{not json")
     code, out, _ = run_cli(capsys, "goals", "--repo", str(repo), "--json")
     rows = {r["id"]: r for r in json.loads(out)}
     assert code == 0 and len(rows) == 3
-    assert rows[NEW_ID]["progress"] == {"done": 1, "total": 2}
-    assert any("1 unreadable line(s)" in p for p in rows[NEW_ID]["problems"])
+    assert rows[NEW_ID]["status"] == "running" and rows[NEW_ID]["progress"] == {"done": 0, "total": 0}
+    assert rows[NEW_ID]["problems"][0].startswith("unreadable task-graph.json: ")
     assert rows[OLD_ID]["status"] == "ready" and rows[OLD_ID]["progress"] == {"done": 0, "total": 0}
+    assert rows[OLD_ID]["problems"] == []
     bad = rows["goal-20261122-120000-000-2222cccc"]
-    assert bad["status"] == "running" and "goal.json is not a valid GoalState" in bad["problems"][0]
+    assert bad["status"] == "unknown" and bad["problems"][0].startswith("unreadable goal.json: ")
+    assert "omk-tui show goal-20261122-120000-000-2222cccc" in bad["problems"][0]
     code, out, _ = run_cli(capsys, "goals", "--repo", str(repo))
-    assert code == 0 and "! goal-20261122-120000-000-2222cccc: " in out
+    assert code == 0 and "! goal-20261122-120000-000-2222cccc: unreadable goal.json" in out
+
+
+def test_goals_never_reads_an_event_log_and_show_reports_its_gaps(repo, two_goals, capsys):
+    old, new = two_goals
+    new.events.write_bytes(new.events.read_bytes() + b"\x00garbage\n")
+    os.unlink(old.events)
+    os.mkfifo(old.events)  # opening it for reading would block until a writer comes: it never does
+    proc = subprocess.run(["omk-tui", "goals", "--repo", str(repo), "--json"], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, PATH=f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"))
+    rows = {r["id"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 0 and rows[OLD_ID]["progress"] == {"done": 2, "total": 2}
+    assert rows[NEW_ID]["problems"] == []  # the log's garbage line is `show`'s business
+    code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo), "--json")
+    d = json.loads(out)
+    assert code == 0 and d["events"]["gaps"] == 1
+    assert any("1 unreadable line(s)" in p for p in d["problems"])
 
 
 def test_goals_without_goals_exits_2_with_a_message(repo, capsys):

@@ -10,8 +10,9 @@ def register(sub) -> None:
         "goals",
         help="list the goals of a repository, newest first",
         description="List the goals recorded in <repo>/.omk/goals, newest first: id, status, phase, progress "
-        "(slices done/total), age and goal text. Read-only: safe while a controller runs. "
-        "Exit code 0, or 2 when the repository has no goals.",
+        "(tasks done/total), age and goal text, from each goal's goal.json and task-graph.json (never its event "
+        "log, so it is quick however long the logs are; `show` reads the log). Read-only: safe while a controller "
+        "runs. Exit code 0, or 2 when the repository has no goals.",
     )
     add_repo_arg(p)
     p.add_argument("--json", action="store_true", help="print a JSON array of goals")
@@ -24,18 +25,18 @@ def run(args) -> int:
     from omk_tui.commands._common import print_json, repo_root
     from omk_tui.render.goal_data import goal_row
     from omk_tui.render.text import render_goals_table
-    from omk_tui.state.reader import load_bundle
-    from omk_tui.state.store import OMK_DIR, goal_paths, list_goal_ids
+    from omk_tui.state.store import OMK_DIR
+    from omk_tui.state.summary import scan_goals
 
     repo = repo_root(args.repo)
-    ids = list_goal_ids(repo)
-    if not ids:
+    summaries = scan_goals(repo)
+    if not summaries:
         if args.json:
             print_json([])
         print(f"omk-tui: no goals in {repo / OMK_DIR / 'goals'}; start one with: omk-tui run \"GOAL\"",
               file=sys.stderr)
         return 2
-    rows = [goal_row(load_bundle(goal_paths(repo, gid), proof=False, graph=False)) for gid in ids]
+    rows = [goal_row(s) for s in summaries]
     if args.json:
         print_json(rows)
     else:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from omk_tui.projection import GoalView
 from omk_tui.state.reader import GoalBundle
+from omk_tui.state.summary import GoalSummary
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -19,21 +20,19 @@ def created_at(b: GoalBundle) -> datetime | None:
     return (v.created_at or v.first_ts) if v is not None else None
 
 
-def goal_row(b: GoalBundle, now: datetime | None = None) -> dict:
-    """One line of `omk-tui goals`."""
+def goal_row(s: GoalSummary, now: datetime | None = None) -> dict:
+    """One line of `omk-tui goals` (from the goal's snapshots, see `state.summary`)."""
     now = now or datetime.now(timezone.utc)
-    done, total = b.progress
-    created = created_at(b)
-    age = (now - created).total_seconds() if created else None
+    age = (now - s.created_at).total_seconds() if s.created_at else None
     return {
-        "id": b.goal_id,
-        "status": b.status,
-        "phase": b.phase,
-        "goal": b.goal_text,
-        "progress": {"done": done, "total": total},
-        "created_at": _iso(created),
+        "id": s.goal_id,
+        "status": s.status,
+        "phase": s.phase,
+        "goal": s.goal,
+        "progress": {"done": s.done, "total": s.total},
+        "created_at": _iso(s.created_at),
         "age_secs": round(age, 3) if age is not None else None,
-        "problems": list(b.problems),
+        "problems": [s.problem] if s.problem else [],
     }
 
 

@@ -10,20 +10,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 
 from omk_tui.projection import GoalView
-
-
-@dataclass
-class GoalSummary:
-    """One row of the goals list, read from `goal.json` and `task-graph.json` (never the whole log)."""
-
-    goal_id: str
-    goal: str
-    status: str
-    phase: str
-    created_at: object
-    done: int = 0
-    total: int = 0
-    problem: str = ""
+from omk_tui.state.summary import GoalSummary
 
 
 class GoalsScanned(Message):

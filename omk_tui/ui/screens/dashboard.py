@@ -33,13 +33,12 @@ from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view
 from omk_tui.replay import ReplayClock
 from omk_tui.state.eventlog import follow
 from omk_tui.state.store import GoalPaths, goal_paths
-from omk_tui.ui.goal_scan import scan_goals
+from omk_tui.state.summary import GoalSummary, scan_goals
 from omk_tui.ui.messages import (
     ControllerStarted,
     ControllerStopped,
     GoalFolded,
     GoalsScanned,
-    GoalSummary,
 )
 from omk_tui.ui.screens.modals import (
     BudgetModal,

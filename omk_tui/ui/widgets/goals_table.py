@@ -7,7 +7,7 @@ from datetime import datetime
 from rich.text import Text
 
 from omk_tui.ui.format import age, status_badge
-from omk_tui.ui.messages import GoalSummary
+from omk_tui.state.summary import GoalSummary
 from omk_tui.ui.widgets.row_table import RowTable
 
 
