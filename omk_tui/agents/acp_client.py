@@ -13,7 +13,6 @@ through the approval policy (policy.py), and shell commands run in client termin
 from __future__ import annotations
 
 import asyncio
-import collections
 import difflib
 import itertools
 import json
@@ -49,19 +48,16 @@ from omk_tui.agents.base import (
     TokenUsage,
     TurnResult,
     UpdateSink,
-    make_private_tmp,
     remove_private_tmp,
 )
 from omk_tui.agents.environment import agent_environment
-from omk_tui.agents.policy import PolicyError, decide, parse_policy
+from omk_tui.agents.policy import decide
+from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import WriteScope
 from omk_tui.agents.terminals import TerminalManager
 from omk_tui.procs import terminate_group
 
 STREAM_LIMIT = 2**26  # one JSON-RPC line may carry a whole file
-STDERR_KEEP = 40  # last stderr lines kept for crash reports
-STDERR_UPDATES_PER_TURN = 1000
-STDERR_LINE_MAX = 2000
 USAGE_EXTENSION = "omk/usage"  # ext notification `_omk/usage` {inputTokens, outputTokens} (scripted agent)
 AUTH_HINT = "the agent needs a login: run `kimi login` (or the login command of your ACP agent), then retry"
 
@@ -231,7 +227,7 @@ class _Client:
         raise RequestError.method_not_found(f"_{method}")
 
 
-class AcpSession:
+class AcpSession(ProcessSession):
     """One ACP agent process, one ACP session in `config.cwd`. See base.AgentSession."""
 
     backend = "acp"
@@ -240,57 +236,33 @@ class AcpSession:
                  grace_secs: float = 5.0, start_timeout: float = 60.0):
         if not argv:
             raise AgentError("no agent command given")
+        super().__init__(config)
         self.argv = list(argv)
-        self.config = config
         self.env = env if env is not None else agent_environment(config.env)
         self.grace_secs = grace_secs
         self.start_timeout = start_timeout
         self.scope = WriteScope(config.cwd, config.write_scope, read_only=config.read_only)
         self.terminals = TerminalManager(self.env)
-        self.private_tmp: Path | None = None  # a confined agent's TMPDIR (spec.confinement), removed on close
         self.session_id: str | None = None
         self.agent_info: dict[str, Any] = {}
-        self.sink_errors: list[BaseException] = []
-        self._proc: asyncio.subprocess.Process | None = None
         self._conn: ClientSideConnection | None = None
         self._exit_task: asyncio.Future | None = None
         self._stderr_task: asyncio.Task | None = None
         self._broken = asyncio.Event()
         self._failure: str | None = None
-        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)
-        self._sink: UpdateSink | None = None
         self._turn_running = False
         self._cancel_requested = asyncio.Event()
         self._turn_cancelled = asyncio.Event()
         self._turn_text: list[str] = []
         self._turn_usage = TokenUsage()
         self._usage_seen = False
-        self._stderr_count = 0
         self._tool_calls: dict[str, dict[str, Any]] = {}
         self._perm_ids = itertools.count(1)
-        self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    async def __aenter__(self) -> "AcpSession":
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.close()
-
     async def start(self) -> None:
-        try:
-            parse_policy(self.config.approval)
-        except PolicyError as exc:
-            raise AgentError(str(exc)) from None
         cwd = Path(self.config.cwd)
-        if not cwd.is_dir():
-            raise AgentError(f"the agent's working directory {cwd} does not exist")
-        make_private_tmp(self)
+        self._prepare_start(cwd)
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.argv,
@@ -500,15 +472,6 @@ class AcpSession:
             await terminate_group(self._proc, grace=1.0)
 
     # ------------------------------------------------------------------ incoming
-    def _emit(self, update: AgentUpdate) -> None:
-        sink = self._sink
-        if sink is None:
-            return
-        try:
-            sink(update)
-        except Exception as exc:  # a failing sink must not break the protocol
-            self.sink_errors.append(exc)
-
     def _refuse(self, path: str, operation: str, reason: str) -> None:
         self._emit(AgentUpdate(kind="scope_refused", path=str(path), operation=operation, reason=reason))
 
@@ -601,27 +564,6 @@ class AcpSession:
         if option_id is None:
             return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
         return RequestPermissionResponse(outcome=AllowedOutcome(outcome="selected", option_id=option_id))
-
-    async def _read_stderr(self) -> None:
-        stream = self._proc.stderr if self._proc else None
-        if stream is None:
-            return
-        while True:
-            try:
-                raw = await stream.readline()
-            except (ValueError, asyncio.LimitOverrunError):
-                continue
-            if not raw:
-                return
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")[:STDERR_LINE_MAX]
-            self._stderr_tail.append(line)
-            if self._sink is not None:
-                self._stderr_count += 1
-                if self._stderr_count <= STDERR_UPDATES_PER_TURN:
-                    self._emit(AgentUpdate(kind="stderr", text=line))
-                elif self._stderr_count == STDERR_UPDATES_PER_TURN + 1:
-                    self._emit(AgentUpdate(kind="stderr", text="(omk-tui: further stderr lines of this turn dropped)"))
-
 
     # ------------------------------------------------------------------ helpers
     def _name(self) -> str:

@@ -28,11 +28,11 @@ from omk_tui.agents.base import (
     SessionConfig,
     TurnResult,
     UpdateSink,
-    make_private_tmp,
     remove_private_tmp,
 )
 from omk_tui.agents.environment import agent_environment
-from omk_tui.agents.policy import PolicyDecision, PolicyError, check_policy, decide
+from omk_tui.agents.policy import PolicyDecision, decide
+from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import WriteScope
 from omk_tui.agents.wire_events import EDIT_TOOLS, WireTurn
 from omk_tui.procs import terminate_group
@@ -40,10 +40,8 @@ from omk_tui.procs import terminate_group
 WIRE_PROTOCOL_VERSION = "1.10"
 DEFAULT_COMMAND = ("kimi", "--wire")
 STDIO_LIMIT = 64 * 1024 * 1024  # kimi sends whole files and tool outputs in one line
-START_TIMEOUT = 90.0
+START_TIMEOUT = 90.0  # kimi 1.51.0 takes ~3 s to answer `initialize`; a cold cache is slower
 CLOSE_WAIT = 0.5  # after closing stdin, how long kimi gets to exit on its own before the group is ended
-STDERR_UPDATES_PER_TURN = 1000
-STDERR_LINE_MAX = 2000  # kimi 1.51.0 takes ~3 s to answer `initialize`; a cold cache is slower
 
 _STOP_REASONS = {"finished": "end_turn", "cancelled": "cancelled", "max_steps_reached": "max_turn_requests"}
 _ERROR_HINTS = {
@@ -73,7 +71,7 @@ def wire_error_message(code: int, message: str) -> str:
     return f"{hint} ({code}: {message})" if message else f"{hint} ({code})"
 
 
-class WireSession:
+class WireSession(ProcessSession):
     """An `AgentSession` over kimi's Wire protocol.
 
     `argv` is the program and its arguments (e.g. `kimi --wire`); `-w <cwd>` is added unless it already names
@@ -95,7 +93,7 @@ class WireSession:
         config_file: str | Path | None = None,
         kill_grace: float = 2.0,
     ) -> None:
-        self.config = config
+        super().__init__(config)
         if argv is None:
             argv = list(DEFAULT_COMMAND)
         elif isinstance(argv, str):
@@ -116,42 +114,24 @@ class WireSession:
         self.start_timeout = start_timeout
         self.scope = WriteScope(self.cwd, list(config.write_scope), read_only=config.read_only)
         self.server_info: dict[str, Any] = {}
-        self.private_tmp: Path | None = None  # a confined agent's TMPDIR (spec.confinement), removed on close
-
-        self._proc: asyncio.subprocess.Process | None = None
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._write_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Task[None] | None = None
         self._stderr_reader: asyncio.Task[None] | None = None
-        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=30)
         self._stdout_noise: collections.deque[str] = collections.deque(maxlen=10)
         self._exited = asyncio.Event()
         self._turn: WireTurn | None = None
-        self._sink: UpdateSink | None = None
         self._cancel_event = asyncio.Event()
-        self._stderr_count = 0
-        self.sink_errors: list[BaseException] = []
-        self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
     async def start(self) -> None:
         if self._proc is not None:
             return
         if self._closed:
             raise AgentError("this wire session is closed")
-        try:
-            check_policy(self.config.approval)
-        except PolicyError as exc:
-            raise AgentError(str(exc)) from None
-        if not self.cwd.is_dir():
-            raise AgentError(f"the agent's working directory {self.cwd} does not exist")
-        make_private_tmp(self)
+        self._prepare_start(self.cwd)
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.argv,
@@ -207,13 +187,6 @@ class WireSession:
                 await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout=CLOSE_WAIT)
         await self._kill()
         remove_private_tmp(self)
-
-    async def __aenter__(self) -> "WireSession":
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def _kill(self) -> None:
         if self._proc is not None:
@@ -375,25 +348,6 @@ class WireSession:
             self._exited.set()
             self._fail_pending()
 
-    async def _read_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        stderr = self._proc.stderr
-        while True:
-            try:
-                raw = await stderr.readline()
-            except (ValueError, asyncio.LimitOverrunError):
-                continue
-            if not raw:
-                return
-            line = raw.decode("utf-8", errors="replace").rstrip()
-            if not line:
-                continue
-            self._stderr_tail.append(line)
-            if self._sink is not None:
-                self._stderr_count += 1
-                if self._stderr_count <= STDERR_UPDATES_PER_TURN:
-                    self._emit(AgentUpdate(kind="stderr", text=line[:STDERR_LINE_MAX]))
-
     def _fail_pending(self) -> None:
         for future in list(self._pending.values()):
             if not future.done():
@@ -427,15 +381,6 @@ class WireSession:
     def _spawn_reply(self, message: dict[str, Any]) -> None:
         task = asyncio.create_task(self._send(message))
         task.add_done_callback(_swallow)
-
-    def _emit(self, update: AgentUpdate) -> None:
-        sink = self._sink
-        if sink is None:
-            return
-        try:
-            sink(update)
-        except Exception as exc:  # a failing sink must not break the protocol
-            self.sink_errors.append(exc)
 
     def _on_event(self, event_type: str, payload: Any) -> None:
         if self._turn is None or not isinstance(payload, dict):

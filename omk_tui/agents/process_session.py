@@ -1,0 +1,89 @@
+"""What the ACP and the Wire session share: the agent is one child process, started in a working directory,
+whose stderr is kept for error messages and streamed, capped, as updates of the running turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from pathlib import Path
+from typing import Self
+
+from omk_tui.agents.base import AgentError, AgentUpdate, SessionConfig, UpdateSink, make_private_tmp
+from omk_tui.agents.policy import PolicyError, parse_policy
+
+STDERR_KEEP = 40  # the last stderr lines, kept for the message that says why the agent failed
+STDERR_UPDATES_PER_TURN = 1000
+STDERR_LINE_MAX = 2000
+
+
+class ProcessSession:
+    """The lifecycle both sessions share; a subclass starts the process in `start` and ends it in `close`."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.private_tmp: Path | None = None  # a confined agent's TMPDIR (spec.confinement), removed on close
+        self.sink_errors: list[BaseException] = []
+        self._proc: asyncio.subprocess.Process | None = None
+        self._sink: UpdateSink | None = None  # the running turn's `on_update`
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)
+        self._stderr_count = 0  # stderr lines of the running turn
+        self._closed = False
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _prepare_start(self, cwd: Path) -> None:
+        """Refuse a bad approval policy or a missing working directory, and make the private TMPDIR."""
+        try:
+            parse_policy(self.config.approval)
+        except PolicyError as exc:
+            raise AgentError(str(exc)) from None
+        if not cwd.is_dir():
+            raise AgentError(f"the agent's working directory {cwd} does not exist")
+        make_private_tmp(self)
+
+    def _emit(self, update: AgentUpdate) -> None:
+        sink = self._sink
+        if sink is None:
+            return
+        try:
+            sink(update)
+        except Exception as exc:  # a failing sink must not break the protocol
+            self.sink_errors.append(exc)
+
+    async def _read_stderr(self) -> None:
+        stream = self._proc.stderr if self._proc is not None else None
+        if stream is None:
+            return
+        while True:
+            try:
+                raw = await stream.readline()
+            except (ValueError, asyncio.LimitOverrunError):
+                continue
+            if not raw:
+                return
+            line = raw.decode("utf-8", errors="replace").rstrip()[:STDERR_LINE_MAX]
+            if not line:
+                continue
+            self._stderr_tail.append(line)
+            if self._sink is not None:
+                self._stderr_count += 1
+                if self._stderr_count <= STDERR_UPDATES_PER_TURN:
+                    self._emit(AgentUpdate(kind="stderr", text=line))
+                elif self._stderr_count == STDERR_UPDATES_PER_TURN + 1:
+                    self._emit(AgentUpdate(kind="stderr", text="(omk-tui: further stderr lines of this turn dropped)"))
