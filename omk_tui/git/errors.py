@@ -5,6 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
+SHOWN_FILES = 50
+
+
+def _listed(files: list[str]) -> str:
+    """The first `SHOWN_FILES` files, one per indented line, and how many more there are."""
+    shown = "\n".join(f"  {f}" for f in files[:SHOWN_FILES])
+    more = f"\n  … and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else ""
+    return shown + more
+
+
 class GitError(Exception):
     """A git operation could not be done; the message says what happened and what to do."""
 
@@ -23,10 +33,8 @@ class DirtyTree(GitError):
     def __init__(self, repo: Path, files: list[str]) -> None:
         self.repo = repo
         self.files = files
-        shown = "\n".join(f"  {f}" for f in files[:50])
-        more = f"\n  … and {len(files) - 50} more" if len(files) > 50 else ""
         super().__init__(
-            f"{repo} has uncommitted changes:\n{shown}{more}\n"
+            f"{repo} has uncommitted changes:\n{_listed(files)}\n"
             "Commit or stash them first, or pass --allow-dirty to start from HEAD "
             "(the uncommitted changes are then not included)."
         )
@@ -50,10 +58,8 @@ class WorktreeDirty(GitError):
     def __init__(self, path: Path, files: list[str]) -> None:
         self.path = path
         self.files = files
-        shown = "\n".join(f"  {f}" for f in files[:50])
-        more = f"\n  … and {len(files) - 50} more" if len(files) > 50 else ""
         super().__init__(
-            f"worktree {path} has uncommitted changes:\n{shown}{more}\n"
+            f"worktree {path} has uncommitted changes:\n{_listed(files)}\n"
             "Commit them to the slice branch first (remove with commit_dirty / `omk-tui clean --commit-dirty`), "
             "or look at them in that folder."
         )
