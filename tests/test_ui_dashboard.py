@@ -362,3 +362,44 @@ async def test_usable_at_80x24(repo):
             assert region.width >= 60 and region.height >= 3
         await pilot.press("tab", "tab", "tab", "tab")
         assert app.focused.id == "gates"
+
+
+def ui_classes_with_bindings():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import omk_tui.ui
+
+    for info in pkgutil.walk_packages(omk_tui.ui.__path__, "omk_tui.ui."):
+        module = importlib.import_module(info.name)
+        for cls in vars(module).values():
+            if inspect.isclass(cls) and cls.__module__ == module.__name__ and ("BINDINGS" in vars(cls) or any(
+                    name.startswith("action_") for name in vars(cls))):
+                yield cls
+
+
+def test_every_binding_has_a_description_and_every_action_a_binding():
+    classes = list(ui_classes_with_bindings())
+    assert {"OmkApp", "DashboardScreen", "GateLogScreen", "DiffScreen", "PermissionModal"} <= {
+        c.__name__ for c in classes}
+    for cls in classes:
+        bindings = vars(cls).get("BINDINGS", [])
+        assert all(b.description for b in bindings), cls.__name__
+        bound = {b.action.split("(")[0] for b in bindings}
+        actions = {name[len("action_"):] for name in vars(cls) if name.startswith("action_")}
+        assert actions <= bound, (cls.__name__, actions - bound)  # so the palette (built from bindings) has it
+
+
+async def test_the_palette_offers_every_enabled_binding_of_the_dashboard(repo):
+    from omk_tui.ui.commands import ActionsProvider
+
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        offered = {name for name, _, _ in ActionsProvider(app.screen)._actions()}
+        for name in ("Pause", "Resume", "Cancel", "Diff", "Theme", "Quit"):
+            assert any(o.startswith(name) for o in offered), (name, offered)
+        active = {a.binding.description for a in app.screen.active_bindings.values()
+                  if a.enabled and a.binding.action != "command_palette" and a.binding.description}
+        assert active == offered
