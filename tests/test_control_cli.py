@@ -93,6 +93,51 @@ def test_cancel_from_another_process_ends_everything_and_keeps_the_worktree(tmp_
     assert again.returncode == 2 and "cancelled" in again.stderr
 
 
+def _marked_sleep(goal_id: str, timeout: float = 30) -> int:
+    """The pid of the goal's `sleep 120` (a shell command the agent runs in a client terminal)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid, _ in marked_processes(goal_id):
+            try:
+                if b"sleep\x00120" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+            except OSError:
+                pass
+        time.sleep(0.1)
+    raise AssertionError("the agent's shell command never started")
+
+
+def test_clean_refuses_a_running_goal_and_after_a_kill_ends_what_was_left_behind(tmp_path, env):
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("slow", ["slow.check"])]},
+              "tasks": {"slow": [[{"say": "thinking hard"}, {"shell": "sleep 120"},
+                                  {"write": "slow.check", "content": "ok\n"}]]}}
+    run = start_run(repo, write_script(tmp_path / "s.json", script), env)
+    goal_id = wait_for_agent_text(repo)
+    sleeper = _marked_sleep(goal_id)
+    goal_worktrees = list((tmp_path / "worktrees").rglob(goal_id))
+    slice_worktree = list((tmp_path / "worktrees").rglob("slow"))
+    assert len(goal_worktrees) == 1 and slice_worktree
+    for args in ((goal_id,), ("--all",), (goal_id, "--dry-run")):
+        refused = omk(repo, "clean", *args, env=env)
+        assert refused.returncode == 1, refused.stderr
+        assert f"{goal_id}: not cleaned: a controller is running goal {goal_id}" in refused.stdout
+        assert f"`omk-tui pause {goal_id}`" in refused.stdout
+    assert slice_worktree[0].is_dir() and run.poll() is None  # the run goes on untouched
+
+    run.kill()  # kill -9: the shell command, in its own process group, outlives its controller
+    run.wait(timeout=30)
+    time.sleep(1)
+    assert sleeper in {pid for pid, _ in marked_processes(goal_id)}
+    cleaned = omk(repo, "clean", goal_id, "--json", env=env)
+    assert cleaned.returncode == 0, cleaned.stderr
+    report = json.loads(cleaned.stdout)[0]
+    assert report["refused"] == "" and sleeper in report["ended_processes"]
+    assert not marked_processes(goal_id)
+    assert str(slice_worktree[0]) in report["removed_worktrees"]
+    assert not goal_worktrees[0].exists()  # with the agents' temporary files
+
+
 def test_budget_exhausted_then_budget_add_from_the_command_line_and_resume(tmp_path, env):
     repo = make_repo(tmp_path / "repo")
     script = {"plan": {"tasks": [task("t", ["t.check"])]},

@@ -10,8 +10,9 @@ from omk_tui.commands._common import add_repo_arg, print_json, repo_root
 def register(sub) -> None:
     p = sub.add_parser("clean", help="remove a goal's worktrees and merged branches",
                        description="Remove the goal's worktrees (a worktree with uncommitted work is kept and listed) "
-                       "and its branches merged into the base branch (unmerged ones are kept and listed). "
-                       "Exit codes: 0 done, 1 failed, 2 usage.")
+                       "and its branches merged into the base branch (unmerged ones are kept and listed). A goal "
+                       "a controller is running is not touched (pause it first); processes left behind by a "
+                       "killed controller are ended. Exit codes: 0 done, 1 failed or a goal refused, 2 usage.")
     p.add_argument("goal", nargs="?", help="goal id, a unique part of one, or `latest`")
     p.add_argument("--all", action="store_true", help="every goal of the repository")
     p.add_argument("--dry-run", action="store_true", help="print what would be removed; change nothing")
@@ -36,12 +37,19 @@ def run(args) -> int:
     except GitError as exc:
         print(f"omk-tui: clean failed: {exc}", file=sys.stderr)
         return 1
+    code = 1 if any(r.refused for r in reports) else 0
     if args.json:
         print_json([r.to_dict() for r in reports])
-        return 0
+        return code
     verb = "would remove" if args.dry_run else "removed"
     for r in reports:
+        if r.refused:
+            print(f"{r.goal_id}: not cleaned: {r.refused}")
+            continue
         print(f"{r.goal_id}:")
+        if r.ended_processes:
+            print(f"  ended {len(r.ended_processes)} process(es) left behind by a killed controller: "
+                  + ", ".join(map(str, r.ended_processes)))
         for p in r.removed_worktrees:
             print(f"  {verb} worktree {p}")
         for p, why in r.kept_worktrees.items():
@@ -52,4 +60,4 @@ def run(args) -> int:
             print(f"  kept branch {b} ({why})")
     if not reports:
         print("no goals")
-    return 0
+    return code

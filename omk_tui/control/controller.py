@@ -527,7 +527,7 @@ class GoalController:
             base = resolve_worktrees_base(repo)
         except GitError:
             return None
-        return naming.goal_worktrees_dir(base, repo, self.state.goal_id) / ".agent-tmp"
+        return naming.agent_tmp_dir(base, repo, self.state.goal_id)
 
     def _session_env(self) -> dict[str, str]:
         env = {name: os.environ[name] for name in ("KIMI_SHARE_DIR",) if name in os.environ}

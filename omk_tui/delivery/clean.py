@@ -1,5 +1,9 @@
 """`omk-tui clean`: remove a goal's worktrees (never one with uncommitted work) and its branches that are merged
-into the base branch (unmerged ones are kept and listed)."""
+into the base branch (unmerged ones are kept and listed).
+
+Never while a controller runs the goal (its agents work in those worktrees): that goal is refused, and the
+controller lock is held while cleaning. Processes left behind by a controller killed with -9 are ended first, and
+the folder of its agents' temporary files is removed."""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ class CleanReport:
     kept_worktrees: dict[str, str] = field(default_factory=dict)  # path -> why
     deleted_branches: list[str] = field(default_factory=list)
     kept_branches: dict[str, str] = field(default_factory=dict)  # branch -> why
+    ended_processes: list[int] = field(default_factory=list)  # left behind by a killed controller
+    refused: str = ""  # why the goal was not cleaned (a controller runs it)
     dry_run: bool = False
 
     def to_dict(self) -> dict:
@@ -63,25 +69,62 @@ def _preview(repo: Path, goal_id: str, base: str | None) -> CleanReport:
 
 
 def clean_goal(repo: Path, goal_id: str, *, dry_run: bool = False) -> CleanReport:
+    from omk_tui.delivery.guard import goal_write_lock, refuse_if_running
+    from omk_tui.delivery.local import DeliveryRefused
+
     repo = Path(repo)
+    paths = store.goal_paths(repo, goal_id)
     base = None
     try:
-        base = base_branch_of(repo, store.load_goal(store.goal_paths(repo, goal_id)))
+        base = base_branch_of(repo, store.load_goal(paths))
     except (store.GoalNotFound, store.StateFileError):
         base = gitcli.current_branch(repo)
-    if dry_run:
-        return _preview(repo, goal_id, base)
+    try:
+        if dry_run:
+            refuse_if_running(paths, "clean")
+            return _preview(repo, goal_id, base)
+        with goal_write_lock(paths, "clean"):
+            return _clean(repo, goal_id, base)
+    except DeliveryRefused as exc:
+        return CleanReport(goal_id, refused=str(exc), dry_run=dry_run)
+
+
+def _clean(repo: Path, goal_id: str, base: str | None) -> CleanReport:
+    from omk_tui.control.orphans import reap_orphans
     from omk_tui.git.cleanup import delete_merged_branches, remove_goal_worktrees
 
     report = CleanReport(goal_id)
+    report.ended_processes = reap_orphans(goal_id)  # no controller holds the goal: these were left behind
     wt = remove_goal_worktrees(repo, goal_id, force_clean_only=True)
     report.removed_worktrees = [str(p) for p in wt.removed] + [f"{n} (stale entry, pruned)" for n in wt.pruned]
     report.kept_worktrees = {str(p): "uncommitted work: " + ", ".join(files[:10]) for p, files in wt.kept.items()}
+    _remove_agent_tmp(repo, goal_id)
     if base and gitcli.branch_exists(repo, base):
         branches = delete_merged_branches(repo, goal_id, into=f"refs/heads/{base}")
         report.deleted_branches = list(branches.deleted)
         report.kept_branches = dict(branches.kept)
     return report
+
+
+def _remove_agent_tmp(repo: Path, goal_id: str) -> None:
+    """The agents' temporary files (normally removed as each agent ends), then the goal's worktrees folder if that
+    leaves it empty."""
+    import shutil
+
+    from omk_tui.git import naming
+    from omk_tui.git.errors import GitError
+    from omk_tui.git.worktrees import resolve_worktrees_base
+
+    try:
+        base = resolve_worktrees_base(repo.resolve())
+    except GitError:
+        return
+    tmp = naming.agent_tmp_dir(base, repo.resolve(), goal_id)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.parent.rmdir()
+    except OSError:
+        pass  # kept worktrees, or never made
 
 
 def clean(repo: Path, goal_ref: str | None, *, all_goals: bool = False, dry_run: bool = False) -> list[CleanReport]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 BRANCH_PREFIX = "omk"
 INTEGRATION = "integration"
+AGENT_TMP = ".agent-tmp"
 WORKTREES_ENV = "OMK_WORKTREES_DIR"
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 _MAX = 64
@@ -92,6 +93,12 @@ def worktrees_base(repo_path: Path, configured: str | None = None) -> Path:
 
 def goal_worktrees_dir(base: Path, repo_path: Path, goal_id: str) -> Path:
     return Path(base) / repo_key(repo_path) / safe_component(goal_id)
+
+
+def agent_tmp_dir(base: Path, repo_path: Path, goal_id: str) -> Path:
+    """Where the goal's confined agents get their private TMPDIRs: beside its worktrees (a slice folder never
+    starts with a dot, so it cannot collide)."""
+    return goal_worktrees_dir(base, repo_path, goal_id) / AGENT_TMP
 
 
 def slice_worktree_path(base: Path, repo_path: Path, goal_id: str, slice_id: str) -> Path:
