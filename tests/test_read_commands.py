@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 
 from omk_tui.cli import main
+from omk_tui.control.lock import ControllerLock
 from omk_tui.models.events import make_event
 from omk_tui.models.gates import GateResult
 from omk_tui.models.goal import Budget, GoalPhase, GoalState, GoalStatus
 from omk_tui.models.proof import Delivery, Proof, ReviewResult, SliceOutcome
 from omk_tui.models.tasks import Task, TaskGraph, TaskStatus
 from omk_tui.state.eventlog import EventLog
-from omk_tui.state.store import GoalPaths, create_goal_paths, save_goal, save_proof, save_task_graph
+from omk_tui.state.store import (GoalPaths, create_goal_paths, goal_paths, load_goal, save_goal, save_proof,
+                                 save_task_graph)
 
 OLD_ID = "goal-20261120-090000-000-0000aaaa"
 NEW_ID = "goal-20261122-110000-000-1111bbbb"
@@ -97,11 +99,15 @@ def build_goal(repo: Path, goal_id: str, text: str, *, done: bool, created: date
 
 @pytest.fixture
 def two_goals(repo):
+    """An old finished goal, and a new one a controller is running (its lock is held as a controller holds it)."""
     old = build_goal(repo, OLD_ID, "Fix the slugify bug with a regression test", done=True,
                      created=datetime.now(timezone.utc) - timedelta(days=2))
     new = build_goal(repo, NEW_ID, "Add a --json flag to the CLI with tests", done=False,
                      created=datetime.now(timezone.utc) - timedelta(minutes=5))
-    return old, new
+    controller = ControllerLock(new.lock)
+    controller.acquire()
+    yield old, new
+    controller.release()
 
 
 def run_cli(capsys, *argv):
@@ -160,8 +166,9 @@ def test_goals_never_reads_an_event_log_and_show_reports_its_gaps(repo, two_goal
     new.events.write_bytes(new.events.read_bytes() + b"\x00garbage\n")
     os.unlink(old.events)
     os.mkfifo(old.events)  # opening it for reading would block until a writer comes: it never does
+    env = dict(os.environ, PATH=f"{Path(os.sys.executable).parent}:{os.environ['PATH']}")
     proc = subprocess.run(["omk-tui", "goals", "--repo", str(repo), "--json"], capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, PATH=f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"))
+                          timeout=60, env=env)
     rows = {r["id"]: r for r in json.loads(proc.stdout)}
     assert proc.returncode == 0 and rows[OLD_ID]["progress"] == {"done": 2, "total": 2}
     assert rows[NEW_ID]["problems"] == []  # the log's garbage line is `show`'s business
@@ -169,6 +176,20 @@ def test_goals_never_reads_an_event_log_and_show_reports_its_gaps(repo, two_goal
     d = json.loads(out)
     assert code == 0 and d["events"]["gaps"] == 1
     assert any("1 unreadable line(s)" in p for p in d["problems"])
+
+
+def test_a_goal_recorded_as_running_that_no_controller_holds_shows_as_interrupted(repo, capsys):
+    build_goal(repo, NEW_ID, "Add a --json flag", done=False, created=datetime.now(timezone.utc))  # no lock held
+    code, out, _ = run_cli(capsys, "goals", "--repo", str(repo), "--json")
+    assert code == 0 and json.loads(out)[0]["status"] == "interrupted"
+    code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo), "--json")
+    d = json.loads(out)
+    assert d["status"] == "interrupted"
+    assert d["blockers"][0].startswith("interrupted: no controller is running this goal")
+    assert f"`omk-tui resume {NEW_ID}`" in d["blockers"][0]
+    code, _, err = run_cli(capsys, "proof", NEW_ID, "--repo", str(repo))
+    assert code == 2 and "has no proof yet (status interrupted)" in err
+    assert load_goal(goal_paths(repo, NEW_ID)).status == GoalStatus.running  # what is shown changes, not the record
 
 
 def test_goals_without_goals_exits_2_with_a_message(repo, capsys):

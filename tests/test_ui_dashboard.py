@@ -70,7 +70,9 @@ async def test_panes_show_the_recorded_goal(repo):
         assert "failed" in gates[("baseline", "pytest")][2] and gates[("baseline", "pytest")][3] == "1"
         assert "running" in gates[("s4", "pytest")][2]
         status = str(app.dashboard.query_one("#status").render())
-        assert "running" in status and "execution" in status and "tokens 54.2k/2.0M" in status
+        # recorded as running, but no controller holds it: shown as interrupted, and the clock does not go on
+        assert "interrupted" in status and "execution" in status and "tokens 54.2k/2.0M" in status
+        assert "interrupted" in goals[0][0] and app.dashboard.view.status == "running"
         assert "$0.21/5.00" in status and "agents 1 busy" in status and "permission" in status
         stream = app.dashboard.query_one(AgentStreamView)
         text = "\n".join(stream.plain_lines())
@@ -138,6 +140,8 @@ async def test_resume_of_an_attached_goal_sends_a_request(repo):
         app = OmkApp(repo, now=lambda: SAMPLE_NOW)
         async with app.run_test(size=SIZE) as pilot:
             await loaded(pilot)
+            assert " running " in str(app.dashboard.query_one("#status").render())  # its controller is alive
+            assert "running" in rows(app, "goals")[0][0]
             await pilot.press("r")
             await pilot.pause(0.1)
         assert [r.action for r in requests_in(repo)] == ["resume"]

@@ -25,6 +25,7 @@ def run(args) -> int:
 
     from omk_tui.cli import UsageError
     from omk_tui.commands._common import goal_of
+    from omk_tui.control.lock import shown_status
     from omk_tui.render.text import render_proof_md, render_proof_text
     from omk_tui.state.store import GoalNotFound, StateFileError, load_goal, load_proof
 
@@ -37,7 +38,7 @@ def run(args) -> int:
     if proof is None:
         status = ""
         try:
-            status = f" (status {load_goal(paths).status.value})"
+            status = f" (status {shown_status(load_goal(paths).status.value, paths.lock)})"
         except (StateFileError, GoalNotFound):
             pass
         raise UsageError(f"goal {paths.goal_id} has no proof yet{status}; a proof is written when a run "

@@ -68,6 +68,16 @@ def is_locked(lock_path: Path) -> bool:
         os.close(fd)
 
 
+INTERRUPTED = "interrupted"
+
+
+def shown_status(status: str, lock_path: Path) -> str:
+    """A goal's recorded `status` as a person should read it: a goal recorded as running that no controller holds
+    was interrupted (its controller was killed or crashed, or the machine restarted); `omk-tui resume` goes on.
+    Only what is shown changes: the record stays as it is until a controller resumes the goal."""
+    return INTERRUPTED if status == "running" and not is_locked(lock_path) else status
+
+
 class ControllerLock:
     def __init__(self, lock_path: Path):
         self.path = Path(lock_path)

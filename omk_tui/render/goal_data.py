@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from omk_tui.control.lock import INTERRUPTED
 from omk_tui.projection import GoalView
 from omk_tui.state.reader import GoalBundle
 from omk_tui.state.summary import GoalSummary
@@ -64,6 +65,9 @@ def blockers(b: GoalBundle) -> list[str]:
         if text and text not in out:
             out.append(text)
 
+    if b.status == INTERRUPTED:
+        add(f"interrupted: no controller is running this goal (it was killed or crashed); "
+            f"`omk-tui resume {b.goal_id}` goes on from where it stopped")
     if b.proof is not None:
         add(b.proof.blocker)
         for d in b.proof.human_decisions_required:

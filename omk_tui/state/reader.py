@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from omk_tui.control.lock import shown_status
 from omk_tui.models.goal import GoalState
 from omk_tui.models.proof import Proof
 from omk_tui.models.tasks import TaskGraph
@@ -30,10 +31,13 @@ class GoalBundle:
 
     @property
     def status(self) -> str:
-        """goal.json's status (the controller's snapshot), else what the event log says."""
+        """goal.json's status (the controller's snapshot), else what the event log says; `interrupted` for a goal
+        recorded as running that no controller holds (see `control.lock.shown_status`)."""
         if self.state is not None:
-            return self.state.status.value
-        return self.view.status if self.view is not None else "unknown"
+            recorded = self.state.status.value
+        else:
+            recorded = self.view.status if self.view is not None else "unknown"
+        return shown_status(recorded, self.paths.lock)
 
     @property
     def phase(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from omk_tui.control.lock import shown_status
 from omk_tui.state.store import goal_paths, list_goal_ids
 
 DONE_TASKS = ("done",)
@@ -65,7 +66,7 @@ def summarize(repo: Path, goal_id: str) -> GoalSummary:
     return GoalSummary(
         goal_id=goal_id,
         goal=str(data.get("original_goal") or data.get("normalized_goal") or ""),
-        status=str(data.get("status", "running")),
+        status=shown_status(str(data.get("status", "running")), paths.lock),
         phase=str(data.get("phase", "intake")),
         created_at=_parse_ts(data.get("created_at")),
         done=done,

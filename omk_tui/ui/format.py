@@ -9,13 +9,13 @@ from rich.text import Text
 STATUS_STYLE = {
     "running": "bold $accent", "ready": "bold green", "not_ready": "bold yellow", "blocked_on_human": "bold red",
     "blocked_on_external": "bold red", "needs_more_budget": "bold yellow", "failed_infra": "bold red",
-    "paused": "bold yellow", "cancelled": "dim",
+    "paused": "bold yellow", "cancelled": "dim", "interrupted": "bold yellow",
 }
 # rich styles (no CSS variables) for Text objects
 STATUS_RICH = {
     "running": "bold cyan", "ready": "bold green", "not_ready": "bold yellow", "blocked_on_human": "bold red",
     "blocked_on_external": "bold red", "needs_more_budget": "bold yellow", "failed_infra": "bold red",
-    "paused": "bold yellow", "cancelled": "dim",
+    "paused": "bold yellow", "cancelled": "dim", "interrupted": "bold yellow",
 }
 TASK_ICON = {
     "proposed": ("◌", "dim"), "pending": ("○", ""), "running": ("◐", "cyan"), "done": ("●", "green"),

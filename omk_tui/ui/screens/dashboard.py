@@ -28,6 +28,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from omk_tui.control.client import ControlClient, FileControl, LocalControl
+from omk_tui.control.lock import shown_status
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view
 from omk_tui.replay import ReplayClock
@@ -171,6 +172,7 @@ class DashboardScreen(Screen):
     def on_goals_scanned(self, message: GoalsScanned) -> None:
         self.goals = message.goals
         self._merge_selected_summary()
+        self.show_status()  # a controller that died shows as `interrupted` within a scan
         table = self.query_one(GoalsTable)
         table.show_goals(self.goals, self.now())
         if self.goal_id is None and self.goals:
@@ -186,9 +188,18 @@ class DashboardScreen(Screen):
             return
         for g in self.goals:
             if g.goal_id == self.view.goal_id:
-                g.status, g.phase = self.view.status, self.view.phase
+                g.status, g.phase = self.shown_status(), self.view.phase
                 if self.view.slices:
                     g.done, g.total = self.view.progress
+
+    def shown_status(self) -> str:
+        """The selected goal's status as shown: `interrupted` when it is recorded as running but no controller holds
+        it (`control.lock.shown_status`); a replay shows the recorded status."""
+        view = self.view
+        if view is None:
+            return ""
+        paths = self.goal_paths(view.goal_id)
+        return view.status if self.replay or paths is None else shown_status(view.status, paths.lock)
 
     @on(DataTable.RowHighlighted, "#goals")
     def _goal_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -286,15 +297,23 @@ class DashboardScreen(Screen):
                 self.action_answer_permission(rid)
 
     # ------------------------------------------------------------ drawing
-    def elapsed(self) -> float:
+    def elapsed(self, status: str) -> float:
+        """The goal's elapsed time; it goes on with the clock only while the goal is shown as running."""
         v = self.view
         if v is None:
             return 0.0
-        if not self.replay and v.status == "running" and v.first_ts is not None:
+        if not self.replay and status == "running" and v.first_ts is not None:
             return max(v.elapsed_secs, (self.now() - v.first_ts).total_seconds())
         if v.first_ts is not None and v.last_ts is not None:
             return max(v.elapsed_secs, (v.last_ts - v.first_ts).total_seconds())
         return v.elapsed_secs
+
+    def show_status(self) -> None:
+        if self.view is None:
+            return
+        status = self.shown_status()
+        self._set_text("#status", status_text(self.view, self.elapsed(status), mode="REPLAY" if self.replay else "",
+                                              status=status))
 
     def refresh_panes(self, *, reset_stream: bool = False) -> None:
         view = self.view
@@ -304,7 +323,7 @@ class DashboardScreen(Screen):
             running = sorted(s for s in view.running_turns if s != GOAL_SCOPE)
             self.scope = running[0] if running else (GOAL_SCOPE if GOAL_SCOPE in view.streams or not view.slices
                                                      else sorted(view.slices)[0])
-        self._set_text("#status", status_text(view, self.elapsed(), mode="REPLAY" if self.replay else ""))
+        self.show_status()
         self.query_one(TaskGraphTable).show_view(view)
         worktrees = self.query_one(WorktreesTable)
         worktrees.show_view(view, self.now())

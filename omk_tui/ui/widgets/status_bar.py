@@ -17,14 +17,15 @@ def _used(spent: float, limit: float | None, fmt) -> Text:
     return Text(f"{fmt(spent)}/{fmt(limit) if limit is not None else '∞'}", style=style)
 
 
-def status_text(view: GoalView | None, elapsed: float, *, mode: str = "") -> Text:
+def status_text(view: GoalView | None, elapsed: float, *, mode: str = "", status: str = "") -> Text:
+    """`status` is what to show for the goal's status (default: the recorded `view.status`)."""
     if view is None:
         return Text(" no goal selected · press n to start one", style="dim")
     b = view.budget or {}
     spent_tokens = max(int(b.get("spent_tokens") or 0), view.tokens_in + view.tokens_out)
     spent_usd = max(float(b.get("spent_usd") or 0.0), view.usd)
     parts = [
-        status_badge(view.status), Text(f" {view.phase} ", style="bold"),
+        status_badge(status or view.status), Text(f" {view.phase} ", style="bold"),
         Text("· "), Text(duration(elapsed)), Text("  time "),
         _used(max(elapsed, float(b.get("spent_time_secs") or 0.0)), b.get("time_secs"), duration),
         Text("  tokens "), _used(spent_tokens, b.get("tokens"), tokens),
