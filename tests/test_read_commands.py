@@ -179,7 +179,12 @@ def test_goals_never_reads_an_event_log_and_show_reports_its_gaps(repo, two_goal
 
 
 def test_a_goal_recorded_as_running_that_no_controller_holds_shows_as_interrupted(repo, capsys):
-    build_goal(repo, NEW_ID, "Add a --json flag", done=False, created=datetime.now(timezone.utc))  # no lock held
+    paths = build_goal(repo, NEW_ID, "Add a --json flag", done=False, created=datetime.now(timezone.utc))
+    code, out, _ = run_cli(capsys, "goals", "--repo", str(repo), "--json")
+    assert code == 0 and json.loads(out)[0]["status"] == "running"  # no lock file yet: its controller is starting
+    controller = ControllerLock(paths.lock)
+    controller.acquire()
+    controller.release()  # as a controller killed with -9 leaves it: the file, without the flock
     code, out, _ = run_cli(capsys, "goals", "--repo", str(repo), "--json")
     assert code == 0 and json.loads(out)[0]["status"] == "interrupted"
     code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo), "--json")

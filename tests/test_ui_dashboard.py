@@ -10,6 +10,7 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, TextArea
 
+from omk_tui.control.lock import ControllerLock
 from omk_tui.control.requests import ControlRequest
 from omk_tui.ui.app import OmkApp
 from omk_tui.ui.messages import GoalFolded, GoalsScanned
@@ -55,6 +56,9 @@ def rows(app, table_id: str) -> list[list[str]]:
 
 
 async def test_panes_show_the_recorded_goal(repo):
+    dead = ControllerLock(repo / ".omk" / "goals" / SAMPLE_GOAL_ID / "controller.lock")
+    dead.acquire()
+    dead.release()  # its controller took the lock, then died (as after a kill -9)
     app = OmkApp(repo, now=lambda: SAMPLE_NOW)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)

@@ -72,10 +72,13 @@ INTERRUPTED = "interrupted"
 
 
 def shown_status(status: str, lock_path: Path) -> str:
-    """A goal's recorded `status` as a person should read it: a goal recorded as running that no controller holds
-    was interrupted (its controller was killed or crashed, or the machine restarted); `omk-tui resume` goes on.
+    """A goal's recorded `status` as a person should read it: a goal recorded as running whose lock a controller took
+    but no controller holds now was interrupted (its controller was killed or crashed, or the machine restarted);
+    `omk-tui resume` goes on. A goal with no lock file yet is starting: its controller is about to take the lock.
     Only what is shown changes: the record stays as it is until a controller resumes the goal."""
-    return INTERRUPTED if status == "running" and not is_locked(lock_path) else status
+    if status != "running" or not Path(lock_path).exists():
+        return status
+    return INTERRUPTED if not is_locked(lock_path) else status
 
 
 class ControllerLock:

@@ -13,9 +13,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from omk_tui.control.lock import ControllerLock
 from omk_tui.replay import Recording, ReplayClock
-from omk_tui.state.store import goal_paths
 from omk_tui.ui.app import OmkApp
 from omk_tui.ui.screens.diff import DiffScreen
 from omk_tui.ui.screens.gate_log import GateLogScreen
@@ -26,20 +24,9 @@ SMALL = (80, 24)
 FIXED_ROOT = Path(tempfile.gettempdir()) / "omk-tui-screens"
 
 
-_live_controller: list[ControllerLock] = []
-
-
 def demo_app(cut: int | None = demo_goal.MID_RUN) -> OmkApp:
-    """The recorded demo goal, cut after `cut` events (mid-run by default), clock pinned after its last event.
-
-    A controller in another process is running it: its lock is held (else the goal would show as interrupted).
-    """
+    """The recorded demo goal, cut after `cut` events (mid-run by default), clock pinned after its last event."""
     repo, gid, now = demo_goal.materialize(FIXED_ROOT / "demo", cut)
-    while _live_controller:
-        _live_controller.pop().release()
-    lock = ControllerLock(goal_paths(repo, gid).lock)
-    lock.acquire()
-    _live_controller.append(lock)
     return OmkApp(repo, goal_id=gid, now=lambda: now)
 
 
