@@ -60,6 +60,6 @@ class WorktreeDirty(GitError):
         self.files = files
         super().__init__(
             f"worktree {path} has uncommitted changes:\n{_listed(files)}\n"
-            "Commit them to the slice branch first (remove with commit_dirty / `omk-tui clean --commit-dirty`), "
-            "or look at them in that folder."
+            "Look at them in that folder, and commit them to the slice branch (`git add -A && git commit` there) or "
+            "discard them; `omk-tui clean` removes the worktree once it is clean."
         )
