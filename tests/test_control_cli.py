@@ -132,7 +132,7 @@ def test_clean_refuses_a_running_goal_and_after_a_kill_ends_what_was_left_behind
     cleaned = omk(repo, "clean", goal_id, "--json", env=env)
     assert cleaned.returncode == 0, cleaned.stderr
     report = json.loads(cleaned.stdout)[0]
-    assert report["refused"] == "" and sleeper in report["ended_processes"]
+    assert report["refused"] == "" and sleeper in report["ended_processes"]  # with the rest of its process group
     assert not marked_processes(goal_id)
     assert str(slice_worktree[0]) in report["removed_worktrees"]
     assert not goal_worktrees[0].exists()  # with the agents' temporary files

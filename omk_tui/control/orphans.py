@@ -69,20 +69,25 @@ def marked_processes(goal_id: str) -> list[tuple[int, int]]:
 
 
 def reap_orphans(goal_id: str) -> list[int]:
-    """Kill the process groups of this goal's processes whose controller is dead; return the pids ended."""
-    ended = []
+    """Kill the process groups of this goal's processes whose controller is dead; return every marked pid ended."""
+    targets = []
     for pid, ctl in marked_processes(goal_id):
         if ctl == os.getpid() or (ctl and _alive(ctl)):
             continue
         try:
-            pgid = os.getpgid(pid)
+            targets.append((pid, os.getpgid(pid)))
         except ProcessLookupError:
             continue
+    own_group = os.getpgid(0)
+    killed: set[int] = set()
+    ended = []
+    for pid, pgid in targets:
         try:
-            if pgid != os.getpgid(0):
-                os.killpg(pgid, signal.SIGKILL)
-            else:
+            if pgid == own_group:
                 os.kill(pid, signal.SIGKILL)
+            elif pgid not in killed:
+                os.killpg(pgid, signal.SIGKILL)
+                killed.add(pgid)
         except (ProcessLookupError, PermissionError):
             continue
         ended.append(pid)
