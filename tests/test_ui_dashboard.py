@@ -372,6 +372,33 @@ async def test_usable_at_80x24(repo):
         assert app.focused.id == "gates"
 
 
+@pytest.mark.parametrize("size", [(80, 24), SIZE])
+async def test_the_agent_pane_shows_the_end_of_a_long_stream_and_follows_it(repo, size):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot)
+        pane = app.dashboard.query_one(AgentStreamView)
+        for scope in ("s1", "s3"):
+            for i in range(60):  # longer than the pane at either size
+                app.dashboard.view.stream(scope).add_text("message", f"{scope} line {i}\n\n")
+            app.dashboard.set_scope(scope)
+            await pilot.pause(0.1)
+            assert pane.max_scroll_y > 0, scope  # longer than the pane: the end is what it must show
+            assert pane.scroll_y == pane.max_scroll_y, scope
+        pane.scroll_home(animate=False, immediate=True)  # the reader scrolls up: new output does not pull them down
+        await pilot.pause()
+        app.dashboard.view.stream("s3").add_text("message", "\n\nmore output\n")
+        app.dashboard.refresh_panes()
+        await pilot.pause()
+        assert pane.scroll_y == 0
+        pane.scroll_end(animate=False, immediate=True)  # back at the end: following again
+        await pilot.pause()
+        app.dashboard.view.stream("s3").add_text("message", "\n\neven more\n")
+        app.dashboard.refresh_panes()
+        await pilot.pause()
+        assert pane.scroll_y == pane.max_scroll_y and pane.plain_lines()[-1].startswith("even more")
+
+
 def ui_classes_with_bindings():
     import importlib
     import inspect

@@ -66,6 +66,7 @@ class AgentStreamView(ScrollView, can_focus=True):
         self._total = 0
         self._laid_out = 0.0
         self._layout_timer = None
+        self._at_end = True  # following the end of the stream (until the reader scrolls up)
 
     @property
     def line_count(self) -> int:
@@ -81,13 +82,15 @@ class AgentStreamView(ScrollView, can_focus=True):
         version = stream.version if stream is not None else 0
         if not reset and version == self._version and width == self._width:
             return
-        follow = reset or self.is_vertical_scroll_end or self.max_scroll_y == 0
+        follow = reset or self._at_end or self.is_vertical_scroll_end or self.max_scroll_y == 0
         self._version = version
         self._width = width
         self._rebuild(width)
         self._resize_virtual(Size(width, self._total))
         if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # forced: the scrollbar a longer stream needs appears only with the next layout, and until then Textual
+            # refuses to scroll (the pane would stay at the top, or not, depending on timing)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.refresh()
 
     def _resize_virtual(self, size: Size) -> None:
@@ -175,6 +178,12 @@ class AgentStreamView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self._stream is not None:
             self.show(self._stream)
+            if self._at_end:  # a pane that shrank under the reader still shows the end it showed
+                self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._at_end = new_value >= self.max_scroll_y
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
