@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,8 @@ async def test_panes_show_the_recorded_goal(repo):
         assert tasks[2][3] == "t2" and "s2 (read/write cli.py)" in tasks[2][4]  # dependency + serialization
         assert tasks[0][5] == "2"  # attempts
         wt = {r[0]: r for r in rows(app, "worktrees")}
-        assert wt["s1"][1] == "committed #2" and wt["s1"][4] == "+3 −1" and wt["s3"][2] == "● agent"
+        assert wt["s1"][1] == "committed #2" and wt["s1"][4] == "+3 −1"
+        assert wt["s3"][2] == "stopped" and wt["s1"][2] == "○"  # the log says s3's agent runs; no controller does
         gates = {(r[0], r[1]): r for r in rows(app, "gates")}
         assert "failed" in gates[("baseline", "pytest")][2] and gates[("baseline", "pytest")][3] == "1"
         assert "running" in gates[("s4", "pytest")][2]
@@ -77,7 +79,7 @@ async def test_panes_show_the_recorded_goal(repo):
         # recorded as running, but no controller holds it: shown as interrupted, and the clock does not go on
         assert "interrupted" in status and "execution" in status and "tokens 54.2k/2.0M" in status
         assert "interrupted" in goals[0][0] and app.dashboard.view.status == "running"
-        assert "$0.21/5.00" in status and "agents 1 busy" in status and "permission" in status
+        assert "$0.21/5.00" in status and "agents 0 busy" in status and "permission" in status
         stream = app.dashboard.query_one(AgentStreamView)
         text = "\n".join(stream.plain_lines())
         assert app.dashboard.scope == "s3" and "Checking how --json prints" in text and "permission?" in text
@@ -128,9 +130,10 @@ async def test_cancel_can_be_declined(repo):
         assert requests_in(repo) == []
 
 
-async def test_resume_of_an_attached_goal_sends_a_request(repo):
+@contextlib.contextmanager
+def controller_elsewhere(repo: Path):
+    """Another process holds the goal's controller lock (an flock, as a running controller does)."""
     lock = repo / ".omk" / "goals" / SAMPLE_GOAL_ID / "controller.lock"
-    # another process holds the controller lock (an flock, as a running controller does)
     holder = ("import fcntl, json, os, sys, time\n"
               "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
               "fcntl.flock(fd, fcntl.LOCK_EX)\n"
@@ -138,20 +141,45 @@ async def test_resume_of_an_attached_goal_sends_a_request(repo):
               " 'heartbeat': time.time()}).encode())\n"
               "print('locked', flush=True)\n"
               "time.sleep(60)\n")
-    sleeper = subprocess.Popen([sys.executable, "-c", holder, str(lock)], stdout=subprocess.PIPE, text=True)
+    holder_proc = subprocess.Popen([sys.executable, "-c", holder, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
-        assert sleeper.stdout.readline().strip() == "locked"
+        assert holder_proc.stdout.readline().strip() == "locked"
+        yield holder_proc
+    finally:
+        holder_proc.kill()
+        holder_proc.wait()
+
+
+async def test_resume_of_an_attached_goal_sends_a_request(repo):
+    with controller_elsewhere(repo):
         app = OmkApp(repo, now=lambda: SAMPLE_NOW)
         async with app.run_test(size=SIZE) as pilot:
             await loaded(pilot)
-            assert " running " in str(app.dashboard.query_one("#status").render())  # its controller is alive
+            status = str(app.dashboard.query_one("#status").render())
+            assert " running " in status and "agents 1 busy" in status  # its controller is alive
             assert "running" in rows(app, "goals")[0][0]
+            assert {r[0]: r[2] for r in rows(app, "worktrees")}["s3"] == "● agent"
             await pilot.press("r")
             await pilot.pause(0.1)
         assert [r.action for r in requests_in(repo)] == ["resume"]
-    finally:
-        sleeper.kill()
-        sleeper.wait()
+
+
+async def test_a_controller_that_dies_shows_as_interrupted_within_a_rescan(repo):
+    with controller_elsewhere(repo) as controller:
+        app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot)
+            assert " running " in str(app.dashboard.query_one("#status").render())
+            controller.kill()  # kill -9: the kernel drops its flock
+            controller.wait()
+            for _ in range(100):  # the goals list is rescanned every 2 s
+                await pilot.pause(0.1)
+                if "interrupted" in str(app.dashboard.query_one("#status").render()):
+                    break
+            status = str(app.dashboard.query_one("#status").render())
+            assert "interrupted" in status and "agents 0 busy" in status
+            assert "interrupted" in rows(app, "goals")[0][0]
+            assert {r[0]: r[2] for r in rows(app, "worktrees")}["s3"] == "stopped"
 
 
 @pytest.mark.parametrize("keys,decision", [(("y",), "approve"), (("a",), "approve"), (("s",), "approve_for_session"),

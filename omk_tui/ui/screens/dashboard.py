@@ -28,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from omk_tui.control.client import ControlClient, FileControl, LocalControl
-from omk_tui.control.lock import shown_status
+from omk_tui.control.lock import INTERRUPTED, shown_status
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view
 from omk_tui.replay import ReplayClock
@@ -106,6 +106,7 @@ class DashboardScreen(Screen):
         self.flushes = 0
         self._select_timer = None
         self._shown_summary: tuple | None = None
+        self._status_shown = ""  # the status the panes were last drawn with (see shown_status)
         self._shown: dict[str, object] = {}  # what each static text shows now, to skip identical updates
 
     # ------------------------------------------------------------ layout
@@ -172,7 +173,8 @@ class DashboardScreen(Screen):
     def on_goals_scanned(self, message: GoalsScanned) -> None:
         self.goals = message.goals
         self._merge_selected_summary()
-        self.show_status()  # a controller that died shows as `interrupted` within a scan
+        if self.view is not None and self.shown_status() != self._status_shown:
+            self.refresh_panes()  # a controller that died shows as `interrupted` within a scan
         table = self.query_one(GoalsTable)
         table.show_goals(self.goals, self.now())
         if self.goal_id is None and self.goals:
@@ -308,10 +310,9 @@ class DashboardScreen(Screen):
             return max(v.elapsed_secs, (v.last_ts - v.first_ts).total_seconds())
         return v.elapsed_secs
 
-    def show_status(self) -> None:
+    def show_status(self, status: str) -> None:
         if self.view is None:
             return
-        status = self.shown_status()
         self._set_text("#status", status_text(self.view, self.elapsed(status), mode="REPLAY" if self.replay else "",
                                               status=status))
 
@@ -323,10 +324,11 @@ class DashboardScreen(Screen):
             running = sorted(s for s in view.running_turns if s != GOAL_SCOPE)
             self.scope = running[0] if running else (GOAL_SCOPE if GOAL_SCOPE in view.streams or not view.slices
                                                      else sorted(view.slices)[0])
-        self.show_status()
+        status = self._status_shown = self.shown_status()
+        self.show_status(status)
         self.query_one(TaskGraphTable).show_view(view)
         worktrees = self.query_one(WorktreesTable)
-        worktrees.show_view(view, self.now())
+        worktrees.show_view(view, self.now(), live=status != INTERRUPTED)
         if not self._scope_chosen:
             worktrees.select_key(self.scope)
         self.query_one(GatesTable).show_view(view)

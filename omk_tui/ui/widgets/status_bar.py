@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from omk_tui.control.lock import INTERRUPTED
 from omk_tui.projection import GoalView
 from omk_tui.ui.format import duration, status_badge, tokens
 
@@ -30,7 +31,7 @@ def status_text(view: GoalView | None, elapsed: float, *, mode: str = "", status
         _used(max(elapsed, float(b.get("spent_time_secs") or 0.0)), b.get("time_secs"), duration),
         Text("  tokens "), _used(spent_tokens, b.get("tokens"), tokens),
         Text("  $"), _used(spent_usd, b.get("usd"), lambda v: "∞" if v is None else f"{v:.2f}"),
-        Text(f"  agents {len(view.running_turns)} busy"),
+        Text(f"  agents {0 if status == INTERRUPTED else len(view.running_turns)} busy"),
     ]
     if view.permissions:
         parts.append(Text(f"  ⚑ {len(view.permissions)} permission{'s' if len(view.permissions) > 1 else ''} "

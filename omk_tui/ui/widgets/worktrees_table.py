@@ -17,8 +17,13 @@ def short_path(path: str | None, width: int = 24) -> str:
     return path if len(path) <= width else "…" + path[-(width - 1):]
 
 
-def liveness(view: GoalView, sid: str, now: datetime) -> Text:
+def liveness(view: GoalView, sid: str, now: datetime, live: bool = True) -> Text:
+    """Whether the slice's agent runs (or how long its lease has left); `live` is False when no controller runs the
+    goal (interrupted): what the log last said of the slice's agent no longer holds."""
     s = view.slices[sid]
+    if not live:
+        return Text("stopped", style="yellow") if s.agent_alive or s.state in ("running", "gates") \
+            else Text("○", style="dim")
     if s.agent_alive:
         return Text("● agent", style="green")
     if s.lease_expires_at is not None and s.state in ("running", "gates"):
@@ -37,8 +42,8 @@ class WorktreesTable(RowTable):
     COLUMNS = (("slice", "slice"), ("state", "state"), ("live", "agent"), ("files", "files"), ("lines", "+/−"),
                ("branch", "branch"), ("worktree", "worktree"))
 
-    def show_view(self, view: GoalView, now: datetime) -> None:
-        goal_live = GOAL_SCOPE in view.running_turns
+    def show_view(self, view: GoalView, now: datetime, *, live: bool = True) -> None:
+        goal_live = live and GOAL_SCOPE in view.running_turns
         rows = [(GOAL_SCOPE, [
             Text("goal", style="bold"), Text(view.phase, style="dim"),
             Text("● planner" if goal_live else "○", style="green" if goal_live else "dim"), "-", "-",
@@ -49,6 +54,6 @@ class WorktreesTable(RowTable):
             files = str(len(s.changed_files)) if s.changed_files else "-"
             lines = Text.assemble((f"+{s.insertions}", "green"), " ", (f"−{s.deletions}", "red")) \
                 if s.changed_files else Text("-", style="dim")
-            rows.append((sid, [Text(sid, style="bold"), state, liveness(view, sid, now), files, lines,
+            rows.append((sid, [Text(sid, style="bold"), state, liveness(view, sid, now, live), files, lines,
                                Text(s.branch, no_wrap=True, overflow="ellipsis"), short_path(s.worktree)]))
         self.set_rows(rows)
