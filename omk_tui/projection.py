@@ -207,8 +207,15 @@ class GoalView:
     # ------------------------------------------------------------ derived
     @property
     def progress(self) -> tuple[int, int]:
+        """Slices committed or merged, and slices planned."""
         done = sum(1 for s in self.slices.values() if s.state in ("committed", "merged"))
         return done, len(self.slices)
+
+    @property
+    def task_progress(self) -> tuple[int, int]:
+        """Tasks done, and tasks accepted (the goals list's measure, as `state.summary` reads it from the graph)."""
+        accepted = [t for t in self.tasks.values() if t.status not in ("proposed", "rejected")]
+        return sum(1 for t in accepted if t.status == "done"), len(accepted)
 
     def stream(self, scope: str | None) -> AgentStream:
         key = scope or GOAL_SCOPE

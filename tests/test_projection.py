@@ -226,3 +226,20 @@ def test_a_chunk_whose_text_is_not_a_string_is_a_payload_error_not_an_entry():
     apply(v, make_event("g", "agent_message_chunk", {"slice_id": "s1", "text": "fine"}))
     assert v.payload_errors == 6
     assert [e.text for e in v.streams["s1"].entries] == ["fine"]
+
+
+def test_task_progress_counts_accepted_tasks_and_slice_progress_planned_slices():
+    v = fold(GOAL, events(
+        ("task_proposed", {"task": {"id": "a", "title": "A"}}),
+        ("task_proposed", {"task": {"id": "b", "title": "B"}}),
+        ("task_proposed", {"task": {"id": "c", "title": "C"}}),
+        ("task_proposed", {"task": {"id": "d", "title": "D"}}),  # never accepted
+        ("task_accepted", {"task_id": "a"}),
+        ("task_accepted", {"task_id": "b"}),
+        ("task_rejected", {"task_id": "c", "reason": "outside the policy roots"}),
+        ("slice_planned", {"slice_id": "sa", "task_id": "a"}),
+        ("slice_planned", {"slice_id": "sb", "task_id": "b"}),
+        ("slice_state", {"slice_id": "sa", "state": "committed", "attempt": 1}),
+        ("task_status", {"task_id": "a", "status": "done"}),
+    ))
+    assert v.task_progress == (1, 2) and v.progress == (1, 2)

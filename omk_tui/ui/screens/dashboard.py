@@ -191,8 +191,8 @@ class DashboardScreen(Screen):
         for g in self.goals:
             if g.goal_id == self.view.goal_id:
                 g.status, g.phase = self.shown_status(), self.view.phase
-                if self.view.slices:
-                    g.done, g.total = self.view.progress
+                if self.view.tasks:
+                    g.done, g.total = self.view.task_progress
 
     def shown_status(self) -> str:
         """The selected goal's status as shown: `interrupted` when it is recorded as running but no controller holds
@@ -333,7 +333,7 @@ class DashboardScreen(Screen):
             worktrees.select_key(self.scope)
         self.query_one(GatesTable).show_view(view)
         self._show_stream(reset=reset_stream)
-        summary = (view.goal_id, view.status, view.phase, view.progress)
+        summary = (view.goal_id, view.status, view.phase, view.task_progress)
         if self.goals and summary != self._shown_summary:
             # the goals list only changes with the selected goal's status, phase or progress
             self._shown_summary = summary

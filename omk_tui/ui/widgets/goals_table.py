@@ -12,7 +12,7 @@ from omk_tui.ui.widgets.row_table import RowTable
 
 
 class GoalsTable(RowTable):
-    COLUMNS = (("status", "status"), ("age", "age"), ("progress", "slices"), ("phase", "phase"), ("goal", "goal"))
+    COLUMNS = (("status", "status"), ("age", "age"), ("progress", "tasks"), ("phase", "phase"), ("goal", "goal"))
 
     def show_goals(self, goals: list[GoalSummary], now: datetime) -> None:
         rows = []
