@@ -237,8 +237,8 @@ def test_task_progress_counts_accepted_tasks_and_slice_progress_planned_slices()
         ("task_accepted", {"task_id": "a"}),
         ("task_accepted", {"task_id": "b"}),
         ("task_rejected", {"task_id": "c", "reason": "outside the policy roots"}),
-        ("slice_planned", {"slice_id": "sa", "task_id": "a"}),
-        ("slice_planned", {"slice_id": "sb", "task_id": "b"}),
+        ("slice_planned", {"slice_id": "sa", "task_id": "a", "branch": "omk/g/sa"}),
+        ("slice_planned", {"slice_id": "sb", "task_id": "b", "branch": "omk/g/sb"}),
         ("slice_state", {"slice_id": "sa", "state": "committed", "attempt": 1}),
         ("task_status", {"task_id": "a", "status": "done"}),
     ))
