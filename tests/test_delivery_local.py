@@ -150,8 +150,11 @@ def test_clean_keeps_dirty_worktree_and_unmerged_branches(tmp_path: Path):
 def test_clean_keeps_unmerged_branch(tmp_path: Path):
     repo = make_repo(tmp_path)
     paths = make_goal(repo)
+    preview = cli(repo, "clean", paths.goal_id, "--dry-run")
     proc = cli(repo, "clean", paths.goal_id)
     assert proc.returncode == 0
-    assert "kept branch" in proc.stdout and "has commits not in" in proc.stdout
+    assert "kept branch" in proc.stdout and "has commits not in main)" in proc.stdout
+    assert [ln.strip() for ln in preview.stdout.splitlines() if "kept branch" in ln] == \
+        [ln.strip() for ln in proc.stdout.splitlines() if "kept branch" in ln]  # the dry run says the same
     assert naming.integration_branch(paths.goal_id) in git(repo, "branch")
     assert cli(repo, "clean").returncode == 2

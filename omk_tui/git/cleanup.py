@@ -97,7 +97,7 @@ def delete_merged_branches(
         branch = repo.branches.local[name]
         tip = branch.peel(pygit2.Commit).id
         if not (tip == target or repo.descendant_of(target, tip)):
-            result.kept[name] = f"has commits not in {target_rev}"
+            result.kept[name] = f"has commits not in {target_rev.removeprefix('refs/heads/')}"
             continue
         if branch.is_checked_out():
             result.kept[name] = "checked out in a worktree"
