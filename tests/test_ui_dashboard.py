@@ -102,23 +102,47 @@ async def test_switching_slices_shows_that_stream_from_its_start(repo):
 
 
 async def test_control_keys_write_control_requests(repo):
+    with controller_elsewhere(repo):
+        app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot)
+            await pilot.press("p")
+            await pilot.press("g")
+            await pilot.press("c")
+            assert isinstance(app.screen, ConfirmModal)
+            await pilot.press("y")
+            await pilot.press("b")
+            assert isinstance(app.screen, BudgetModal)
+            await pilot.click("#time")
+            await pilot.press("1", "0", "tab", "5", "0", "0", "0", "tab", "1", ".", "5", "ctrl+s")
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, BudgetModal)
+    actions = [(r.action, r.args) for r in requests_in(repo)]
+    assert actions == [("pause", {}), ("run_gates", {}), ("cancel", {}),
+                       ("budget_add", {"time_secs": 600.0, "tokens": 5000, "usd": 1.5})]
+
+
+async def test_without_a_controller_keys_act_on_the_record_or_say_why_not(repo):
+    from omk_tui.state.store import goal_paths, load_goal
+
+    paths = goal_paths(repo, SAMPLE_GOAL_ID)
+    time_before = load_goal(paths).budget.time_secs
     app = OmkApp(repo, now=lambda: SAMPLE_NOW)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("p")
-        await pilot.press("g")
-        await pilot.press("c")
-        assert isinstance(app.screen, ConfirmModal)
-        await pilot.press("y")
-        await pilot.press("b")
-        assert isinstance(app.screen, BudgetModal)
-        await pilot.click("#time")
-        await pilot.press("1", "0", "tab", "5", "0", "0", "0", "tab", "1", ".", "5", "ctrl+s")
+        await pilot.press("p", "g")  # need a controller: said, and no request is left for the next run to act on
         await pilot.pause(0.1)
-        assert not isinstance(app.screen, BudgetModal)
-        actions = [(r.action, r.args) for r in requests_in(repo)]
-        assert actions == [("pause", {}), ("run_gates", {}), ("cancel", {}),
-                           ("budget_add", {"time_secs": 600.0, "tokens": 5000, "usd": 1.5})]
+        notes = [n.message for n in app._notifications]
+        assert any("nothing to pause" in n for n in notes) and any("nothing to run gates" in n for n in notes)
+        await pilot.press("b")
+        await pilot.click("#time")
+        await pilot.press("1", "0", "ctrl+s")
+        await pilot.pause(0.2)
+        assert load_goal(paths).budget.time_secs == time_before + 600  # applied to the record, as budget-add does
+        await pilot.press("c", "y")
+        await pilot.pause(0.2)
+        assert load_goal(paths).status.value == "cancelled"  # as `omk-tui cancel` does for a goal nobody runs
+    assert requests_in(repo) == []
 
 
 async def test_cancel_can_be_declined(repo):

@@ -18,6 +18,7 @@ def send_intent(args, action: str) -> int:
 
     from omk_tui.commands._common import goal_of
     from omk_tui.control.client import FileControl
+    from omk_tui.control.lock import shown_status
     from omk_tui.state.store import load_goal
 
     repo, paths = goal_of(args)
@@ -30,7 +31,8 @@ def send_intent(args, action: str) -> int:
             cancel_offline(repo, paths)
             print(f"goal {paths.goal_id}: cancelled (no controller was running)")
             return 0
-        print(f"goal {paths.goal_id} has no running controller (status {state.status.value}); nothing to {action}")
+        shown = shown_status(state.status.value, paths.lock)
+        print(f"goal {paths.goal_id} has no running controller (status {shown}); nothing to {action}")
         return 1
     getattr(fc, action)()
     deadline = time.monotonic() + args.wait

@@ -458,8 +458,25 @@ class DashboardScreen(Screen):
         paths = self.goal_paths()
         return FileControl(paths, self.repo) if paths is not None else None
 
+    def _runs_nowhere(self) -> GoalPaths | None:
+        """The selected goal's paths when no controller runs it, here or in another process (else None): a request
+        file would wait for the goal's next run and act then, so what needs a controller says so instead, and
+        cancel and budget are applied to the snapshots directly, as the command line does."""
+        if self.goal_id is None or self.goal_id in self.app.controllers:
+            return None
+        paths = self.goal_paths()
+        if paths is None or FileControl(paths, self.repo).controller_alive():
+            return None
+        return paths
+
+    def _nothing_to(self, what: str) -> bool:
+        if self._runs_nowhere() is None:
+            return False
+        self.notify(f"no controller is running {self.goal_id}: nothing to {what} (r resumes it)", severity="warning")
+        return True
+
     def action_pause(self) -> None:
-        if (intents := self.intents()) is not None:
+        if not self._nothing_to("pause") and (intents := self.intents()) is not None:
             intents.pause()
             self.notify(f"pause requested for {self.goal_id}")
 
@@ -483,7 +500,11 @@ class DashboardScreen(Screen):
             return
 
         def confirmed(yes: bool | None) -> None:
-            if yes and (intents := self.intents()) is not None:
+            if not yes:
+                return
+            if (paths := self._runs_nowhere()) is not None:
+                self._offline(paths, "cancel")
+            elif (intents := self.intents()) is not None:
                 intents.cancel()
                 self.notify(f"cancel requested for {self.goal_id}")
 
@@ -492,14 +513,40 @@ class DashboardScreen(Screen):
 
     def action_add_budget(self) -> None:
         def added(req: BudgetRequest | None) -> None:
-            if req and (intents := self.intents()) is not None:
+            if not req:
+                return
+            if (paths := self._runs_nowhere()) is not None:
+                self._offline(paths, "budget", req)
+            elif (intents := self.intents()) is not None:
                 intents.add_budget(time_secs=req.time_secs, tokens=req.tokens, usd=req.usd)
                 self.notify("budget added")
 
         if self.goal_id is not None:
             self.app.push_screen(BudgetModal(), added)
 
+    def _offline(self, paths: GoalPaths, what: str, req: BudgetRequest | None = None) -> None:
+        """Cancel, or add budget to, a goal no controller runs (under its lock, like `omk-tui cancel|budget-add`)."""
+        from omk_tui.control.lock import LockHeld
+        from omk_tui.control.offline import budget_add_offline, cancel_offline
+        from omk_tui.state.store import StateFileError, load_goal
+
+        try:
+            if what == "budget":
+                assert req is not None
+                budget_add_offline(paths, req.time_secs, req.tokens, req.usd)
+                self.notify(f"budget added to {self.goal_id} (no controller was running; r resumes it)")
+            elif load_goal(paths).status.value in ("ready", "cancelled"):
+                self.notify(f"{self.goal_id} is {load_goal(paths).status.value}: nothing to cancel")
+            else:
+                cancel_offline(self.repo, paths)
+                self.notify(f"{self.goal_id} cancelled (no controller was running)")
+        except (LockHeld, StateFileError, OSError) as exc:
+            self.notify(f"could not {what} {self.goal_id}: {exc}", severity="error")
+        self.scan()
+
     def action_run_gates(self) -> None:
+        if self._nothing_to("run gates"):
+            return
         if (intents := self.intents()) is not None:
             intents.run_gates()
             self.notify("gates requested")
