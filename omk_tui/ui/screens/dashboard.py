@@ -535,8 +535,8 @@ class DashboardScreen(Screen):
                 assert req is not None
                 budget_add_offline(paths, req.time_secs, req.tokens, req.usd)
                 self.notify(f"budget added to {self.goal_id} (no controller was running; r resumes it)")
-            elif load_goal(paths).status.value in ("ready", "cancelled"):
-                self.notify(f"{self.goal_id} is {load_goal(paths).status.value}: nothing to cancel")
+            elif (status := load_goal(paths).status.value) in ("ready", "cancelled"):
+                self.notify(f"{self.goal_id} is {status}: nothing to cancel")
             else:
                 cancel_offline(self.repo, paths)
                 self.notify(f"{self.goal_id} cancelled (no controller was running)")
