@@ -315,39 +315,40 @@ async def test_diff_screen_shows_the_slice_change(repo):
 
 
 async def test_help_palette_theme_focus_screenshot_and_quit(repo, tmp_path):
-    app = OmkApp(repo, now=lambda: SAMPLE_NOW, screenshot_dir=tmp_path / "shots")
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        help_text = "\n".join(help_lines())
-        for needle in ("n  New", "p  Pause", "r  Resume", "c  Cancel", "b  Budget", "d  Diff", "g  Gates",
-                       "f  Next failure", "/  Search", "n, x  Reject", "y, a  Approve", "t  Theme", "q  Quit",
-                       "ctrl+p  Command palette", "enter  Open", "f8  Screenshot", "space  Play/pause"):
-            assert needle in help_text, needle
-        await pilot.press("escape")
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"pause")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert [r.action for r in requests_in(repo)] == ["pause"]
-        assert app.theme == "omk-dark"
-        await pilot.press("t")
-        assert app.theme == "omk-light"
-        focused = app.focused
-        await pilot.press("tab")
-        assert app.focused is not focused
-        await pilot.press("shift+tab")
-        assert app.focused is focused
-        await pilot.press("f8")
-        await pilot.pause(0.1)
-        assert list((tmp_path / "shots").glob("*.svg"))
-        await pilot.press("q")
-        await pilot.pause(0.1)
-    assert app.return_code == 0
+    with controller_elsewhere(repo):  # the palette's pause goes to a running controller
+        app = OmkApp(repo, now=lambda: SAMPLE_NOW, screenshot_dir=tmp_path / "shots")
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot)
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            help_text = "\n".join(help_lines())
+            for needle in ("n  New", "p  Pause", "r  Resume", "c  Cancel", "b  Budget", "d  Diff", "g  Gates",
+                           "f  Next failure", "/  Search", "n, x  Reject", "y, a  Approve", "t  Theme", "q  Quit",
+                           "ctrl+p  Command palette", "enter  Open", "f8  Screenshot", "space  Play/pause"):
+                assert needle in help_text, needle
+            await pilot.press("escape")
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, CommandPalette)
+            await pilot.press(*"pause")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert [r.action for r in requests_in(repo)] == ["pause"]
+            assert app.theme == "omk-dark"
+            await pilot.press("t")
+            assert app.theme == "omk-light"
+            focused = app.focused
+            await pilot.press("tab")
+            assert app.focused is not focused
+            await pilot.press("shift+tab")
+            assert app.focused is focused
+            await pilot.press("f8")
+            await pilot.pause(0.1)
+            assert list((tmp_path / "shots").glob("*.svg"))
+            await pilot.press("q")
+            await pilot.pause(0.1)
+        assert app.return_code == 0
 
 
 async def test_goals_list_newest_first_and_selecting_another_goal(repo):
