@@ -269,6 +269,7 @@ class GoalController:
         lock = ControllerLock(self.paths.lock)
         lock.acquire()
         reaped = reap_orphans(self.state.goal_id)
+        stale_locks = self._remove_stale_git_locks()
         if self._agent_tmp_root is not None:
             shutil.rmtree(self._agent_tmp_root, ignore_errors=True)  # no agent of this goal runs now
         self.running = True
@@ -278,6 +279,9 @@ class GoalController:
         self.emit("run_started", {"pid": os.getpid(), "resumed": resumed}, durable=True)
         if reaped:
             self.narrate("recover", f"ended {len(reaped)} process(es) left behind by a controller that died")
+        if stale_locks:
+            self.narrate("recover", f"removed {len(stale_locks)} git lock file(s) a controller that died left behind: "
+                         + ", ".join(stale_locks))
         if self.state.status is not GoalStatus.running:
             self.emit("goal_resumed", {"by": "user", "reason": f"was {self.state.status.value}"})
             self._set_status(GoalStatus.running)
@@ -512,6 +516,17 @@ class GoalController:
             return await fut
         finally:
             self._permission_waiters.pop(req.request_id, None)
+
+    def _remove_stale_git_locks(self) -> list[str]:
+        """Git lock files in this goal's own refs and worktrees, left by a controller killed mid-update (we hold the
+        goal's lock, so none is live)."""
+        from omk_tui.git.cleanup import remove_stale_locks
+        from omk_tui.git.errors import GitError
+
+        try:
+            return remove_stale_locks(self.repo, self.state.goal_id)
+        except GitError:
+            return []  # the run's own git work says what is wrong with the repository
 
     @functools.cached_property
     def _agent_tmp_root(self) -> Path | None:

@@ -105,3 +105,29 @@ def delete_merged_branches(
         branch.delete()
         result.deleted.append(name)
     return result
+
+
+def remove_stale_locks(repo_path: Path | str, goal_id: str) -> list[str]:
+    """Remove the lock files git (libgit2) left in this goal's own namespace: its branches' refs and reflogs, and its
+    worktrees' admin folders (index, HEAD). A controller killed with -9 while it updated a ref or a worktree's index
+    leaves `<file>.lock` behind, and every later update of that file fails with "failed to lock file".
+
+    Only for a caller holding the goal's controller lock: nothing else writes these files, so a lock there is stale.
+    Returns the paths removed, relative to the git folder.
+    """
+    repo = open_repository(repo_path)
+    git_dir = Path(repo.path)
+    ours = naming.goal_prefix(goal_id).rstrip("/")
+    places = [git_dir / "refs" / "heads" / ours, git_dir / "logs" / "refs" / "heads" / ours]
+    places += [p for p in (git_dir / "worktrees").glob(naming.worktree_name_prefix(goal_id) + "*") if p.is_dir()]
+    removed = []
+    for place in places:
+        for lock in sorted(place.rglob("*.lock")) if place.is_dir() else ():
+            try:
+                lock.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                continue  # not ours to fix: the update that needs it will say what is wrong
+            removed.append(str(lock.relative_to(git_dir)))
+    return removed

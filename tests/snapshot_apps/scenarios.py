@@ -17,6 +17,7 @@ from omk_tui.replay import Recording, ReplayClock
 from omk_tui.ui.app import OmkApp
 from omk_tui.ui.screens.diff import DiffScreen
 from omk_tui.ui.screens.gate_log import GateLogScreen
+from omk_tui.ui.widgets.agent_stream import AgentStreamView
 from tests.snapshot_apps import demo_goal
 
 SIZE = (120, 36)
@@ -48,6 +49,11 @@ async def settle(pilot: Pilot, secs: float = 0.3) -> None:
             break
         await pilot.pause(0.02)
     await pilot.pause(secs)
+    # The agent pane's scrollbar thumb can lag its (right) scroll position by a layout when a longer stream arrived
+    # just before (see AgentStreamView._place_thumb): place it, so a slow machine draws the same frame.
+    for pane in pilot.app.screen.query(AgentStreamView):
+        pane._place_thumb()
+    await pilot.pause(0.05)
 
 
 def _no_blink(app: OmkApp) -> None:
@@ -107,7 +113,7 @@ async def show_replay(pilot: Pilot) -> None:
     dash = pilot.app.dashboard
     dash.clock.playing = False
     dash._replay_seek(round(dash.clock.total * 0.55))
-    await settle(pilot, 0.2)
+    await settle(pilot, 0.8)  # past the agent pane's throttled re-layout, as in show_dashboard
 
 
 # name → (app factory, preparation, terminal size)

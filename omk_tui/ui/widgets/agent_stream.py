@@ -91,6 +91,7 @@ class AgentStreamView(ScrollView, can_focus=True):
             # forced: the scrollbar a longer stream needs appears only with the next layout, and until then Textual
             # refuses to scroll (the pane would stay at the top, or not, depending on timing)
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+            self.call_after_refresh(self._place_thumb)
         self.refresh()
 
     def _resize_virtual(self, size: Size) -> None:
@@ -114,6 +115,7 @@ class AgentStreamView(ScrollView, can_focus=True):
         self._layout_timer = None
         self._laid_out = time.monotonic()
         self.refresh(layout=True)
+        self.call_after_refresh(self._place_thumb)
 
     def _cache(self) -> dict[int, list]:
         key = (id(self._stream), self._width)
@@ -180,10 +182,16 @@ class AgentStreamView(ScrollView, can_focus=True):
             self.show(self._stream)
             if self._at_end:  # a pane that shrank under the reader still shows the end it showed
                 self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+                self.call_after_refresh(self._place_thumb)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._at_end = new_value >= self.max_scroll_y
+
+    def _place_thumb(self) -> None:
+        """After the layout that shows the scrollbar: its thumb where the pane is (a forced scroll came first)."""
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
