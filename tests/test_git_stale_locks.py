@@ -18,13 +18,18 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
 
 
-def test_a_stale_ref_lock_of_the_goal_is_removed_and_the_ref_can_be_updated_again(tmp_path):
+def make_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     (repo / "a.txt").write_text("a\n")
     git(repo, "add", "a.txt")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a")
+    return repo
+
+
+def test_a_stale_ref_lock_of_the_goal_is_removed_and_the_ref_can_be_updated_again(tmp_path):
+    repo = make_repo(tmp_path)
     branch = naming.goal_prefix(GOAL) + "beta"
     git(repo, "branch", branch)
     ref_lock = repo / ".git" / "refs" / "heads" / (branch + ".lock")
@@ -43,12 +48,7 @@ def test_a_stale_ref_lock_of_the_goal_is_removed_and_the_ref_can_be_updated_agai
 
 
 def test_a_stale_index_lock_of_a_goal_worktree_is_removed(tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "a.txt").write_text("a\n")
-    git(repo, "add", "a.txt")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a")
+    repo = make_repo(tmp_path)
     name = naming.worktree_name(GOAL, "beta")
     git(repo, "worktree", "add", "-q", "-b", naming.goal_prefix(GOAL) + "beta", str(tmp_path / "wt"))
     admin = repo / ".git" / "worktrees"
