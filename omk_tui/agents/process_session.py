@@ -4,6 +4,7 @@ whose stderr is kept for error messages and streamed, capped, as updates of the 
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import collections
 from pathlib import Path
@@ -17,7 +18,7 @@ STDERR_UPDATES_PER_TURN = 1000
 STDERR_LINE_MAX = 2000
 
 
-class ProcessSession:
+class ProcessSession(abc.ABC):
     """The lifecycle both sessions share; a subclass starts the process in `start` and ends it in `close`."""
 
     def __init__(self, config: SessionConfig) -> None:
@@ -30,11 +31,13 @@ class ProcessSession:
         self._stderr_count = 0  # stderr lines of the running turn
         self._closed = False
 
+    @abc.abstractmethod
     async def start(self) -> None:
-        raise NotImplementedError
+        """Start the agent process (and its protocol's handshake)."""
 
+    @abc.abstractmethod
     async def close(self) -> None:
-        raise NotImplementedError
+        """End the agent's whole process group and remove its private TMPDIR."""
 
     @property
     def pid(self) -> int | None:
