@@ -28,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from omk_tui.control.client import ControlClient, FileControl, LocalControl
-from omk_tui.control.lock import INTERRUPTED, shown_status
+from omk_tui.control.lock import INTERRUPTED
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view
 from omk_tui.replay import ReplayClock
@@ -107,6 +107,7 @@ class DashboardScreen(Screen):
         self._select_timer = None
         self._shown_summary: tuple | None = None
         self._status_shown = ""  # the status the panes were last drawn with (see shown_status)
+        self._interrupted: set[str] = set()  # goals the last scan found recorded as running with no controller
         self._shown: dict[str, object] = {}  # what each static text shows now, to skip identical updates
 
     # ------------------------------------------------------------ layout
@@ -172,6 +173,7 @@ class DashboardScreen(Screen):
 
     def on_goals_scanned(self, message: GoalsScanned) -> None:
         self.goals = message.goals
+        self._interrupted = {g.goal_id for g in message.goals if g.status == INTERRUPTED}
         self._merge_selected_summary()
         if self.view is not None and self.shown_status() != self._status_shown:
             self.refresh_panes()  # a controller that died shows as `interrupted` within a scan
@@ -196,12 +198,14 @@ class DashboardScreen(Screen):
 
     def shown_status(self) -> str:
         """The selected goal's status as shown: `interrupted` when it is recorded as running but no controller holds
-        it (`control.lock.shown_status`); a replay shows the recorded status."""
+        it, as the last scan found (`control.lock.shown_status`, checked in the scan worker, never on the UI's event
+        loop); a replay shows the recorded status."""
         view = self.view
         if view is None:
             return ""
-        paths = self.goal_paths(view.goal_id)
-        return view.status if self.replay or paths is None else shown_status(view.status, paths.lock)
+        if not self.replay and view.status == "running" and view.goal_id in self._interrupted:
+            return INTERRUPTED
+        return view.status
 
     @on(DataTable.RowHighlighted, "#goals")
     def _goal_highlighted(self, event: DataTable.RowHighlighted) -> None:
