@@ -533,16 +533,9 @@ class GoalController:
         """Where this goal's confined agents get their private TMPDIRs: beside its worktrees, outside the main tree
         (None, the system's temp, when the worktrees folder is misconfigured: creating a worktree says why).
         Emptied when a run starts (an agent of a controller killed with -9 cannot remove its own)."""
-        from omk_tui.git import naming
-        from omk_tui.git.errors import GitError
-        from omk_tui.git.worktrees import resolve_worktrees_base
+        from omk_tui.git.worktrees import goal_agent_tmp
 
-        repo = self.repo.resolve()
-        try:
-            base = resolve_worktrees_base(repo)
-        except GitError:
-            return None
-        return naming.agent_tmp_dir(base, repo, self.state.goal_id)
+        return goal_agent_tmp(self.repo, self.state.goal_id)
 
     def _session_env(self) -> dict[str, str]:
         env = {name: os.environ[name] for name in ("KIMI_SHARE_DIR",) if name in os.environ}

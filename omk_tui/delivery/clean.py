@@ -111,15 +111,11 @@ def _remove_agent_tmp(repo: Path, goal_id: str) -> None:
     leaves it empty."""
     import shutil
 
-    from omk_tui.git import naming
-    from omk_tui.git.errors import GitError
-    from omk_tui.git.worktrees import resolve_worktrees_base
+    from omk_tui.git.worktrees import goal_agent_tmp
 
-    try:
-        base = resolve_worktrees_base(repo.resolve())
-    except GitError:
+    tmp = goal_agent_tmp(repo, goal_id)
+    if tmp is None:
         return
-    tmp = naming.agent_tmp_dir(base, repo.resolve(), goal_id)
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.parent.rmdir()

@@ -52,6 +52,16 @@ def resolve_worktrees_base(repo_path: Path, root: Path | str | None = None) -> P
     return base
 
 
+def goal_agent_tmp(repo_path: Path, goal_id: str) -> Path | None:
+    """Where the goal's confined agents get their private TMPDIRs (beside its worktrees, outside the main tree), or
+    None when the worktrees folder is misconfigured (creating a worktree says why)."""
+    repo = Path(repo_path).resolve()
+    try:
+        return naming.agent_tmp_dir(resolve_worktrees_base(repo), repo, goal_id)
+    except GitError:
+        return None
+
+
 def normalise_copy_files(entries: Iterable[str]) -> tuple[str, ...]:
     out = []
     for raw in entries:
