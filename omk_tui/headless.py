@@ -5,8 +5,15 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from omk_tui.models.events import Event
+from omk_tui.projection import permission_label
+
+
+def _e(value) -> str:
+    """A value from an event (agent, gate or user text) as literal text in rich markup: `[` is not a tag."""
+    return escape(str(value))
 
 
 class HeadlessPrinter:
@@ -22,25 +29,27 @@ class HeadlessPrinter:
         p, k = ev.payload, ev.kind
         line = None
         if k == "phase_changed":
-            line = f"[bold cyan]▶ {p['phase']}[/]"
+            line = f"[bold cyan]▶ {_e(p['phase'])}[/]"
         elif k == "narrative":
-            line = f"  [dim]{p.get('step', '')}:[/] {p.get('summary', '')}"
+            line = f"  [dim]{_e(p.get('step', ''))}:[/] {_e(p.get('summary', ''))}"
         elif k == "task_rejected":
-            line = f"  [yellow]task {p.get('task_id')} rejected:[/] {p.get('reason')}"
+            line = f"  [yellow]task {_e(p.get('task_id'))} rejected:[/] {_e(p.get('reason'))}"
         elif k == "slice_state":
             colour = {"committed": "green", "merged": "green", "blocked": "red", "running": "cyan"}.get(p["state"], "white")
-            extra = f" — {p['reason']}" if p.get("reason") else ""
-            line = f"  slice [bold]{p['slice_id']}[/] [{colour}]{p['state']}[/] (attempt {p.get('attempt', 0)}){extra}"
+            extra = f" — {_e(p['reason'])}" if p.get("reason") else ""
+            line = (f"  slice [bold]{_e(p['slice_id'])}[/] [{colour}]{_e(p['state'])}[/] "
+                    f"(attempt {_e(p.get('attempt', 0))}){extra}")
         elif k == "gate_finished":
             r = p["result"]
             mark = "[green]✔[/]" if r["passed"] else ("[yellow]⏱[/]" if r.get("timed_out") else "[red]✘[/]")
-            line = f"  {mark} gate {r['name']} [{p.get('scope', '')}] {r.get('duration_ms', 0) / 1000:.1f}s"
+            line = f"  {mark} gate {_e(r['name'])} {_e('[' + str(p.get('scope', '')) + ']')} " \
+                   f"{r.get('duration_ms', 0) / 1000:.1f}s"
         elif k == "integration_conflict":
-            line = f"  [red]conflict[/] slice {p['slice_id']}: {', '.join(p.get('files', []))}"
+            line = f"  [red]conflict[/] slice {_e(p['slice_id'])}: {_e(', '.join(p.get('files', [])))}"
         elif k == "permission_asked":
-            line = f"  [magenta]permission[/] {p.get('tool')} {p.get('command', '')}"
+            line = f"  [magenta]permission[/] {_e(permission_label(p.get('tool', ''), p.get('command', '')))}"
         elif k == "status_changed" and p["status"] != "running":
-            line = f"[bold]■ {p['status']}[/] {p.get('reason', '')}"
+            line = f"[bold]■ {_e(p['status'])}[/] {_e(p.get('reason', ''))}"
         if line:
             self.console.print(line, markup=True)
 

@@ -538,13 +538,22 @@ def _plan(v: GoalView, p: dict, ev: Event) -> None:
     st.version += 1
 
 
+def permission_label(tool: str, command: str) -> str:
+    """A permission request in one line: the tool's title and the command, which the title often already holds
+    (kimi's and the scripted agent's titles are like ``Shell: mkdir -p docs``)."""
+    tool, command = str(tool or ""), str(command or "")
+    if not command or command in tool:
+        return tool
+    return f"{tool} {command}".strip()
+
+
 def _perm_asked(v: GoalView, p: dict, ev: Event) -> None:
     rid = p["request_id"]
     v.permissions[rid] = PermissionView(
         request_id=rid, slice_id=p.get("slice_id"), tool=p.get("tool", ""), command=p.get("command", ""),
         paths=list(p.get("paths", [])), diff=p.get("diff", ""), scope=list(p.get("scope", [])),
     )
-    text = f"permission? {p.get('tool', '')} {p.get('command', '')}".rstrip()
+    text = f"permission? {permission_label(p.get('tool', ''), p.get('command', ''))}".rstrip()
     v.stream(_slice_of(p)).upsert("permission", "perm:" + rid, text, "asked")
 
 

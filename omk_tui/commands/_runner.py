@@ -43,10 +43,12 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False)
         print_proof_json(proof)
     else:
         from rich.console import Console
+        from rich.text import Text
 
         c = Console(stderr=True, highlight=False)
-        c.print(f"[bold]{proof.status.value}[/] — {proof.summary}")
+        # Text, not markup: a summary or a hint can quote test names, agent text or paths with brackets
+        c.print(Text.assemble((proof.status.value, "bold"), f" — {proof.summary}"))
         for h in proof.human_decisions_required:
-            c.print(f"  next: {h}")
-        c.print(f"  proof: {ctl.paths.proof_json}")
+            c.print(Text(f"  next: {h}"))
+        c.print(Text(f"  proof: {ctl.paths.proof_json}"))
     return exit_code_for(proof.status.value)

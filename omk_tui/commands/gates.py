@@ -118,7 +118,7 @@ def _print_table(results, passed: bool, run_dir) -> None:
     for r in results:
         label, style = _status(r)
         table.add_row(
-            r.name, Text(label, style=style), "" if r.exit_code is None else str(r.exit_code),
+            Text(r.name), Text(label, style=style), "" if r.exit_code is None else str(r.exit_code),
             f"{r.duration_ms / 1000:.1f}s", "yes" if r.required and not r.allow_fail else "no",
             Text(r.command_line),
         )

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 
 from omk_tui.models.tasks import PROJECT_FILES
-from omk_tui.review.change import MAX_TEXT_BYTES, Change, FileChange
+from omk_tui.review.change import MAX_TEXT_BYTES, Change
 from omk_tui.review.dependencies import dependency_names, manifest_parser
 from omk_tui.review.languages import count_tests, is_test_file, language
 

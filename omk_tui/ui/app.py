@@ -53,6 +53,12 @@ class OmkApp(App[None]):
             goal_id = self.autostart
             self.call_after_refresh(lambda: self.start_controller(self.dashboard, goal_id=goal_id))
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification is shown as plain text: they carry goal text, paths, agent and error messages
+        (``[Errno 2] …``, pydantic's ``[type=missing, …]``), which as markup would be mangled or raise."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def get_default_screen(self) -> DashboardScreen:
         return DashboardScreen(self.repo, clock=self.clock, goal_id=self.initial_goal, now=self.fixed_now)
 

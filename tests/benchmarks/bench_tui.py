@@ -86,7 +86,7 @@ async def cold_start(repo: Path, gid: str) -> dict:
     app = OmkApp(repo)
     frames = FrameClock(app)
     first_frame = folded = None
-    async with app.run_test(size=(120, 36), headless=True) as pilot:
+    async with app.run_test(size=(120, 36), headless=True):
         while folded is None and time.perf_counter() - t0 < 30:
             dash = app.dashboard
             if first_frame is None and dash.query_one(GoalsTable).row_count:

@@ -24,13 +24,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from omk_tui.control.client import ControlClient, FileControl, LocalControl
 from omk_tui.control.lock import INTERRUPTED
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
-from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view
+from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view, permission_label
 from omk_tui.replay import ReplayClock
 from omk_tui.state.eventlog import follow
 from omk_tui.state.store import GoalPaths, goal_paths
@@ -358,8 +359,9 @@ class DashboardScreen(Screen):
         sl = view.slices.get(self.scope)
         if sl is not None:
             title += f" · {sl.title}"
-        if pane.border_title != title:
-            pane.border_title = title
+        if self._shown.get("#agent-pane:title") != title:
+            self._shown["#agent-pane:title"] = title
+            pane.border_title = Content(title)  # literal: a slice's title comes from the agent's plan
         self._set_text("#plan", plan_text(stream))
         self.query_one(AgentStreamView).show(stream, reset=reset)
 
@@ -570,7 +572,7 @@ class DashboardScreen(Screen):
         def answered(decision: str | None) -> None:
             if decision and goal_id == self.goal_id and (intents := self.intents()) is not None:
                 intents.answer_permission(request.request_id, decision)
-                self.notify(f"{decision.replace('_', ' ')}: {request.tool} {request.command}".strip())
+                self.notify(f"{decision.replace('_', ' ')}: {permission_label(request.tool, request.command)}".strip())
 
         self.app.push_screen(PermissionModal(request), answered)
 

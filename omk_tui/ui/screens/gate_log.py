@@ -41,7 +41,7 @@ class GateLogScreen(Screen):
         yield Static(self._header(), id="log-header")
         yield LogView(self.log_file, follow=self.follow, id="log-view")
         yield Input(placeholder="search (enter: find, esc: close)", id="log-search", classes="hidden")
-        yield Static("", id="log-status")
+        yield Static("", id="log-status", markup=False)
         yield Footer()
 
     def _header(self) -> Text:

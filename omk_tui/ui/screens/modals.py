@@ -84,7 +84,7 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
                 yield Label("Delivery")
                 yield Select([(p, p) for p in ("local", "draft-pr", "auto-pr")], value="local", allow_blank=False,
                              id="delivery")
-            yield Static("", id="new-goal-error", classes="error")
+            yield Static("", id="new-goal-error", classes="error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Start  ctrl+s", variant="primary", id="start")
                 yield Button("Cancel  esc", id="cancel")
@@ -146,7 +146,7 @@ class BudgetModal(ModalScreen[BudgetRequest | None]):
                 yield Input("", id="tokens", validators=[number], placeholder="0")
                 yield Label("USD")
                 yield Input("", id="usd", validators=[number], placeholder="0")
-            yield Static("", id="budget-error", classes="error")
+            yield Static("", id="budget-error", classes="error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Add  ctrl+s", variant="primary", id="add")
                 yield Button("Cancel  esc", id="cancel")
@@ -186,9 +186,9 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-title")
+            yield Label(self.question, classes="dialog-title", markup=False)
             if self.detail:
-                yield Static(self.detail)
+                yield Static(self.detail, markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Yes  y", variant="error", id="yes")
                 yield Button("No  n", id="no")
@@ -214,7 +214,7 @@ class PermissionModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         r = self.request
         with Vertical(classes="dialog wide", id="permission"):
-            yield Label(f"Permission requested · {r.slice_id or 'goal'}", classes="dialog-title")
+            yield Label(f"Permission requested · {r.slice_id or 'goal'}", classes="dialog-title", markup=False)
             yield Static(Text.assemble(("tool   ", "dim"), (r.tool, "bold")))
             if r.command:
                 yield Static(Text.assemble(("command ", "dim"), (r.command, "bold yellow")))
@@ -252,7 +252,7 @@ class QuitModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("A goal is running in this window", classes="dialog-title")
-            yield Static("\n".join(self.goals))
+            yield Static("\n".join(self.goals), markup=False)
             yield Static("Pause it and quit (resume later with r or `omk-tui resume`), or keep it running in the "
                          "background as a headless controller.", classes="dim")
             with Horizontal(classes="buttons"):

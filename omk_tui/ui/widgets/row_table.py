@@ -30,11 +30,15 @@ class RowTable(DataTable):
         return self.row_keys[self.cursor_row]
 
     def set_rows(self, rows: list[tuple[str, Sequence]], *, signature: tuple | None = None) -> bool:
-        """Replace the rows (no-op when `signature` is unchanged). Returns True when the table changed."""
+        """Replace the rows (no-op when `signature` is unchanged). Returns True when the table changed.
+
+        A str cell is literal text: DataTable would read it as markup, and titles, paths and reasons come from
+        people and agents (``list[int]`` would lose its brackets; ``[/]`` would raise)."""
         sig = signature if signature is not None else tuple((k, tuple(str(c) for c in cells)) for k, cells in rows)
         if sig == self._signature:
             return False
         self._signature = sig
+        rows = [(key, [Text(c) if isinstance(c, str) else c for c in cells]) for key, cells in rows]
         keys = [k for k, _ in rows]
         if keys == self.row_keys:
             # same rows: update the cells in place (keeps the cursor and the scroll position)
