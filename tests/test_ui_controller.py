@@ -20,6 +20,7 @@ from omk_tui.control.orphans import marked_processes
 from omk_tui.models.goal import Budget, GoalOptions
 from omk_tui.state.store import goal_paths, load_goal
 from omk_tui.ui.app import OmkApp
+from omk_tui.ui.screens.dashboard import PERMISSION_ARM_SECS
 from omk_tui.ui.screens.modals import ConfirmModal, NewGoalModal, PermissionModal, QuitModal
 from omk_tui.ui.widgets.agent_stream import AgentStreamView
 
@@ -75,6 +76,34 @@ async def wait_for(pilot, cond, timeout: float = 60.0, what: str = "") -> None:
             return
         await pilot.pause(0.05)
     raise AssertionError(f"timed out waiting for {what or cond}")
+
+
+async def test_a_permission_request_does_not_take_keys_typed_in_another_dialog(demo, tmp_path):
+    repo, _ = demo(pace=0, create=False)
+    gid = one_write_goal(tmp_path, repo, approval="ask")
+    app = OmkApp(repo, goal_id=gid, autostart=gid)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: gid in app.controllers, 30, "the controller to start")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NewGoalModal), 5, "the new-goal dialog")
+        await wait_for(pilot, lambda: app.dashboard.view is not None and app.dashboard.view.permissions, 60,
+                       "the permission request")
+        for key in "yes a":  # typed into the dialog, not answers to the request
+            await pilot.press("space" if key == " " else key)
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, NewGoalModal) and app.screen.query_one(TextArea).text == "yes a"
+        assert any("permission requested by" in n.message for n in app._notifications)
+        await pilot.press("escape")  # back on the dashboard: the request opens now
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionModal), 5, "the permission modal")
+        await pilot.press("y")  # the instant it opens: not taken
+        await pilot.pause(0.05)
+        assert isinstance(app.screen, PermissionModal)
+        await pilot.pause(PERMISSION_ARM_SECS)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: gid not in app.controllers, 60, "the goal to finish")
+    events = [json.loads(ln) for ln in goal_paths(repo, gid).events.read_text().splitlines() if ln.strip()]
+    decided = [e["payload"] for e in events if e["kind"] == "permission_decided"]
+    assert [(d["decision"], d.get("by")) for d in decided] == [("approve", "person")]
 
 
 def status_on_disk(repo: Path, gid: str) -> str:
@@ -209,6 +238,7 @@ async def test_permission_request_under_ask_is_answered_in_the_modal(demo, tmp_p
         view = app.dashboard.view
         assert view is not None
         worktree = Path(next(s.worktree for s in view.slices.values() if s.worktree))
+        await pilot.pause(PERMISSION_ARM_SECS + 0.1)  # it opened by itself: keys count after a moment
         await pilot.press(key)
         await wait_for(pilot, lambda: not isinstance(app.screen, PermissionModal), 5, "the modal to close")
         await wait_for(pilot, lambda: gid not in app.controllers, 60, "the goal to finish")

@@ -310,6 +310,9 @@ async def test_diff_screen_shows_the_slice_change(repo):
         d = app.screen.diff
         assert d.error == "" and [f.path for f in d.files] == ["src/slugger/cli.py"]
         assert d.files[0].insertions == 8 and "+import argparse" in d.patch
+        focused = app.focused
+        await pilot.press("tab")  # the files list ↔ the patch
+        assert app.focused is not focused and app.focused.id == "diff-patch-scroll"
         await pilot.press("escape")
         assert not isinstance(app.screen, DiffScreen)
 
@@ -477,6 +480,19 @@ def test_every_binding_has_a_description_and_every_action_a_binding():
         bound = {b.action.split("(")[0] for b in bindings}
         actions = {name[len("action_"):] for name in vars(cls) if name.startswith("action_")}
         assert actions <= bound, (cls.__name__, actions - bound)  # so the palette (built from bindings) has it
+
+
+def test_help_lists_every_binding_of_every_screen():
+    from textual.screen import Screen
+
+    from omk_tui.ui.screens.help import binding_tables
+
+    listed = {id(b) for _, bindings in binding_tables() for b in bindings}
+    screens = [c for c in ui_classes_with_bindings() if issubclass(c, Screen) or c is OmkApp]
+    assert len(screens) >= 9
+    for cls in screens:
+        missing = [b.key for b in vars(cls).get("BINDINGS", []) if id(b) not in listed]
+        assert not missing, (cls.__name__, missing)
 
 
 async def test_the_palette_offers_every_enabled_binding_of_the_dashboard(repo):

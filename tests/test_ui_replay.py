@@ -18,6 +18,34 @@ def clock(tmp_path) -> ReplayClock:
     return ReplayClock(Recording.load(paths.events), speed=1.0)
 
 
+@pytest.mark.parametrize("pane", ["goals", "tasks", "worktrees", "gates", "stream"])
+async def test_replay_keys_work_whichever_pane_has_focus(clock, pane):
+    app = OmkApp(None, clock=clock, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        dash = app.dashboard
+        dash.query_one(f"#{pane}").focus()
+        await pilot.press("space", "home", "right", "right", "left")
+        assert clock.position == 1 and dash.view.events_applied == 1 and not clock.playing
+        await pilot.press("end")
+        assert clock.at_end and not clock.playing and dash.view.events_applied == clock.total
+        await pilot.press("home")
+        assert clock.position == 0
+
+
+async def test_play_after_the_end_starts_again_from_the_start(clock):
+    app = OmkApp(None, clock=clock, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        dash = app.dashboard
+        await pilot.press("end")
+        assert dash.view.status == "ready"
+        await pilot.press("space", "space")  # play again, then pause at once
+        assert not clock.playing and clock.position < clock.total
+        # the panes show the replay where the timeline is, not the end it was at
+        assert dash.view.events_applied == clock.position and dash.view.status != "ready"
+
+
 async def test_replay_controls(clock):
     app = OmkApp(None, clock=clock, now=lambda: SAMPLE_NOW)
     async with app.run_test(size=(120, 36)) as pilot:

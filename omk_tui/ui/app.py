@@ -144,5 +144,5 @@ class OmkApp(App[None]):
             def make():
                 return GoalController.open(repo, goal_id)
 
-        dashboard.run_controller(make)
+        dashboard.run_controller(make, resuming=goal_id if request is None else None)
         return True

@@ -2,7 +2,9 @@
 
 Only the byte offset of every line start is kept (an `array('Q')`), built incrementally with mmap in chunks,
 so a 500 MB log is browsable as soon as its first chunk is indexed and a growing log (a gate still running)
-is followed by indexing only the new bytes. Lines are read on demand.
+is followed by indexing only the new bytes. Lines are read on demand, through one file handle kept open while the log is shown: a log deleted meanwhile
+(`omk-tui clean` in another terminal) stays readable to the end, and a log that does not exist yet reads as empty
+until it appears.
 """
 
 from __future__ import annotations
@@ -33,13 +35,40 @@ class LogFile:
         self._starts = array("Q", [0])  # byte offset of each line start; a trailing partial line counts
         self._indexed = 0  # bytes scanned for newlines
         self._lock = threading.Lock()
+        self._fh = None  # opened on first use, kept until close()
+
+    # ------------------------------------------------------------ file
+    def _file(self):
+        """The open log, or None while it cannot be opened (not written yet, unreadable)."""
+        if self._fh is None:
+            with self._lock:
+                if self._fh is None:
+                    try:
+                        self._fh = open(self.path, "rb")  # noqa: SIM115 - kept open until close()
+                    except OSError:
+                        return None
+        return self._fh
+
+    def close(self) -> None:
+        with self._lock:
+            fh, self._fh = self._fh, None
+        if fh is not None:
+            fh.close()
+
+    @property
+    def exists(self) -> bool:
+        """Whether the log could be opened (it may have been deleted since: it is still read)."""
+        return self._file() is not None
 
     # ------------------------------------------------------------ index
     @property
     def size(self) -> int:
+        fh = self._file()
+        if fh is None:
+            return 0
         try:
-            return self.path.stat().st_size
-        except OSError:
+            return os.fstat(fh.fileno()).st_size
+        except (OSError, ValueError):  # ValueError: closed meanwhile
             return 0
 
     @property
@@ -52,14 +81,16 @@ class LogFile:
         if size <= self._indexed:
             return True
         end = min(size, self._indexed + max_bytes)
-        with open(self.path, "rb") as fh:
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                found = array("Q")
-                find = mm.find
-                pos = find(b"\n", self._indexed, end)
-                while pos >= 0:
-                    found.append(pos + 1)
-                    pos = find(b"\n", pos + 1, end)
+        fh = self._file()
+        if fh is None:
+            return True
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            found = array("Q")
+            find = mm.find
+            pos = find(b"\n", self._indexed, end)
+            while pos >= 0:
+                found.append(pos + 1)
+                pos = find(b"\n", pos + 1, end)
         with self._lock:
             self._starts.extend(found)
             self._indexed = end
@@ -88,9 +119,13 @@ class LogFile:
         if index < 0 or index >= self.line_count:
             return b""
         start, end = self._span(index)
-        with open(self.path, "rb") as fh:
-            fh.seek(start)
-            raw = fh.read(end - start)
+        fh = self._file()
+        if fh is None:
+            return b""
+        try:
+            raw = os.pread(fh.fileno(), end - start, start)
+        except (OSError, ValueError):
+            return b""
         return raw.rstrip(b"\r\n")
 
     def line(self, index: int) -> str:
@@ -106,28 +141,28 @@ class LogFile:
 
     # ------------------------------------------------------------ search
     def _scan(self, pattern: re.Pattern[bytes], start_line: int, backwards: bool) -> int | None:
-        if self._indexed == 0:
+        fh = self._file()
+        if self._indexed == 0 or fh is None:
             return None
-        with open(self.path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
-                return None
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                limit = min(self._indexed, len(mm))
-                if not backwards:
-                    begin = self.offset_of_line(start_line + 1) if start_line + 1 < self.line_count else limit
-                    m = pattern.search(mm, begin, limit)
-                    return self.line_of_offset(m.start()) if m else None
-                stop = self.offset_of_line(start_line)
-                last = None
-                # scan backwards in windows so a search near the end of a huge file stays cheap
-                window = 1 << 20
-                hi = stop
-                while hi > 0 and last is None:
-                    lo = self.offset_of_line(self.line_of_offset(max(0, hi - window)))
-                    for m in pattern.finditer(mm, lo, hi):
-                        last = m.start()
-                    hi = lo
-                return self.line_of_offset(last) if last is not None else None
+        if os.fstat(fh.fileno()).st_size == 0:
+            return None
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            limit = min(self._indexed, len(mm))
+            if not backwards:
+                begin = self.offset_of_line(start_line + 1) if start_line + 1 < self.line_count else limit
+                m = pattern.search(mm, begin, limit)
+                return self.line_of_offset(m.start()) if m else None
+            stop = self.offset_of_line(start_line)
+            last = None
+            # scan backwards in windows so a search near the end of a huge file stays cheap
+            window = 1 << 20
+            hi = stop
+            while hi > 0 and last is None:
+                lo = self.offset_of_line(self.line_of_offset(max(0, hi - window)))
+                for m in pattern.finditer(mm, lo, hi):
+                    last = m.start()
+                hi = lo
+            return self.line_of_offset(last) if last is not None else None
 
     def find(self, text: str, start_line: int, *, backwards: bool = False) -> int | None:
         """The next (or previous) line after `start_line` containing `text` (case-insensitive)."""

@@ -35,11 +35,14 @@ class ControllerStarted(Message):
 
 
 class ControllerStopped(Message):
-    def __init__(self, goal_id: str, status: str, error: str | None = None) -> None:
+    """A controller in this process ended (or never started: `error` says why; `note` says why it was not run)."""
+
+    def __init__(self, goal_id: str, status: str, error: str | None = None, *, note: str | None = None) -> None:
         super().__init__()
         self.goal_id = goal_id
         self.status = status
         self.error = error
+        self.note = note
 
 
 class LogIndexed(Message):

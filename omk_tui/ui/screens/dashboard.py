@@ -62,6 +62,7 @@ FLUSH_HZ = 20
 RESCAN_SECS = 2.0
 SELECT_DELAY_SECS = 0.12
 FREEZE_AFTER_EVENTS = 20_000
+PERMISSION_ARM_SECS = 0.5  # a permission request that opens by itself takes no answer this long
 LIVE_ACTIONS = {"new_goal", "pause", "resume", "cancel", "add_budget", "run_gates"}
 REPLAY_ACTIONS = {"play_pause", "faster", "slower", "step", "step_back", "replay_home", "replay_end"}
 
@@ -78,13 +79,15 @@ class DashboardScreen(Screen):
         Binding("d", "diff", "Diff", tooltip="The selected slice's diff"),
         Binding("tab", "app.focus_next", "Pane", key_display="⇥", tooltip="Next pane"),
         Binding("shift+tab", "app.focus_previous", "Pane", key_display="⇤", tooltip="Previous pane"),
-        Binding("space", "play_pause", "Play/pause"),
-        Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
-        Binding("minus", "slower", "Slower", key_display="-"),
-        Binding("right", "step", "Step"),
-        Binding("left", "step_back", "Back", show=False),
-        Binding("home", "replay_home", "Start", show=False),
-        Binding("end", "replay_end", "End", show=False),
+        # Replay keys work whichever pane has focus (priority: before a table's own home/end/left/right); in a
+        # live dashboard check_action turns them off, and the key goes on to the focused pane.
+        Binding("space", "play_pause", "Play/pause", priority=True),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+", priority=True),
+        Binding("minus", "slower", "Slower", key_display="-", priority=True),
+        Binding("right", "step", "Step", priority=True),
+        Binding("left", "step_back", "Back", show=False, priority=True),
+        Binding("home", "replay_home", "Start", show=False, priority=True),
+        Binding("end", "replay_end", "End", show=False, priority=True),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
@@ -104,6 +107,7 @@ class DashboardScreen(Screen):
         self._scope_chosen = False
         self._last_tick = 0.0
         self._asked: set[str] = set()
+        self._deferred: list[str] = []  # requests that came while another screen was on top
         self.flushes = 0
         self._select_timer = None
         self._shown_summary: tuple | None = None
@@ -231,6 +235,7 @@ class DashboardScreen(Screen):
         self.inbox.clear()
         self._scope_chosen = False
         self._asked.clear()
+        self._deferred.clear()
         self.workers.cancel_group(self, "follow")
         self.query_one(GoalsTable).select_key(goal_id)
         self._fold(goal_id)
@@ -301,7 +306,28 @@ class DashboardScreen(Screen):
         for rid in new_permissions:
             if rid in view.permissions and rid not in self._asked and not self.replay:
                 self._asked.add(rid)
-                self.action_answer_permission(rid)
+                self._pop_permission(rid)
+
+    def _pop_permission(self, request_id: str) -> None:
+        """Open a new permission request by itself, but only over the dashboard: over a dialog, a search box or
+        the gate log it would take the keys being typed there; it then waits (and says so) until the dashboard is
+        back on top."""
+        if self.app.screen is self:
+            self.action_answer_permission(request_id, arm_secs=PERMISSION_ARM_SECS)
+        elif request_id not in self._deferred:
+            self._deferred.append(request_id)
+            request = self.view.permissions[request_id] if self.view is not None else None
+            who = (request.slice_id or "the goal") if request is not None else "an agent"
+            self.notify(f"permission requested by {who}: it opens when you are back on the dashboard (or press a "
+                        "there)", severity="warning")
+
+    def on_screen_resume(self) -> None:
+        view = self.view
+        while self._deferred:
+            rid = self._deferred.pop(0)
+            if view is not None and rid in view.permissions:
+                self.call_after_refresh(self._pop_permission, rid)
+                return
 
     # ------------------------------------------------------------ drawing
     def elapsed(self, status: str) -> float:
@@ -394,8 +420,10 @@ class DashboardScreen(Screen):
         if self.view is None or not event.data_table.has_focus:
             return
         task = self.view.tasks.get(event.row_key.value or "")
-        if task is not None and task.slice_id:
-            self.set_scope(task.slice_id)
+        if task is not None:
+            # a task not planned into a slice yet shows the goal's stream (the planner that proposed it), not
+            # whichever slice was selected before
+            self.set_scope(task.slice_id or GOAL_SCOPE)
 
     @on(DataTable.RowHighlighted, "#gates")
     def _gate_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -419,6 +447,9 @@ class DashboardScreen(Screen):
             self.query_one("#tasks").focus()
         elif table_id == "gates":
             self.open_gate_log(*split_gate_key(key))
+        elif table_id == "tasks" and self.view is not None and (task := self.view.tasks.get(key)) is not None \
+                and not task.slice_id:
+            self.notify(f"task {key} has no slice yet: there is no diff to show", severity="warning")
         elif table_id in ("tasks", "worktrees"):
             self.action_diff()
 
@@ -478,7 +509,12 @@ class DashboardScreen(Screen):
     def _nothing_to(self, what: str) -> bool:
         if self._runs_nowhere() is None:
             return False
-        self.notify(f"no controller is running {self.goal_id}: nothing to {what} (r resumes it)", severity="warning")
+        status = self.view.status if self.view is not None and self.view.goal_id == self.goal_id else ""
+        if status in ("ready", "cancelled"):
+            self.notify(f"{self.goal_id} is {status}: nothing to {what}", severity="warning")
+        else:
+            self.notify(f"no controller is running {self.goal_id}: nothing to {what} (r resumes it)",
+                        severity="warning")
         return True
 
     def action_pause(self) -> None:
@@ -557,7 +593,7 @@ class DashboardScreen(Screen):
             intents.run_gates()
             self.notify("gates requested")
 
-    def action_answer_permission(self, request_id: str | None = None) -> None:
+    def action_answer_permission(self, request_id: str | None = None, arm_secs: float = 0.0) -> None:
         view = self.view
         if view is None or not view.permissions:
             self.notify("no permission request is waiting")
@@ -574,7 +610,7 @@ class DashboardScreen(Screen):
                 intents.answer_permission(request.request_id, decision)
                 self.notify(f"{decision.replace('_', ' ')}: {permission_label(request.tool, request.command)}".strip())
 
-        self.app.push_screen(PermissionModal(request), answered)
+        self.app.push_screen(PermissionModal(request, arm_secs=arm_secs), answered)
 
     def action_new_goal(self) -> None:
         def submitted(req: NewGoalRequest | None) -> None:
@@ -585,9 +621,29 @@ class DashboardScreen(Screen):
 
     # ------------------------------------------------------------ in-process controller
     @work(thread=True, group="controller", exit_on_error=False)
-    def run_controller(self, make_controller: Callable[[], object]) -> None:
-        """Create/open the controller and run it to its end in this thread (git and files never block the UI)."""
-        controller = make_controller()
+    def run_controller(self, make_controller: Callable[[], object], *, resuming: str | None = None) -> None:
+        """Create/open the controller and run it to its end in this thread (git and files never block the UI).
+
+        `resuming` is the goal id when an existing goal is opened. A controller that cannot start (no commits, a
+        dirty tree, an unreadable goal.json, a held lock) is reported in a notification with its reason; a goal
+        that is cancelled, or ready with its proof written, is not run again (as `omk-tui resume` does)."""
+        what = f"resume {resuming}" if resuming else "start the goal"
+        try:
+            controller = make_controller()
+        except Exception as exc:  # noqa: BLE001 - every reason is the person's to read
+            self.post_message(ControllerStopped(resuming or "", "not started", f"could not {what}: {exc}"))
+            return
+        if resuming:
+            state = controller.state  # type: ignore[attr-defined]
+            refusal = None
+            if state.status.value == "cancelled":
+                refusal = f"{resuming} was cancelled: it cannot be resumed; press n to start a new goal"
+            elif state.status.value == "ready" and controller.proof_is_current():  # type: ignore[attr-defined]
+                refusal = f"{resuming} is already ready; proof: {controller.paths.proof_json}"  # type: ignore[attr-defined]
+            if refusal is not None:
+                controller.close()  # type: ignore[attr-defined]
+                self.post_message(ControllerStopped(resuming, state.status.value, note=refusal))
+                return
         gid = controller.paths.goal_id  # type: ignore[attr-defined]
         unsubscribe = controller.log.subscribe(lambda ev: self.push_event(gid, ev))  # type: ignore[attr-defined]
         self.app.controllers[gid] = controller
@@ -609,7 +665,10 @@ class DashboardScreen(Screen):
 
     def on_controller_stopped(self, message: ControllerStopped) -> None:
         if message.error:
-            self.notify(f"{message.goal_id}: {message.error}", severity="error", timeout=10)
+            where = f"{message.goal_id}: " if message.goal_id and message.goal_id not in message.error else ""
+            self.notify(f"{where}{message.error}", severity="error", timeout=10)
+        elif message.note:
+            self.notify(message.note)
         else:
             self.notify(f"{message.goal_id} stopped: {message.status}")
         self.scan()
@@ -633,10 +692,16 @@ class DashboardScreen(Screen):
         self.refresh_panes(reset_stream=True)
 
     def action_play_pause(self) -> None:
-        if self.clock is not None:
+        if self.clock is None:
+            return
+        if self.clock.at_end:
+            # play again from the start: refolded, so the panes show the start as the timeline does
+            self._replay_seek(0)
+            self.clock.playing = True
+        else:
             self.clock.toggle()
-            self._last_tick = time.monotonic()
-            self.refresh_panes()
+        self._last_tick = time.monotonic()
+        self.refresh_panes()
 
     def action_faster(self) -> None:
         if self.clock is not None:
@@ -666,6 +731,7 @@ class DashboardScreen(Screen):
 
     def action_replay_end(self) -> None:
         if self.clock is not None:
+            self.clock.playing = False  # at the end there is nothing left to play
             self._replay_seek(self.clock.total)
 
     def on_timeline_seek(self, message: Timeline.Seek) -> None:

@@ -22,7 +22,7 @@ ALL_FILES = "\x00all"
 
 
 class DiffScreen(Screen):
-    BINDINGS = [Binding("escape,q", "close", "Back"), Binding("tab", "focus_next", "Next pane")]
+    BINDINGS = [Binding("escape,q", "close", "Back"), Binding("tab", "app.focus_next", "Next pane")]
 
     def __init__(self, repo: Path, slice_view: SliceView, base_commit: str | None, goal_id: str = "") -> None:
         super().__init__()

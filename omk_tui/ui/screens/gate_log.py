@@ -54,23 +54,30 @@ class GateLogScreen(Screen):
                              no_wrap=True, overflow="ellipsis")
 
     def on_mount(self) -> None:
-        if not self.log_path.is_file():
-            self.query_one("#log-status", Static).update(
-                Text(f"The log {self.log_path} does not exist (yet).", style="red"))
+        self._status()
         self.query_one(LogView).focus()
+
+    def on_unmount(self) -> None:
+        self.log_file.close()
 
     @property
     def view(self) -> LogView:
         return self.query_one(LogView)
 
     def on_log_indexed(self, message: LogIndexed) -> None:
+        message.stop()
         self._status()
 
     def _status(self, note: str = "") -> None:
+        status = self.query_one("#log-status", Static)
+        if not self.log_file.exists:
+            waiting = " (yet); it is shown when the gate writes it" if self.follow else ""
+            status.update(Text(f" The log {self.log_path} does not exist{waiting}.", style="red"))
+            return
         total = self.log_file.line_count
         where = f"line {self.view.current_line + 1}" if self.view.current_line is not None else ""
         text = f" {total} lines{' · following' if self.follow else ''}  {where}  {note}"
-        self.query_one("#log-status", Static).update(text)
+        status.update(text)
 
     def action_close(self) -> None:
         search = self.query_one("#log-search", Input)
@@ -119,7 +126,14 @@ class GateLogScreen(Screen):
         self._jump(self.log_file.next_failure(start, backwards=True), "failure")
 
     def action_top(self) -> None:
+        # the current line moves too: searches and failure jumps start from it
+        if self.log_file.line_count:
+            self.view.current_line = 0
         self.view.scroll_home(animate=False)
+        self._status()
 
     def action_bottom(self) -> None:
+        if self.log_file.line_count:
+            self.view.current_line = self.log_file.line_count - 1
         self.view.scroll_end(animate=False)
+        self._status()

@@ -16,7 +16,7 @@ def binding_tables() -> list[tuple[str, list[Binding]]]:
     from omk_tui.ui.screens.dashboard import DashboardScreen
     from omk_tui.ui.screens.diff import DiffScreen
     from omk_tui.ui.screens.gate_log import GateLogScreen
-    from omk_tui.ui.screens.modals import PermissionModal, QuitModal
+    from omk_tui.ui.screens.modals import BudgetModal, ConfirmModal, NewGoalModal, PermissionModal, QuitModal
 
     def only(bindings) -> list[Binding]:
         return [b for b in bindings if isinstance(b, Binding)]
@@ -26,8 +26,12 @@ def binding_tables() -> list[tuple[str, list[Binding]]]:
         ("Dashboard", only(DashboardScreen.BINDINGS) + [Binding("enter", "open", "Open: gate → log, slice → diff")]),
         ("Gate log", only(GateLogScreen.BINDINGS)),
         ("Diff", only(DiffScreen.BINDINGS)),
+        ("New goal", only(NewGoalModal.BINDINGS)),
+        ("Add budget", only(BudgetModal.BINDINGS)),
+        ("Confirm (cancel a goal)", only(ConfirmModal.BINDINGS)),
         ("Permission request", only(PermissionModal.BINDINGS)),
         ("Quit while running", only(QuitModal.BINDINGS)),
+        ("Help", only(HelpScreen.BINDINGS)),
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 from rich.syntax import Syntax
@@ -18,12 +20,19 @@ from omk_tui.projection import PermissionView
 
 
 def _optional_number(value: str) -> bool:
+    """Empty, or a finite number ≥ 0 (`inf`, `nan` and `1e999` are not amounts)."""
     if not value.strip():
         return True
     try:
-        return float(value) >= 0
+        number = float(value)
     except ValueError:
         return False
+    return math.isfinite(number) and number >= 0
+
+
+def _optional_whole(value: str) -> bool:
+    """Empty, or a whole number ≥ 0 (tokens are counted, not cut: `1.5` is refused rather than read as 1)."""
+    return _optional_number(value) and (not value.strip() or float(value).is_integer())
 
 
 def _valid_agent(value: str) -> bool:
@@ -55,6 +64,7 @@ def _num(value: str, kind=float):
 
 class NewGoalModal(ModalScreen[NewGoalRequest | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "submit", "Start goal")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # compact below 30 rows (styles/screens.tcss)
 
     def __init__(self, agents: list[str] | None = None) -> None:
         super().__init__()
@@ -62,7 +72,8 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
 
     def compose(self) -> ComposeResult:
         number = Function(_optional_number, "a number ≥ 0, or empty for no limit")
-        with Vertical(id="dialog", classes="dialog wide"):
+        whole = Function(_optional_whole, "a whole number ≥ 0, or empty for no limit")
+        with VerticalScroll(id="dialog", classes="dialog wide"):
             yield Label("New goal", classes="dialog-title")
             yield TextArea(id="goal-text", soft_wrap=True, show_line_numbers=False)
             with Grid(id="goal-options"):
@@ -75,7 +86,7 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
                 yield Label("Time (min)")
                 yield Input("30", id="time", validators=[number], placeholder="no limit")
                 yield Label("Tokens")
-                yield Input("", id="tokens", validators=[number], placeholder="no limit")
+                yield Input("", id="tokens", validators=[whole], placeholder="no limit")
                 yield Label("USD")
                 yield Input("", id="usd", validators=[number], placeholder="no limit")
                 yield Label("Approval")
@@ -137,13 +148,14 @@ class BudgetModal(ModalScreen[BudgetRequest | None]):
 
     def compose(self) -> ComposeResult:
         number = Function(_optional_number, "a number ≥ 0")
+        whole = Function(_optional_whole, "a whole number ≥ 0")
         with Vertical(classes="dialog"):
             yield Label("Add budget", classes="dialog-title")
             with Grid(id="budget-grid"):
                 yield Label("Time (min)")
                 yield Input("", id="time", validators=[number], placeholder="0")
                 yield Label("Tokens")
-                yield Input("", id="tokens", validators=[number], placeholder="0")
+                yield Input("", id="tokens", validators=[whole], placeholder="0")
                 yield Label("USD")
                 yield Input("", id="usd", validators=[number], placeholder="0")
             yield Static("", id="budget-error", classes="error", markup=False)
@@ -164,8 +176,10 @@ class BudgetModal(ModalScreen[BudgetRequest | None]):
         values = {}
         for fid in ("time", "tokens", "usd"):
             field = self.query_one(f"#{fid}", Input)
-            if not _optional_number(field.value):
-                self.query_one("#budget-error", Static).update(f"{fid}: a number ≥ 0")
+            if not (_optional_whole if fid == "tokens" else _optional_number)(field.value):
+                kind = "a whole number" if fid == "tokens" else "a number"
+                self.query_one("#budget-error", Static).update(f"{fid}: {kind} ≥ 0")
+                field.focus()
                 return
             values[fid] = field.value
         req = BudgetRequest(time_secs=(_num(values["time"]) or 0) * 60 or None,
@@ -198,7 +212,10 @@ class ConfirmModal(ModalScreen[bool]):
 
 
 class PermissionModal(ModalScreen[str | None]):
-    """A pending permission request: `y`/`a` approve, `s` approve for the session, `n`/`x` reject."""
+    """A pending permission request: `y`/`a` approve, `s` approve for the session, `n`/`x` reject.
+
+    One that opens by itself (`arm_secs` > 0) takes no answer for its first moment, so a key typed just as it
+    appears, meant for the dashboard, is not taken as the answer."""
 
     BINDINGS = [
         Binding("y,a", "answer('approve')", "Approve"),
@@ -207,9 +224,10 @@ class PermissionModal(ModalScreen[str | None]):
         Binding("escape", "dismiss(None)", "Later"),
     ]
 
-    def __init__(self, request: PermissionView) -> None:
+    def __init__(self, request: PermissionView, *, arm_secs: float = 0.0) -> None:
         super().__init__()
         self.request = request
+        self._armed_at = time.monotonic() + arm_secs
 
     def compose(self) -> ComposeResult:
         r = self.request
@@ -230,9 +248,12 @@ class PermissionModal(ModalScreen[str | None]):
                 yield Button("Reject  n", variant="error", id="reject")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id)
+        self.action_answer(event.button.id)
 
     def action_answer(self, decision: str) -> None:
+        if time.monotonic() < self._armed_at:
+            self.app.bell()
+            return
         self.dismiss(decision)
 
 

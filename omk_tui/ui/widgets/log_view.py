@@ -61,7 +61,7 @@ class LogView(ScrollView, can_focus=True):
                 return
 
     def on_log_indexed(self, message: LogIndexed) -> None:
-        message.stop()
+        # not stopped: the screen's status line counts the lines too
         at_end = self.is_vertical_scroll_end or not self._indexed_once
         self._set_virtual_size()
         self._indexed_once = True

@@ -1,0 +1,152 @@
+"""The dashboard at its edges: a gate log deleted while open, amounts that are not numbers, a goal that cannot
+start, a task with no slice yet, the new-goal dialog in an 80x24 terminal. Real app under `run_test`."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, TextArea
+
+from omk_tui.ui.app import OmkApp
+from omk_tui.ui.screens.diff import DiffScreen
+from omk_tui.ui.screens.gate_log import GateLogScreen
+from omk_tui.ui.screens.modals import BudgetModal, NewGoalModal
+from omk_tui.ui.widgets.log_view import LogView
+from tests.support.sample_goal import SAMPLE_NOW, write_sample_goal
+
+pytestmark = pytest.mark.timeout(60)
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    r = tmp_path / "slugger"
+    write_sample_goal(r, stage="mid")
+    return r
+
+
+async def loaded(pilot) -> None:
+    for _ in range(100):
+        if pilot.app.dashboard.view is not None and pilot.app.dashboard.view.events_applied:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.2)
+
+
+def notes(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_a_gate_log_deleted_while_open_stays_readable(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await loaded(pilot)
+        gate = app.dashboard.view.gates[("baseline", "pytest")]
+        await app.push_screen(GateLogScreen(gate))
+        await pilot.pause(0.3)
+        status = app.screen.query_one("#log-status")
+        assert "20 lines" in str(status.render())  # counted on open, before any key
+        Path(gate.log_path).unlink()  # `omk-tui clean` in another terminal
+        await pilot.press("f", "pagedown", "G", "F", "g")
+        view = app.screen.query_one(LogView)
+        assert app.is_running and isinstance(app.screen, GateLogScreen)
+        assert view.current_line == 0 and "line 1" in str(status.render())  # g moved the current line
+        await pilot.press("G", "F")  # the last failure, searching up from the bottom
+        assert view.current_line is not None and view.current_line > 0
+        assert view.log_file.line(view.current_line)  # still read from the open file
+    assert app._exception is None
+
+
+async def test_a_gate_log_that_does_not_exist_says_so(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        gate = app.dashboard.view.gates[("baseline", "pytest")]
+        Path(gate.log_path).unlink()
+        await app.push_screen(GateLogScreen(gate))
+        await pilot.pause(0.3)
+        await pilot.press("f", "n", "G")
+        assert "does not exist" in str(app.screen.query_one("#log-status").render())
+    assert app._exception is None
+
+
+@pytest.mark.parametrize("field,value", [("tokens", "inf"), ("tokens", "1.5"), ("time", "inf"), ("usd", "1e999"),
+                                         ("usd", "nan")])
+async def test_amounts_that_are_not_finite_numbers_are_refused(repo, field, value):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        modal = app.screen
+        assert isinstance(modal, NewGoalModal)
+        modal.query_one(TextArea).text = "Add a changelog with tests"
+        modal.query_one(f"#{field}", Input).value = value
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert app.screen is modal and field in str(modal.query_one("#new-goal-error").render())
+        await pilot.press("escape", "b")
+        await pilot.pause(0.1)
+        budget = app.screen
+        assert isinstance(budget, BudgetModal)
+        budget.query_one(f"#{field}", Input).value = value
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert app.screen is budget and field in str(budget.query_one("#budget-error").render())
+    assert app._exception is None
+
+
+async def test_a_goal_that_cannot_start_says_why(tmp_path):
+    repo = tmp_path / "empty"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)  # no commits yet
+    app = OmkApp(repo)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        app.screen.query_one(TextArea).text = "Add a changelog with tests"
+        await pilot.press("ctrl+s")
+        for _ in range(100):
+            if any("could not start the goal" in n for n in notes(app)):
+                break
+            await pilot.pause(0.05)
+        message = next(n for n in notes(app) if "could not start the goal" in n)
+        assert "has no commits yet" in message and "git commit" in message
+        assert not app.controllers
+    assert app._exception is None
+
+
+async def test_a_task_without_a_slice_has_no_diff_and_shows_the_planner(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await loaded(pilot)
+        dash = app.dashboard
+        dash.view.tasks["t4"].slice_id = None  # proposed and accepted, not planned into a slice yet
+        tasks = dash.query_one("#tasks", DataTable)
+        tasks.focus()
+        tasks.move_cursor(row=1)
+        await pilot.pause(0.05)
+        assert dash.scope == "s2"
+        tasks.move_cursor(row=3)
+        await pilot.pause(0.05)
+        assert dash.scope == "goal"
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, DiffScreen)
+        assert any("task t4 has no slice yet" in n for n in notes(app))
+
+
+async def test_the_new_goal_dialog_fits_an_80x24_terminal(repo):
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        app.screen.query_one(TextArea).text = "fix it"
+        await pilot.press("ctrl+s")  # too short: the error shows
+        await pilot.pause(0.2)
+        for selector in ("#goal-text", "#delivery", "#new-goal-error", "#start", "#cancel"):
+            region = app.screen.query_one(selector).region
+            assert region.height and region.bottom <= 24, (selector, region)
+        assert "three words" in str(app.screen.query_one("#new-goal-error").render())
