@@ -150,3 +150,29 @@ async def test_the_new_goal_dialog_fits_an_80x24_terminal(repo):
             region = app.screen.query_one(selector).region
             assert region.height and region.bottom <= 24, (selector, region)
         assert "three words" in str(app.screen.query_one("#new-goal-error").render())
+
+
+async def test_keys_with_no_goal_say_so(tmp_path):
+    repo = tmp_path / "empty"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    app = OmkApp(repo)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("c", "b", "p", "r", "g")
+        await pilot.pause(0.1)
+        assert notes(app).count("no goal selected") == 5
+        assert app.screen is app.dashboard
+
+
+async def test_an_event_log_that_cannot_be_read_is_said_once(repo):
+    log = next((repo / ".omk" / "goals").iterdir()) / "events.jsonl"
+    log.unlink()
+    log.mkdir()  # not a file
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause(0.5)
+        app.dashboard.select_goal(app.dashboard.goal_id, force=True)  # read again, as a rescan does
+        await pilot.pause(0.5)
+        said = [n for n in notes(app) if "could not read the event log" in n]
+        assert len(said) == 1 and "Is a directory" in said[0]
+    assert app._exception is None

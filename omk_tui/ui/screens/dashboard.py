@@ -108,6 +108,7 @@ class DashboardScreen(Screen):
         self._last_tick = 0.0
         self._asked: set[str] = set()
         self._deferred: list[str] = []  # requests that came while another screen was on top
+        self._fold_error: str | None = None  # the last log read that failed (said once)
         self.flushes = 0
         self._select_timer = None
         self._shown_summary: tuple | None = None
@@ -246,7 +247,15 @@ class DashboardScreen(Screen):
         assert paths is not None
         # the engine's fast fold; an instant's sleep between blocks lets the UI's event loop take the interpreter
         # lock, so keys stay responsive while a long goal loads
-        view = load_view(paths.events, goal_id, between_blocks=lambda: time.sleep(0.0005))
+        try:
+            view = load_view(paths.events, goal_id, between_blocks=lambda: time.sleep(0.0005))
+        except OSError as exc:  # a log that cannot be read (a folder, no permission): said (once), not a blank goal
+            message = f"could not read the event log of {goal_id}: {exc}"
+            if message != self._fold_error:
+                self._fold_error = message
+                self.notify(message, severity="error", timeout=10)
+            return
+        self._fold_error = None
         if goal_id != self.goal_id:
             return  # another goal was selected meanwhile
         self.post_message(GoalFolded(goal_id, view))
@@ -539,6 +548,7 @@ class DashboardScreen(Screen):
 
     def action_cancel(self) -> None:
         if self.goal_id is None:
+            self.notify("no goal selected", severity="warning")
             return
 
         def confirmed(yes: bool | None) -> None:
@@ -563,8 +573,10 @@ class DashboardScreen(Screen):
                 intents.add_budget(time_secs=req.time_secs, tokens=req.tokens, usd=req.usd)
                 self.notify("budget added")
 
-        if self.goal_id is not None:
-            self.app.push_screen(BudgetModal(), added)
+        if self.goal_id is None:
+            self.notify("no goal selected", severity="warning")
+            return
+        self.app.push_screen(BudgetModal(), added)
 
     def _offline(self, paths: GoalPaths, what: str, req: BudgetRequest | None = None) -> None:
         """Cancel, or add budget to, a goal no controller runs (under its lock, like `omk-tui cancel|budget-add`)."""
