@@ -45,6 +45,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def state_write_advice(exc: OSError, args) -> str:
+    """What to do after a state file could not be written: the cause's fix, then how to go on."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = "free some disk space"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "fix the folder's permissions"
+    else:
+        fix = "fix what the error names"
+    command = getattr(args, "command", "")
+    if command in ("run", "demo"):
+        then = "continue with `omk-tui resume latest`"
+    elif command == "resume":
+        then = f"continue with `omk-tui resume {getattr(args, 'goal', 'latest')}`"
+    elif command == "ralph":
+        then = "continue with `omk-tui ralph ... --resume`"
+    else:
+        then = "run the command again"
+    return f"{fix}, then {then}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, StateWriteError):
             print(f"omk-tui: error: {exc}", file=sys.stderr)
-            print("  free some disk space (or fix the folder's permissions), then continue with "
-                  "`omk-tui resume latest`; the files written before are intact", file=sys.stderr)
+            print(f"  {state_write_advice(exc, args)}; the files written before are intact", file=sys.stderr)
             return EXIT_FAILURE
         import os
         import traceback

@@ -244,6 +244,9 @@ class Ralph:
             self._save(state)
         self._save(state)
         diff = await asyncio.to_thread(wm.diff, "work", with_patch=False)
+        if passed and not diff.paths:
+            # the gates passed on the untouched tree: that verifies nothing the agent did
+            passed, reason = False, "every story passed its gates, but the agent changed no file: nothing was done"
         contract = DoneContract(
             id=f"ralph-{self.slug}", started_at=self.started, finished_at=datetime.now(timezone.utc),
             passed=passed, reason=reason, branch=wm.branch_for("work"), worktree=str(wt),

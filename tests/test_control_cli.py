@@ -147,6 +147,14 @@ def test_budget_exhausted_then_budget_add_from_the_command_line_and_resume(tmp_p
     out, err = run.communicate(timeout=120)
     assert run.returncode == 4, err
     assert "needs_more_budget" in err
+    failure = load_goal(goal_paths(repo, list_goal_ids(repo)[0])).failure
+    assert "--tokens" in failure.next_action and "--time" not in failure.next_action  # the limit used up
+    for bad in (["--tokens", "-5"], ["--usd", "nan"], ["--time", "inf"], ["--tokens", "1.5"]):
+        refused = omk(repo, "budget-add", "latest", *bad, env=env)
+        assert refused.returncode == 2, (bad, refused.stderr)
+    unlimited = omk(repo, "budget-add", "latest", "--time", "5m", env=env)  # no time limit: it stays so
+    assert unlimited.returncode == 0 and "time_secs unlimited" in unlimited.stdout, unlimited.stdout
+    assert load_goal(goal_paths(repo, list_goal_ids(repo)[0])).budget.time_secs is None
     added = omk(repo, "budget-add", "latest", "--tokens", "20000", env=env)
     assert added.returncode == 0 and "resume" in added.stdout
     resumed = omk(repo, "resume", "latest", env=env)
@@ -162,8 +170,15 @@ def test_usage_errors_exit_2_with_a_message(tmp_path, env):
     assert res.returncode == 2 and "not inside a git repository" in res.stderr
     repo = make_repo(tmp_path / "repo")
     (repo / "README.md").write_text("changed\n")
-    res = omk(repo, "run", "fix the failing test in tests/test_x.py", "--agent", "script:x.json", env=env)
+    res = omk(repo, "run", "fix the failing test in tests/test_x.py", "--agent", "kimi", env=env)
     assert res.returncode == 2 and "README.md" in res.stderr and "--allow-dirty" in res.stderr
+    # an agent SPEC, a count or an amount that cannot work is refused before any goal exists
+    for bad, said in ((["--agent", "nosuch"], "unknown agent SPEC"), (["--agent", "script:x.json"], "does not exist"),
+                      (["--max-agents", "100000"], "from 1 to 64"), (["--budget-usd", "nan"], "finite number"),
+                      (["--budget-tokens", "-1"], "more than 0"), (["--budget-time", "inf"], "finite")):
+        res = omk(repo, "run", "fix the failing test in tests/test_x.py", "--allow-dirty", *bad, env=env)
+        assert res.returncode == 2 and said in res.stderr, (bad, res.stderr)
+    assert not (repo / ".omk" / "goals").exists() or not list((repo / ".omk" / "goals").iterdir())
     res = omk(repo, "run", "fix the failing test", "--budget-time", "soon", "--allow-dirty", env=env)
     assert res.returncode == 2 and "not a duration" in res.stderr
     res = omk(repo, "pause", "nope", env=env)

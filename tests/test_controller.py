@@ -198,6 +198,27 @@ async def test_crashing_agent_blocks_its_slice_and_the_rest_goes_on(tmp_path):
     ctl.close()
 
 
+async def test_an_agent_that_changes_nothing_is_asked_again_then_its_slice_is_blocked(tmp_path):
+    """Ready only with evidence: a task with files to write whose agent writes none is not done."""
+    repo = make_repo(tmp_path / "repo")
+    script = {
+        "plan": {"tasks": [task("ok", ["ok.check"]), task("idle", ["idle.check"]), task("late", ["late.check"])]},
+        "tasks": {"ok": [[{"write": "ok.check", "content": "ok\n"}]],
+                  "idle": [[{"say": "I did it."}], [{"say": "Done, really."}]],
+                  # changes nothing at first; writes when asked again
+                  "late": [[{"say": "Looks fine as it is."}], [{"write": "late.check", "content": "ok\n"}]]},
+    }
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
+    by = {s.slice_id: s for s in proof.slices}
+    assert by["ok"].status == "merged" and by["late"].status == "merged" and by["late"].attempts == 2
+    assert by["idle"].status == "blocked" and by["idle"].attempts == 2 and not by["idle"].changed_files
+    assert proof.status is GoalStatus.not_ready
+    assert "idle" in proof.blocker and "changed no file in 2 attempts" in proof.blocker
+    prompts = [e.payload for e in kinds(ctl, "agent_turn_started") if e.payload.get("slice_id") == "late"]
+    assert len(prompts) == 2
+    ctl.close()
+
+
 async def test_hanging_agent_is_ended_at_its_budget_with_no_process_left(tmp_path):
     repo = make_repo(tmp_path / "repo")
     script = {"plan": {"tasks": [task("hang", ["h.txt"], budget=1.5)]}, "tasks": {"hang": [[{"hang": True}]]}}

@@ -118,6 +118,27 @@ def test_local_goal_needs_a_pr_policy(tmp_path: Path, env: dict):
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 
+def test_without_gh_the_goal_switches_to_local_delivery_and_is_accepted(tmp_path: Path, env: dict):
+    repo = make_repo(tmp_path, gate_command=None)
+    add_bare_remote(tmp_path, repo)
+    paths = make_goal(repo, policy="draft-pr")
+    no_gh = {**env, "PATH": os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != str(tmp_path / "bin"))}
+    blocked = cli(no_gh, repo, "deliver", paths.goal_id)
+    assert blocked.returncode == 1 and "--policy local" in blocked.stderr
+    assert store.load_goal(paths).status is GoalStatus.blocked_on_external
+    preview = cli(no_gh, repo, "deliver", paths.goal_id, "--policy", "local", "--dry-run")
+    assert preview.returncode == 0 and "switch" in preview.stdout
+    assert store.load_goal(paths).status is GoalStatus.blocked_on_external  # a dry run writes nothing
+    switched = cli(no_gh, repo, "deliver", paths.goal_id, "--policy", "local")
+    assert switched.returncode == 0, switched.stderr
+    state, proof = store.load_goal(paths), store.load_proof(paths)
+    assert state.status is GoalStatus.ready and state.options.delivery_policy == "local"
+    assert proof.readiness == "ready" and any("omk-tui accept" in h for h in proof.human_decisions_required)
+    accepted = cli(no_gh, repo, "accept", paths.goal_id)
+    assert accepted.returncode == 0, accepted.stderr
+    assert git(repo, "rev-parse", "HEAD") == git(repo, "rev-parse", naming.integration_branch(paths.goal_id))
+
+
 def test_unfinished_goal_is_refused(tmp_path: Path, env: dict):
     repo = make_repo(tmp_path, gate_command=None)
     add_bare_remote(tmp_path, repo)

@@ -87,6 +87,11 @@ def test_accept_refuses_a_blocked_goal_and_wrong_branch(tmp_path: Path):
     git(repo, "switch", "-q", "-c", "other")
     with pytest.raises(DeliveryRefused, match="git switch main"):
         accept_goal(repo, ready.goal_id)
+    git(repo, "branch", "-m", "main", "main-old")  # the base branch is gone: never merge into `other` instead
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(DeliveryRefused, match="base branch main no longer exists"):
+        accept_goal(repo, ready.goal_id)
+    assert git(repo, "rev-parse", "HEAD") == head
 
 
 def test_reject_records_decision_and_rollback_plan(tmp_path: Path):
@@ -108,14 +113,31 @@ def test_reject_records_decision_and_rollback_plan(tmp_path: Path):
     assert "wrong approach" in md and "git branch -D" in md
     assert read_events(paths.events).events[-1].payload["status"] == "rejected"
     assert cli(repo, "reject", paths.goal_id, "--reason", "  ").returncode == 2
+    # the decision stands: resume refuses, and nothing on disk changes
+    goal_before = paths.goal_json.read_bytes()
+    again = cli(repo, "resume", paths.goal_id)
+    assert again.returncode == 2 and "was rejected by a person (wrong approach)" in again.stderr
+    assert paths.goal_json.read_bytes() == goal_before and store.load_proof(paths).delivery.status == "rejected"
 
 
-def test_reject_after_accept_is_refused(tmp_path: Path):
+@pytest.mark.parametrize("base_moved", [False, True], ids=["fast-forward", "merge-commit"])
+def test_reject_after_accept_is_refused_with_a_command_that_undoes_the_whole_goal(tmp_path: Path, base_moved):
     repo = make_repo(tmp_path)
-    paths = make_goal(repo)
-    accept_goal(repo, paths.goal_id, check_gates=False)
-    with pytest.raises(DeliveryRefused, match="git revert"):
+    paths = make_goal(repo, slices={"a": {"src/a.py": "A = 1\n"}, "b": {"lib/b.py": "B = 2\n"}})
+    if base_moved:
+        (repo / "later.txt").write_text("committed on main after the goal started\n")
+        git(repo, "add", "later.txt")
+        git(repo, "commit", "-q", "-m", "later")
+    before = git(repo, "rev-parse", "HEAD^{tree}")
+    outcome = accept_goal(repo, paths.goal_id, check_gates=False)
+    assert outcome.fast_forward is not base_moved
+    with pytest.raises(DeliveryRefused) as refused:
         reject_goal(repo, paths.goal_id, "too late")
+    command = str(refused.value).split("undo it with `")[1].rstrip("`")
+    assert ("git revert -m 1" in command) is base_moved
+    subprocess.run(command, shell=True, cwd=repo, check=True, capture_output=True)
+    # both slices are taken back out, and nothing else
+    assert git(repo, "rev-parse", "HEAD^{tree}") == before
 
 
 def test_clean_keeps_dirty_worktree_and_unmerged_branches(tmp_path: Path):

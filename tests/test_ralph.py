@@ -85,3 +85,15 @@ def test_max_iterations_with_yolo_keeps_going_then_stops(tmp_path, env):
     assert res.returncode == 3
     _, contract = contract_of(repo)
     assert "max iterations (4)" in contract["reason"]
+
+
+def test_gates_passing_on_an_untouched_tree_do_not_pass_the_run(tmp_path, env):
+    repo = make_repo(tmp_path / "repo")
+    agent = write_script(tmp_path / "s.json", {
+        "plan": {"tasks": [task("US-1", ["one.check"])]},
+        "tasks": {"US-1": [[{"say": "I did it."}]]}})
+    res = ralph(repo, "add the one check file", "--agent", agent, env=env)
+    assert res.returncode == 3, res.stderr
+    _, contract = contract_of(repo)
+    assert contract["passed"] is False and "changed no file" in contract["reason"]
+    assert contract["changed_files"] == []

@@ -17,6 +17,7 @@ import difflib
 import itertools
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +259,9 @@ class AcpSession(ProcessSession):
         self._usage_seen = False
         self._tool_calls: dict[str, dict[str, Any]] = {}
         self._perm_ids = itertools.count(1)
+        # request ids are unique across sessions and processes: an agent's session ids may repeat (each new
+        # scripted agent process starts at `scripted-1`), and the controller routes answers by request id
+        self._perm_prefix = uuid.uuid4().hex[:8]
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -531,7 +535,7 @@ class AcpSession(ProcessSession):
         content, diff = _tool_content(tool_call.content, self.scope.root)
         paths = [loc.path for loc in tool_call.locations or []] or list(known.get("paths", []))
         request = PermissionRequest(
-            request_id=f"{self.session_id}/perm-{next(self._perm_ids)}",
+            request_id=f"{self.session_id}/perm-{self._perm_prefix}-{next(self._perm_ids)}",
             title=tool_call.title or known.get("title", "") or tool_call.tool_call_id,
             tool_kind=kind_from_title(str(tool_call.kind or known.get("kind") or ""),
                                       tool_call.title or known.get("title", "")),

@@ -49,6 +49,14 @@ class AgentSpec:
         return self.text
 
 
+def canonical_spec(spec: str) -> str:
+    """The SPEC as a goal records it: checked (AgentSpecError), with a `script:` path made absolute."""
+    parsed = parse_spec(spec)
+    if parsed.scripted:
+        return f"script:{parsed.argv[-1]}"
+    return parsed.text
+
+
 def parse_spec(spec: str) -> AgentSpec:
     text = (spec or "").strip()
     if text == "kimi":

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import sys
 from pathlib import Path
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number > 0 (a budget or a count; 0, negatives and `1.5` are refused)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return value
+
+
+def positive_amount(text: str) -> float:
+    """An argparse type: a finite number > 0 (`nan`, `inf` and `1e400` are not amounts)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number more than 0")
+    return value
 
 
 def add_repo_arg(parser) -> None:

@@ -45,7 +45,7 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False)
         from rich.console import Console
         from rich.text import Text
 
-        c = Console(stderr=True, highlight=False)
+        c = Console(stderr=True, highlight=False, soft_wrap=True)  # paths and commands are never broken
         # Text, not markup: a summary or a hint can quote test names, agent text or paths with brackets
         c.print(Text.assemble((proof.status.value, "bold"), f" — {proof.summary}"))
         for h in proof.human_decisions_required:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_goal_arg, add_repo_arg
+from omk_tui.commands._common import add_goal_arg, add_repo_arg, positive_amount, positive_int
 
 
 def register(sub) -> None:
     p = sub.add_parser("budget-add", help="add time, tokens or money to a goal's budget")
     add_goal_arg(p)
     p.add_argument("--time", default=None, help="more wall-clock time, e.g. 30m")
-    p.add_argument("--tokens", type=int, default=None, help="more tokens")
-    p.add_argument("--usd", type=float, default=None, help="more money (USD)")
+    p.add_argument("--tokens", type=positive_int, default=None, help="more tokens")
+    p.add_argument("--usd", type=positive_amount, default=None, help="more money (USD)")
     add_repo_arg(p)
     p.set_defaults(func=run)
 
@@ -21,6 +21,7 @@ def run(args) -> int:
     from omk_tui.control.client import FileControl
     from omk_tui.control.durations import parse_duration
     from omk_tui.control.offline import budget_add_offline
+    from omk_tui.state.store import load_goal
 
     if not (args.time or args.tokens or args.usd):
         raise UsageError("say what to add: --time 30m, --tokens N or --usd X")
@@ -35,6 +36,13 @@ def run(args) -> int:
         print(f"goal {paths.goal_id}: budget request sent to the running controller")
         return 0
     budget = budget_add_offline(paths, secs, args.tokens, args.usd)
-    print(f"goal {paths.goal_id}: budget now time={budget.time_secs} tokens={budget.tokens} usd={budget.usd}; "
-          f"`omk-tui resume {paths.goal_id}` continues")
+    asked = {"time_secs": secs, "tokens": args.tokens, "usd": args.usd}
+    unlimited = [name for name, amount in asked.items() if amount and getattr(budget, name) is None]
+    shown = " ".join(f"{name}={'unlimited' if getattr(budget, name) is None else getattr(budget, name)}"
+                     for name in asked)
+    note = f" ({', '.join(unlimited)} unlimited: nothing added there)" if unlimited else ""
+    status = load_goal(paths).status.value
+    then = (f"`omk-tui resume {paths.goal_id}` continues" if status not in ("cancelled", "ready")
+            else f"the goal is {status}")
+    print(f"goal {paths.goal_id}: budget now {shown}{note}; {then}")
     return 0

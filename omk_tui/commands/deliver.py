@@ -17,7 +17,9 @@ def register(sub) -> None:
     p.add_argument("goal", help="goal id, a unique part of one, or `latest`")
     p.add_argument("--dry-run", action="store_true",
                    help="print the pushes and gh calls it would make; push, open and write nothing")
-    p.add_argument("--policy", choices=("draft-pr", "auto-pr"), help="delivery policy (default: the goal's own)")
+    p.add_argument("--policy", choices=("draft-pr", "auto-pr", "local"),
+                   help="delivery policy (default: the goal's own); `local` pushes nothing and leaves the verified "
+                        "integration branch for `omk-tui accept` (e.g. where gh is not installed)")
     p.add_argument("--merge-policy", choices=("disabled", "manual", "gated"),
                    help="what happens once the PR exists (default: the goal's own)")
     add_repo_arg(p)

@@ -23,13 +23,16 @@ def prepare_demo(target: str | None, pace: float):
     from omk_tui.demo.sample import DEMO_GOAL, create_sample_repo, demo_script
     from omk_tui.models.goal import Budget, GoalOptions
 
-    root = Path(target) if target else Path(tempfile.mkdtemp(prefix="omk-demo-")) / "calc"
-    if root.exists() and any(root.iterdir()):
-        from omk_tui.cli import UsageError
+    from omk_tui.cli import UsageError
 
+    root = Path(target).expanduser().resolve() if target else Path(tempfile.mkdtemp(prefix="omk-demo-")) / "calc"
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} is a file; pass a new (or empty) folder to --dir")
+    if root.exists() and any(root.iterdir()):
         raise UsageError(f"{root} is not empty; pass a new folder to --dir")
     repo = create_sample_repo(root)
-    script = root.parent / "demo-agent-script.json"
+    # inside the repository's own .omk folder (git-ignored): nothing is written next to the folder you named
+    script = repo / ".omk" / "demo-agent-script.json"
     script.write_text(json.dumps(demo_script(pace), indent=2), encoding="utf-8")
     options = GoalOptions(agent=f"script:{script}", max_agents=2, approval="yolo")
     return repo, DEMO_GOAL, options, Budget(time_secs=600)
@@ -42,7 +45,8 @@ def run(args) -> int:
     # Worktrees of throwaway demo repos go next to the repo, not into the user's data folder.
     pace = args.pace if args.pace is not None else (1.0 if args.headless else 4.0)
     repo, goal, options, budget = prepare_demo(args.dir, pace)
-    os.environ.setdefault("OMK_WORKTREES_DIR", str(repo.parent / "worktrees"))
+    if not args.dir:  # a throwaway repository in a temp folder: its worktrees go beside it, in the same folder
+        os.environ.setdefault("OMK_WORKTREES_DIR", str(repo.parent / "worktrees"))
     print(f"sample repository: {repo}", file=sys.stderr)
     if args.headless:
         from omk_tui.commands._runner import run_controller_headless

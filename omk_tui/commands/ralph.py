@@ -35,7 +35,7 @@ def run(args) -> int:
         raise UsageError(str(exc)) from exc
     if args.max_iterations < 1:
         raise UsageError("--max-iterations must be at least 1")
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     ralph = Ralph(repo, args.task, agent=args.agent or cfg.agent.default, max_iterations=args.max_iterations,
                   yolo=args.yolo, approval=cfg.agent.approval, say=lambda s: console.print(s, markup=False))
     from omk_tui.agents.base import AgentError

@@ -30,9 +30,9 @@ def run(args) -> int:
         print(f"goal {paths.goal_id}: its controller is running; asked it to resume")
         return 0
     ctl = GoalController.open(repo, paths.goal_id)
-    if ctl.state.status.value == "cancelled":
+    if (why := ctl.not_resumable()) is not None:
         ctl.close()
-        raise UsageError(f"goal {paths.goal_id} was cancelled; start a new goal with `omk-tui run`")
+        raise UsageError(f"{why}; start a new goal with `omk-tui run`")
     if ctl.state.status.value == "ready" and ctl.proof_is_current():
         ctl.close()
         print(f"goal {paths.goal_id} is already ready; proof: {paths.proof_json}")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_repo_arg
+from omk_tui.commands._common import add_repo_arg, positive_amount, positive_int
 
 
 def add_goal_options(p) -> None:
     p.add_argument("--agent", default=None, help='agent SPEC: kimi | acp:"CMD" | wire | wire:"CMD" | script:PATH')
     p.add_argument("--max-agents", type=int, default=2, help="slices that run in parallel (default 2)")
     p.add_argument("--budget-time", default=None, help="wall-clock budget, e.g. 30m, 2h, 1d")
-    p.add_argument("--budget-tokens", type=int, default=None, help="token budget")
-    p.add_argument("--budget-usd", type=float, default=None, help="money budget in USD")
+    p.add_argument("--budget-tokens", type=positive_int, default=None, help="token budget")
+    p.add_argument("--budget-usd", type=positive_amount, default=None, help="money budget in USD")
     p.add_argument("--approval", default=None, help="never | safe | yolo | pattern:REGEX | ask (default: config, else yolo)")
     p.add_argument("--policy", choices=["local", "draft-pr", "auto-pr"], default="local", help="delivery policy")
     p.add_argument("--merge-policy", choices=["disabled", "manual", "gated"], default="disabled", help="merge policy for PRs")
@@ -47,8 +47,8 @@ def build_options(args):
         time_secs = parse_duration(args.budget_time) if args.budget_time else None
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if args.max_agents < 1:
-        raise UsageError("--max-agents must be at least 1")
+    if not 1 <= args.max_agents <= 64:
+        raise UsageError("--max-agents must be from 1 to 64")
     approval = args.approval or config.agent.approval
     from omk_tui.agents.policy import check_policy
 
@@ -56,8 +56,15 @@ def build_options(args):
         check_policy(approval)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    from omk_tui.agents.spec import AgentSpecError, canonical_spec
+
+    try:
+        # checked before a goal exists; a script's path is stored absolute, so a resume from anywhere finds it
+        agent = canonical_spec(args.agent or config.agent.default)
+    except AgentSpecError as exc:
+        raise UsageError(str(exc)) from exc
     options = GoalOptions(
-        agent=args.agent or config.agent.default, max_agents=args.max_agents, approval=approval,
+        agent=agent, max_agents=args.max_agents, approval=approval,
         delivery_policy=args.policy, merge_policy=args.merge_policy, allow_dirty=args.allow_dirty,
     )
     budget = Budget(time_secs=time_secs, tokens=args.budget_tokens, usd=args.budget_usd)

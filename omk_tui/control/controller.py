@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import os
 import shutil
 import threading
@@ -36,6 +37,7 @@ from omk_tui.state.atomic import StateWriteError
 from omk_tui.state.eventlog import EventLog
 
 CRASH_RETRIES = 2
+NO_CHANGE_RETRIES = 1  # a turn that changed nothing is asked again once, then the slice is blocked
 BUDGET_CHECKPOINT_SECS = 10.0
 
 
@@ -333,6 +335,17 @@ class GoalController:
     def close(self) -> None:
         self.log.close()
 
+    def not_resumable(self) -> str | None:
+        """Why this goal must not run again: it was cancelled, or a person rejected its result (running it again
+        would overwrite that decision). None when it may be resumed."""
+        gid = self.state.goal_id
+        if self.state.status.value == "cancelled":
+            return f"goal {gid} was cancelled"
+        failure = self.state.failure
+        if failure is not None and failure.kind == "rejected":
+            return f"goal {gid} was rejected by a person ({failure.reason}); the decision stands"
+        return None
+
     def proof_is_current(self) -> bool:
         """The proof on disk matches the goal's status (false when a crash fell between the two writes)."""
         proof = store.load_proof(self.paths)
@@ -374,8 +387,11 @@ class GoalController:
                 f"{b.spent_tokens} tokens, ${b.spent_usd:.4f}; left to do: {', '.join(left) or 'integration and proof'}"
             )
             self.emit("budget_exhausted", {"budget": b.model_dump(mode="json"), "exhausted": b.exhausted()}, durable=True)
+            flags = {"time": "--time 30m", "tokens": f"--tokens {max(100_000, b.tokens or 0)}",
+                     "usd": f"--usd {max(1.0, b.usd or 0):g}"}
+            more = " ".join(flags[k] for k in b.exhausted()) or flags["time"]
             self._set_status(GoalStatus.needs_more_budget, reason,
-                             next_action=f"omk-tui budget-add {self.state.goal_id} --time 30m, then omk-tui resume {self.state.goal_id}")
+                             next_action=f"omk-tui budget-add {self.state.goal_id} {more}, then omk-tui resume {self.state.goal_id}")
             return self._write_proof(blocker=reason)
         # blocked
         status = GoalStatus.blocked_on_human if stop.why == "human" else GoalStatus.not_ready
@@ -791,6 +807,9 @@ class GoalController:
                     role, text = "fixer", prompts.cleanup_prompt(goal, task, rec.attempts + 1, rec.feedback)
                 elif rec.feedback_kind == "gates":
                     role, text = "fixer", prompts.fixer_prompt(goal, task, rec.attempts + 1, rec.feedback, rec.advice)
+                elif rec.feedback_kind == "no_change":
+                    role, text = "implementer", prompts.no_change_prompt(goal, task, wt, rec.attempts + 1,
+                                                                         [s.name for s in specs])
                 else:
                     role, text = "implementer", prompts.implementer_prompt(goal, task, wt, rec.attempts + 1, [s.name for s in specs])
                 if rec.resume_at == "gates":  # resumed after the agent's turn had finished: judge that work
@@ -819,6 +838,18 @@ class GoalController:
                     self.narrate("execute", f"slice {rec.slice_id}: agent turn failed ({why}); retrying")
                     continue
                 self._collect_follow_ups(result.text)
+                if task.write_set and not (await asyncio.to_thread(wm.diff, rec.slice_id, with_patch=False)).files:
+                    # Ready only with evidence: a task with files to write whose agent wrote none is not done
+                    rec.empty_rounds += 1
+                    if rec.empty_rounds > NO_CHANGE_RETRIES:
+                        reason = (f"the agent changed no file in {rec.empty_rounds} attempts (its write scope: "
+                                  f"{', '.join(task.write_set)}); nothing to verify")
+                        self._slice_state(rec, "blocked", reason=reason)
+                        self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": reason})
+                        return
+                    rec.feedback_kind, rec.feedback = "no_change", ""
+                    self.narrate("execute", f"slice {rec.slice_id}: the agent changed no file; asking again")
+                    continue
                 self._slice_state(rec, "gates")
                 rec.gates = await self._run_gates(specs, wt, rec.slice_id, f"{rec.slice_id}-a{rec.attempts}")
                 self.save()
@@ -1106,16 +1137,17 @@ def _running_loop():
 
 
 def apply_budget_add(budget: Budget, time_secs, tokens, usd) -> dict:
+    """Raise the limits by positive, finite amounts. An unlimited budget (None) stays unlimited: adding to it
+    would only impose a limit. Returns what was added to which limit."""
     added = {}
-    if time_secs:
-        budget.time_secs = (budget.time_secs or budget.spent_time_secs) + float(time_secs)
-        added["time_secs"] = float(time_secs)
-    if tokens:
-        budget.tokens = (budget.tokens or budget.spent_tokens) + int(tokens)
-        added["tokens"] = int(tokens)
-    if usd:
-        budget.usd = (budget.usd or budget.spent_usd) + float(usd)
-        added["usd"] = float(usd)
+    for name, amount, kind in (("time_secs", time_secs, float), ("tokens", tokens, int), ("usd", usd, float)):
+        if amount is None or not math.isfinite(float(amount)) or float(amount) <= 0:
+            continue
+        limit = getattr(budget, name)
+        if limit is None:
+            continue
+        setattr(budget, name, limit + kind(amount))
+        added[name] = kind(amount)
     return added
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -17,8 +18,8 @@ def parse_duration(text: str) -> float:
     except ValueError:
         pass
     else:
-        if value <= 0:
-            raise ValueError(f"duration must be positive: {text!r}")
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"duration must be a finite number of seconds more than 0: {text!r}")
         return value
     pos, total = 0, 0.0
     for m in _PART.finditer(t):

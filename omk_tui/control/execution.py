@@ -23,10 +23,11 @@ class SliceRecord(BaseModel):
     attempts: int = 0  # agent turns that produced a change to judge
     failed_gate_rounds: int = 0
     crash_retries: int = 0
+    empty_rounds: int = 0  # agent turns after which the slice's worktree held no change at all
     escalated: bool = False
     advice: str = ""
     feedback: str = ""  # trimmed gate output or review findings for the next attempt
-    feedback_kind: str = ""  # gates | review | conflict
+    feedback_kind: str = ""  # gates | review | conflict | no_change
     review_cleanups: int = 0
     conflict_reruns: int = 0
     resume_at: str | None = None  # "gates": the last agent turn finished before a crash; judge its work first

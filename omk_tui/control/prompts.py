@@ -89,6 +89,17 @@ def fixer_prompt(goal: str, task: Task, attempt: int, failures: str, advice: str
     return "\n".join(lines)
 
 
+def no_change_prompt(goal: str, task: Task, worktree: Path, attempt: int, gates: list[str]) -> str:
+    """The implementer's prompt again, after a turn that changed no file although the task has files to write."""
+    return "\n".join([
+        implementer_prompt(goal, task, worktree, attempt, gates),
+        "",
+        f"Attempt {attempt}: your last turn changed no file in your working directory, so there was nothing to "
+        "verify. Make the change now by writing the files. If you are sure no change is needed, say why: the "
+        "slice is then blocked for a person to decide.",
+    ])
+
+
 def architect_prompt(goal: str, task: Task, attempts: int, failures: str) -> str:
     return "\n".join([
         prompt_header("architect", task.id, attempts + 1),

@@ -62,7 +62,8 @@ class GhClient:
         exe = shutil.which(self.gh)
         if exe is None:
             raise GhError("the GitHub CLI `gh` is not installed or not on PATH; install it (https://cli.github.com) "
-                          "or deliver locally with --policy local", missing=True)
+                          "or switch to local delivery: `omk-tui deliver GOAL --policy local`, then "
+                          "`omk-tui accept GOAL`", missing=True)
         env = {**os.environ, "GH_PROMPT_DISABLED": "1", "NO_COLOR": "1", "GH_NO_UPDATE_NOTIFIER": "1"}
         try:
             proc = subprocess.run([exe, *args], cwd=self.cwd, input=stdin, capture_output=True, text=True,

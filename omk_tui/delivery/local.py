@@ -4,6 +4,7 @@ main working tree) or rejects it (the decision and a rollback plan are recorded;
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -74,7 +75,9 @@ def base_branch_of(repo: Path, state: GoalState) -> str | None:
     configured = load_config(repo).delivery.base_branch
     if configured:
         return configured
-    return gitcli.current_branch(repo)
+    if base:
+        return None  # the goal's base branch is gone: never merge into whatever happens to be checked out
+    return gitcli.current_branch(repo)  # a goal started on a detached HEAD: the branch checked out now
 
 
 def _record_event(paths: store.GoalPaths, goal_id: str, payload: dict) -> None:
@@ -119,7 +122,15 @@ async def recheck_gates(repo: Path, paths: store.GoalPaths, commit: str) -> tupl
         raise DeliveryRefused(
             f"the integration branch no longer passes the gates: {names} failed "
             f"(logs in {paths.gate_logs / run_id}); fix it, or reject the goal with `omk-tui reject`")
-    return results, f"gates re-checked on {commit[:12]}: {', '.join(r.name for r in results)} passed"
+    passed = [r.name for r in results if r.passed and not r.skipped]
+    allowed = [r.name for r in results if not r.passed and not r.skipped]  # failing, but optional (not blocking)
+    skipped = [r.name for r in results if r.skipped]
+    note = f"gates re-checked on {commit[:12]}: {', '.join(passed) or 'none'} passed"
+    if allowed:
+        note += f"; {', '.join(allowed)} failed (optional)"
+    if skipped:
+        note += f"; {', '.join(skipped)} skipped"
+    return results, note
 
 
 async def accept_goal_async(repo: Path, goal_ref: str, summary: str | None = None, *,
@@ -148,10 +159,17 @@ async def _accept_locked(repo: Path, paths: store.GoalPaths, summary: str | None
         raise DeliveryRefused(f"the integration branch {branch} does not exist any more; nothing to accept")
     base = base_branch_of(repo, state)
     current = gitcli.current_branch(repo)
-    if base is None or current != base:
+    if base is None:
+        recorded = gitcli.normalise_branch(state.base_ref)
+        raise DeliveryRefused(
+            (f"the goal's base branch {recorded} no longer exists" if recorded else
+             "the goal was started on a detached HEAD and no branch is checked out now")
+            + "; check out (or create) the branch to merge into, or set it as `base_branch` under [delivery] in "
+              ".omk/config.toml, then accept again")
+    if current != base:
         raise DeliveryRefused(
             f"the main working tree is on {current or 'a detached HEAD'}, not on the base branch {base}; "
-            f"run `git switch {base}` and accept again")
+            f"run `git switch {shlex.quote(base)}` and accept again")
     dirty = gitcli.dirty_files(repo)
     if dirty:
         raise DeliveryRefused(
@@ -234,6 +252,18 @@ def _goal_branches(repo: Path, goal_id: str) -> list[str]:
     return sorted(b for b in out.stdout.split() if b)
 
 
+def undo_command(gid: str, base_commit: str | None, tip: str | None, merge_commit: str | None = None) -> str:
+    """The command that takes a goal's whole change back out of the branch it was merged into.
+
+    A merge commit of the accept: `git revert -m 1` of it. A fast-forward (the branch moved to the integration
+    tip, which holds one merge per slice): `git revert` of the tip would undo only the last slice, so the goal's
+    whole diff is applied in reverse on top of the branch, keeping whatever was committed after it."""
+    if merge_commit and merge_commit != tip:
+        return f"git revert -m 1 {merge_commit}"
+    message = shlex.quote(f"Revert omk goal {gid}")
+    return f"git diff --binary {base_commit} {tip} | git apply -R --index && git commit -m {message}"
+
+
 def rollback_plan(repo: Path, state: GoalState, proof: Proof | None, reason: str) -> dict:
     gid = state.goal_id
     branch = integration_branch_of(state, proof)
@@ -245,14 +275,14 @@ def rollback_plan(repo: Path, state: GoalState, proof: Proof | None, reason: str
     worktrees = _goal_worktrees(repo, gid)
     branches = _goal_branches(repo, gid)
     commands = [f"omk-tui clean {gid}    # removes the goal's clean worktrees and merged branches"]
-    commands += [f"git worktree remove {w['path']}" for w in worktrees]
-    commands += [f"git branch -D {b}" for b in branches]
+    commands += [f"git worktree remove {shlex.quote(w['path'])}" for w in worktrees]
+    commands += [f"git branch -D {shlex.quote(b)}" for b in branches]
     return {
         "goal_id": gid, "decision": "rejected", "reason": reason, "at": datetime.now(timezone.utc).isoformat(),
         "base_branch": base, "base_commit": base_sha,
         "main_tree_changed": contains,
-        "main_tree": (f"the base branch {base} already contains the integration commit; revert it with "
-                      f"`git revert {integ}`" if contains else
+        "main_tree": (f"the base branch {base} already contains the goal's work; take it back out with "
+                      f"`{undo_command(gid, base_commit, integ)}`" if contains else
                       f"unchanged: the base branch {base} does not contain the goal's work"),
         "integration_branch": branch, "integration_commit": integ,
         "delete_worktrees": worktrees, "delete_branches": branches, "commands": commands,
@@ -287,9 +317,10 @@ def _reject_locked(repo: Path, paths: store.GoalPaths, reason: str) -> DecisionO
     state, proof = load(paths)
     gid = state.goal_id
     if proof is not None and proof.delivery.status == "accepted":
+        undo = undo_command(gid, proof.base_commit, proof.integration_commit, proof.delivery.merge_commit)
         raise DeliveryRefused(
-            f"goal {gid} was already accepted into the base branch (merge commit {proof.delivery.merge_commit}); "
-            f"undo it with `git revert -m 1 {proof.delivery.merge_commit}` (or `git revert` for a fast-forward)")
+            f"goal {gid} was already accepted into the base branch (commit {proof.delivery.merge_commit}); "
+            f"undo it with `{undo}`")
     plan = rollback_plan(repo, state, proof, reason)
     pdir = policy_dir(paths)
     store.write_json_artifact(pdir / "rollback-plan.json", plan)

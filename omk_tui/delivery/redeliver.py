@@ -45,10 +45,21 @@ def apply_overrides(state: GoalState, policy: str | None, merge_policy: str | No
         state.options.delivery_policy = policy
     if merge_policy:
         state.options.merge_policy = merge_policy
+    if policy == "local":
+        return  # switched to local delivery: the goal waits for `omk-tui accept`
     if state.options.delivery_policy not in PR_POLICIES:
         raise DeliveryRefused(
             f"goal {state.goal_id} uses {state.options.delivery_policy!r} delivery; pass --policy draft-pr or "
             f"--policy auto-pr to open a pull request, or merge it locally with `omk-tui accept {state.goal_id}`")
+
+
+def local_outcome(state: GoalState, *, dry_run: bool = False) -> DeliveryOutcome:
+    """Delivery switched to local (`--policy local`, e.g. where `gh` is missing): nothing is pushed; the goal's
+    verified integration branch waits for `omk-tui accept` or `reject`."""
+    gid = state.goal_id
+    action = f"switch {gid} to local delivery: nothing pushed; the integration branch waits for `omk-tui accept {gid}`"
+    return DeliveryOutcome(status="ready", detail=f"local delivery: review and run `omk-tui accept {gid}`",
+                           delivery_status="pending", actions=[action], dry_run=dry_run)
 
 
 def _apply_outcome(paths: store.GoalPaths, state: GoalState, proof: Proof, outcome: DeliveryOutcome) -> None:
@@ -70,6 +81,10 @@ def _apply_outcome(paths: store.GoalPaths, state: GoalState, proof: Proof, outco
         proof.readiness, proof.blocker, proof.human_decisions_required = "ready", None, []
         proof.summary = (f"ready: {len(proof.commits)} slice commit(s) integrated, every required gate passes; "
                          f"{outcome.detail}")
+        if policy == "local":
+            proof.human_decisions_required = [
+                f"accept the integration branch {state.integration_branch}: `omk-tui accept {gid}` "
+                f"(or reject it: `omk-tui reject {gid} --reason ...`)"]
     proof.status = state.status
     # the controller rebuilds the proof from execution.json on a resume: keep it in step; a blocked delivery is
     # not "delivered", so a resume tries it again
@@ -103,11 +118,16 @@ def redeliver(repo: Path, goal_ref: str, *, policy: str | None = None, merge_pol
         state, proof = load(paths)
         check_deliverable(state, proof)
         apply_overrides(state, policy, merge_policy)  # on the loaded copy only
+        if policy == "local":
+            return local_outcome(state, dry_run=True)
         return deliver_sync(paths, state, proof, store.load_task_graph(paths), dry_run=True, **kw)
     with goal_write_lock(paths, "deliver"):
         state, proof = load(paths)
         check_deliverable(state, proof)
         apply_overrides(state, policy, merge_policy)
-        outcome = deliver_sync(paths, state, proof, store.load_task_graph(paths), **kw)
+        if policy == "local":
+            outcome = local_outcome(state)
+        else:
+            outcome = deliver_sync(paths, state, proof, store.load_task_graph(paths), **kw)
         _apply_outcome(paths, state, proof, outcome)
         return outcome

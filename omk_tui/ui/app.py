@@ -128,8 +128,11 @@ class OmkApp(App[None]):
         if request is not None:
             from omk_tui.models.goal import Budget, GoalOptions
 
-            try:
-                options = GoalOptions(agent=request.agent, max_agents=request.max_agents, approval=request.approval,
+            from omk_tui.agents.spec import canonical_spec
+
+            try:  # AgentSpecError is a ValueError; a script's path is stored absolute
+                options = GoalOptions(agent=canonical_spec(request.agent), max_agents=request.max_agents,
+                                      approval=request.approval,
                                       delivery_policy=request.delivery_policy)  # type: ignore[arg-type]
             except ValueError as exc:
                 self.notify(f"invalid options: {exc}", severity="error")

@@ -648,8 +648,8 @@ class DashboardScreen(Screen):
         if resuming:
             state = controller.state  # type: ignore[attr-defined]
             refusal = None
-            if state.status.value == "cancelled":
-                refusal = f"{resuming} was cancelled: it cannot be resumed; press n to start a new goal"
+            if (why := controller.not_resumable()) is not None:  # type: ignore[attr-defined]
+                refusal = f"{why}: it cannot be resumed; press n to start a new goal"
             elif state.status.value == "ready" and controller.proof_is_current():  # type: ignore[attr-defined]
                 refusal = f"{resuming} is already ready; proof: {controller.paths.proof_json}"  # type: ignore[attr-defined]
             if refusal is not None:
