@@ -87,9 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # never a bare traceback for a person
         from omk_tui.state.atomic import StateWriteError
 
+        from omk_tui.state.store import StateFileError
+
         if isinstance(exc, StateWriteError):
             print(f"omk-tui: error: {exc}", file=sys.stderr)
             print(f"  {state_write_advice(exc, args)}; the files written before are intact", file=sys.stderr)
+            return EXIT_FAILURE
+        if isinstance(exc, StateFileError):  # a recorded file that cannot be read: named, nothing changed
+            print(f"omk-tui: error: {exc}", file=sys.stderr)
+            print("  nothing was changed; restore the file (or remove the goal's folder), then run the command "
+                  "again", file=sys.stderr)
             return EXIT_FAILURE
         import os
         import traceback

@@ -163,7 +163,9 @@ class Ralph:
             if not resume:
                 raise RalphError(f"ralph state exists for this task at {self.dir}; pass --resume to continue it "
                                  "(or delete that folder to start over)")
-            state = RalphState.model_validate_json(self.state_path.read_bytes())
+            from omk_tui.state.store import load_state_file
+
+            state = load_state_file(self.state_path, RalphState)  # unreadable: StateFileError naming the file
             state.max_iterations = self.max_iterations
         elif resume:
             raise RalphError(f"no ralph state for this task at {self.dir}; run without --resume to start")

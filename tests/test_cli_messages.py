@@ -38,3 +38,39 @@ def test_every_quoted_command_names_a_real_subcommand_and_real_options():
                     assert flag in options, (str(path), " ".join(words), flag)
             seen += 1
     assert seen > 50  # the scan found the commands (a broken pattern would pass vacuously)
+
+
+def test_state_write_advice_names_the_cause_and_how_to_go_on():
+    import argparse
+    import errno
+
+    from omk_tui.cli import state_write_advice
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    assert state_write_advice(full, argparse.Namespace(command="run")) == \
+        "free some disk space, then continue with `omk-tui resume latest`"
+    denied = OSError(errno.EACCES, "Permission denied")
+    assert state_write_advice(denied, argparse.Namespace(command="resume", goal="abc123")) == \
+        "fix the folder's permissions, then continue with `omk-tui resume abc123`"
+    assert state_write_advice(OSError(errno.EISDIR, "Is a directory"), argparse.Namespace(command="budget-add")) \
+        == "fix what the error names, then run the command again"
+
+
+def test_an_unreadable_state_file_is_named_not_an_internal_error(tmp_path):
+    import subprocess
+    import sys
+    from datetime import datetime, timezone
+
+    from tests.support.sample_goal import write_minimal_goal
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    paths = write_minimal_goal(repo, "goal-20261122-100000-000-aaaaaaaa", datetime.now(timezone.utc), "paused")
+    paths.goal_json.write_text("{")
+    for command in ("pause", "cancel", "resume", "budget-add"):
+        extra = ["--tokens", "5"] if command == "budget-add" else []
+        res = subprocess.run([sys.executable, "-m", "omk_tui", command, "latest", *extra, "--repo", str(repo)],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 1, (command, res.stderr)
+        assert "goal.json is not a valid GoalState" in res.stderr and "internal error" not in res.stderr, res.stderr
+        assert paths.goal_json.read_text() == "{"  # nothing changed

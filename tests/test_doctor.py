@@ -154,6 +154,11 @@ def test_repository_checks(tmp_path):
     assert proc.returncode == 1
     gates = checks_by_name(proc)["gates"]
     assert gates["status"] == "error" and "line 1" in gates["detail"] and gates["required"]
+    assert checks_by_name(proc)["config"]["status"] == "ok"
+
+    (repo / ".omk" / "config.toml").write_text("[agent\n")  # what `run` would refuse, doctor says first
+    config = checks_by_name(doctor(tmp_path, "--json", cwd=repo))["config"]
+    assert config["status"] == "error" and "config.toml" in config["detail"] and config["required"]
 
 
 def test_outside_a_repository_is_a_warning_but_an_explicit_repo_is_required(tmp_path):

@@ -114,6 +114,13 @@ def test_env_values_must_be_strings_even_in_a_subtable(tmp_path):
     assert err.field == "gates[0].env.DEBUG" and err.line == 4
 
 
+@pytest.mark.parametrize("env,field", [('{ "A=B" = "1" }', "env.'A=B'"), ('{ "" = "1" }', "env.''"),
+                                       ('{ A = "x\\u0000y" }', "env.A")])
+def test_env_names_and_values_the_system_refuses_are_config_errors(tmp_path, env, field):
+    err = config_error(tmp_path, f'[[gates]]\nname = "a"\ncommand = "x"\nenv = {env}\n')
+    assert err.field == f"gates[0].{field}" and err.line == 4
+
+
 def test_duplicate_names(tmp_path):
     err = config_error(tmp_path, '[[gates]]\nname = "a"\ncommand = "x"\n[[gates]]\nname = "a"\ncommand = "y"\n')
     assert (err.line, err.field) == (5, "gates[1].name")

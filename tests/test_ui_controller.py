@@ -78,7 +78,10 @@ async def wait_for(pilot, cond, timeout: float = 60.0, what: str = "") -> None:
     raise AssertionError(f"timed out waiting for {what or cond}")
 
 
-async def test_a_permission_request_does_not_take_keys_typed_in_another_dialog(demo, tmp_path):
+async def test_a_permission_request_does_not_take_keys_typed_in_another_dialog(demo, tmp_path, monkeypatch):
+    import omk_tui.ui.screens.dashboard as dashboard
+
+    monkeypatch.setattr(dashboard, "PERMISSION_ARM_SECS", 30.0)  # the first moment, long enough for a slow machine
     repo, _ = demo(pace=0, create=False)
     gid = one_write_goal(tmp_path, repo, approval="ask")
     app = OmkApp(repo, goal_id=gid, autostart=gid)
@@ -98,7 +101,7 @@ async def test_a_permission_request_does_not_take_keys_typed_in_another_dialog(d
         await pilot.press("y")  # the instant it opens: not taken
         await pilot.pause(0.05)
         assert isinstance(app.screen, PermissionModal)
-        await pilot.pause(PERMISSION_ARM_SECS)
+        app.screen._armed_at = 0.0  # the moment has passed
         await pilot.press("y")
         await wait_for(pilot, lambda: gid not in app.controllers, 60, "the goal to finish")
     events = [json.loads(ln) for ln in goal_paths(repo, gid).events.read_text().splitlines() if ln.strip()]

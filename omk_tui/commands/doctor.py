@@ -233,8 +233,20 @@ def _repo_checks(repo_arg: str, required: bool) -> list[dict]:
                             f"{repo.head.shorthand if not repo.head_is_detached else '(detached)'}",
                             required=required))
     checks.append(_clean_tree_check(repo))
+    checks.append(_config_check(root))
     checks.append(_gates_check(root))
     return checks
+
+
+def _config_check(root) -> dict:
+    from omk_tui.config import ConfigError, load_config
+
+    try:
+        load_config(root)
+    except ConfigError as exc:
+        return check("config", "error", str(exc), "fix .omk/config.toml (or remove it for the defaults)",
+                     required=True)
+    return check("config", "ok", ".omk/config.toml" if (root / ".omk" / "config.toml").is_file() else "defaults")
 
 
 def _clean_tree_check(repo) -> dict:

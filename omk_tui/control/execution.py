@@ -65,10 +65,9 @@ def execution_path(paths: GoalPaths):
 
 
 def load_execution(paths: GoalPaths) -> ExecutionState:
-    path = execution_path(paths)
-    if not path.exists():
-        return ExecutionState()
-    return ExecutionState.model_validate_json(path.read_bytes())
+    from omk_tui.state.store import load_state_file
+
+    return load_state_file(execution_path(paths), ExecutionState) or ExecutionState()
 
 
 def save_execution(paths: GoalPaths, state: ExecutionState) -> None:

@@ -123,6 +123,12 @@ def _parse_entry(entry: dict, index: int, path: Path, locate: "_Locator") -> Gat
     for key, value in env.items():
         if not isinstance(value, str):
             raise fail(f"env.{key}", f"must be a string, not {_type(value)}", line_of="env")
+        # what the operating system accepts in an environment (else the gate could not even start)
+        if not key or "=" in key or "\0" in key:
+            raise fail(f"env.{key!r}", "is not a valid environment variable name (no `=`, no NUL, not empty)",
+                       line_of="env")
+        if "\0" in value:
+            raise fail(f"env.{key}", "must not contain a NUL character", line_of="env")
     cwd = entry.get("cwd")
     if cwd is not None:
         if not isinstance(cwd, str) or not cwd.strip():

@@ -144,7 +144,8 @@ def resolve_goal(repo: Path, ref: str) -> GoalPaths:
     raise GoalNotFound(f"{ref!r} matches several goals: {', '.join(matches[:5])}")
 
 
-def _load(path: Path, model):
+def load_state_file(path: Path, model):
+    """A state file as `model`; None when it does not exist; StateFileError naming the file when unreadable."""
     try:
         return model.model_validate_json(path.read_bytes())
     except FileNotFoundError:
@@ -165,7 +166,7 @@ def _first_line(exc: Exception) -> str:
 
 
 def load_goal(paths: GoalPaths) -> GoalState:
-    state = _load(paths.goal_json, GoalState)
+    state = load_state_file(paths.goal_json, GoalState)
     if state is None:
         raise GoalNotFound(f"{paths.goal_json} does not exist")
     return state
@@ -188,7 +189,7 @@ def save_goal(paths: GoalPaths, state: GoalState) -> None:
 
 
 def load_task_graph(paths: GoalPaths) -> TaskGraph | None:
-    return _load(paths.task_graph_json, TaskGraph)
+    return load_state_file(paths.task_graph_json, TaskGraph)
 
 
 def save_task_graph(paths: GoalPaths, graph: TaskGraph) -> None:
@@ -196,7 +197,7 @@ def save_task_graph(paths: GoalPaths, graph: TaskGraph) -> None:
 
 
 def load_proof(paths: GoalPaths) -> Proof | None:
-    return _load(paths.proof_json, Proof)
+    return load_state_file(paths.proof_json, Proof)
 
 
 def save_proof(paths: GoalPaths, proof: Proof) -> None:
