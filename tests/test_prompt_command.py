@@ -60,6 +60,9 @@ def test_agent_failure_exits_1_with_the_reason(tmp_path):
                cwd=tmp_path)
     assert hang.returncode == 1
     assert json.loads(hang.stdout.splitlines()[-1])["stop_reason"] == "timeout"
+    # the message names the agent, not the confinement launcher that starts it
+    dead = omk("prompt", "--agent", 'acp:"false"', "go", cwd=tmp_path)
+    assert dead.returncode == 1 and "the agent (false) exited during initialize" in dead.stderr, dead.stderr
 
 
 def test_usage_errors_exit_2(tmp_path):

@@ -571,7 +571,7 @@ class AcpSession(ProcessSession):
 
     # ------------------------------------------------------------------ helpers
     def _name(self) -> str:
-        return f"the agent ({Path(self.argv[0]).name})"
+        return f"the agent ({self.name or Path(self.argv[0]).name})"
 
     def _exit_detail(self) -> str:
         code = self._proc.returncode if self._proc else None

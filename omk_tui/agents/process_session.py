@@ -24,6 +24,7 @@ class ProcessSession(abc.ABC):
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
         self.private_tmp: Path | None = None  # a confined agent's TMPDIR (spec.confinement), removed on close
+        self.name: str | None = None  # the agent's program, for messages (its argv may start with the launcher)
         self.sink_errors: list[BaseException] = []
         self._proc: asyncio.subprocess.Process | None = None
         self._sink: UpdateSink | None = None  # the running turn's `on_update`

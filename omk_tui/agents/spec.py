@@ -141,6 +141,7 @@ def open_session(
             session.terminals.allowed = allowed  # client terminals run the agent's shell commands: confined alike
     if allowed is not None:
         session.private_tmp = Path(env["TMPDIR"])
+    session.name = Path(exe).name  # not the launcher's python: the agent a person asked for
     return session
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from omk_tui.commands._common import positive_amount
+
 FINISHED = ("end_turn", "max_tokens", "max_turn_requests")
 
 
@@ -29,7 +31,7 @@ def register(sub) -> None:
                         help="a path the agent may write, relative to --cwd (repeatable; default: anything "
                         "inside --cwd)")
     parser.add_argument("--read-only", action="store_true", help="reject every mutating tool and every write")
-    parser.add_argument("--timeout", type=float, metavar="SECS",
+    parser.add_argument("--timeout", type=positive_amount, metavar="SECS",
                         help="cancel the turn after SECS seconds (killed after a grace period)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of readable lines")
     parser.set_defaults(func=run)
