@@ -120,6 +120,18 @@ def test_reject_records_decision_and_rollback_plan(tmp_path: Path):
     assert paths.goal_json.read_bytes() == goal_before and store.load_proof(paths).delivery.status == "rejected"
 
 
+def test_a_rejected_proof_says_so_everywhere_even_with_a_multi_line_reason(tmp_path: Path):
+    repo = make_repo(tmp_path)
+    paths = make_goal(repo)
+    reject_goal(repo, paths.goal_id, "wrong approach\nsee the review")
+    proof = store.load_proof(paths)
+    assert proof.summary.startswith("not_ready: rejected by a person: wrong approach")
+    md = cli(repo, "proof", paths.goal_id, "--format", "md").stdout
+    start = md.index("> **Blocker:**")
+    quoted = md[start:].split("\n\n")[0].splitlines()
+    assert len(quoted) == 2 and all(line.startswith(">") for line in quoted)
+
+
 @pytest.mark.parametrize("base_moved", [False, True], ids=["fast-forward", "merge-commit"])
 def test_reject_after_accept_is_refused_with_a_command_that_undoes_the_whole_goal(tmp_path: Path, base_moved):
     repo = make_repo(tmp_path)

@@ -25,13 +25,14 @@ def send_intent(args, action: str) -> int:
     fc = FileControl(paths, repo)
     if not fc.controller_alive():
         state = load_goal(paths)
-        if action == "cancel" and state.status.value not in ("ready", "cancelled"):
+        decided = state.failure is not None and state.failure.kind == "rejected"  # a person's decision stands
+        if action == "cancel" and state.status.value not in ("ready", "cancelled") and not decided:
             from omk_tui.control.offline import cancel_offline
 
             cancel_offline(repo, paths)
             print(f"goal {paths.goal_id}: cancelled (no controller was running)")
             return 0
-        shown = shown_status(state.status.value, paths.lock)
+        shown = "rejected" if decided else shown_status(state.status.value, paths.lock)
         print(f"goal {paths.goal_id} has no running controller (status {shown}); nothing to {action}")
         return 1
     getattr(fc, action)()
@@ -39,5 +40,9 @@ def send_intent(args, action: str) -> int:
     while time.monotonic() < deadline and fc.controller_alive():
         time.sleep(0.1)
     state = load_goal(paths)
+    if fc.controller_alive():
+        print(f"goal {paths.goal_id}: {action} requested; its controller has not stopped yet (status "
+              f"{state.status.value}); `omk-tui show {paths.goal_id}` tells when it has")
+        return 1
     print(f"goal {paths.goal_id}: {state.status.value}")
-    return 0 if not fc.controller_alive() else 1
+    return 0

@@ -335,6 +335,7 @@ def _reject_locked(repo: Path, paths: store.GoalPaths, reason: str) -> DecisionO
     proof.status = GoalStatus.not_ready
     proof.readiness = "not_ready"
     proof.blocker = detail
+    proof.summary = f"not_ready: {detail}"  # no longer the "ready: …" it had before the decision
     if detail not in proof.known_gaps:
         proof.known_gaps.append(detail)
     proof.human_decisions_required = []

@@ -169,7 +169,8 @@ def render_proof_md(proof: Proof) -> str:
     out = [f"# Proof: {proof.goal_id}", "",
            f"**{icon} {proof.readiness}** — status `{proof.status.value}`", "", proof.summary, ""]
     if proof.blocker:
-        out += [f"> **Blocker:** {proof.blocker}", ""]
+        # every line of a multi-line blocker stays inside the quote
+        out += ["> **Blocker:** " + proof.blocker.replace("\n", "\n> "), ""]
     if proof.base_commit or proof.integration_branch:
         out.append(f"- Base commit: `{proof.base_commit or '-'}`")
         out.append(f"- Integration: `{proof.integration_branch or '-'}`"

@@ -67,6 +67,13 @@ LIVE_ACTIONS = {"new_goal", "pause", "resume", "cancel", "add_budget", "run_gate
 REPLAY_ACTIONS = {"play_pause", "faster", "slower", "step", "step_back", "replay_home", "replay_end"}
 
 
+def _decided(state) -> str | None:
+    """'ready', 'cancelled' or 'rejected' for a goal whose outcome is settled (nothing left to cancel), else None."""
+    if state.failure is not None and state.failure.kind == "rejected":
+        return "rejected"
+    return state.status.value if state.status.value in ("ready", "cancelled") else None
+
+
 class DashboardScreen(Screen):
     BINDINGS = [
         Binding("n", "new_goal", "New", tooltip="Start a new goal"),
@@ -589,7 +596,7 @@ class DashboardScreen(Screen):
                 assert req is not None
                 budget_add_offline(paths, req.time_secs, req.tokens, req.usd)
                 self.notify(f"budget added to {self.goal_id} (no controller was running; r resumes it)")
-            elif (status := load_goal(paths).status.value) in ("ready", "cancelled"):
+            elif (status := _decided(load_goal(paths))) is not None:
                 self.notify(f"{self.goal_id} is {status}: nothing to cancel")
             else:
                 cancel_offline(self.repo, paths)
