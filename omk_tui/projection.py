@@ -227,7 +227,7 @@ class GoalView:
     @property
     def elapsed_secs(self) -> float:
         spent = self.budget.get("spent_time_secs")
-        if spent is not None:
+        if spent:  # recorded (a paused goal's clock stops); 0 is only the budget the goal was created with
             return float(spent)
         if self.first_ts and self.last_ts:
             return (self.last_ts - self.first_ts).total_seconds()

@@ -159,6 +159,10 @@ def test_goals_tolerates_a_missing_or_garbled_goal_json_and_task_graph(repo, two
     assert "omk-tui show goal-20261122-120000-000-2222cccc" in bad["problems"][0]
     code, out, _ = run_cli(capsys, "goals", "--repo", str(repo))
     assert code == 0 and "! goal-20261122-120000-000-2222cccc: unreadable goal.json" in out
+    third.goal_json.write_text('{"goal_id": 5, "status": "weird"}')  # JSON, but not a goal
+    code, out, _ = run_cli(capsys, "goals", "--repo", str(repo), "--json")
+    bad = {r["id"]: r for r in json.loads(out)}["goal-20261122-120000-000-2222cccc"]
+    assert bad["status"] == "unknown" and "not a valid goal (status 'weird')" in bad["problems"][0]
 
 
 def test_goals_never_reads_an_event_log_and_show_reports_its_gaps(repo, two_goals, capsys):
@@ -235,7 +239,7 @@ def test_show_unknown_or_ambiguous_goal_exits_2(repo, two_goals, capsys):
     code, _, err = run_cli(capsys, "show", "nope", "--repo", str(repo))
     assert code == 2 and "no goal matches 'nope'" in err and "omk-tui goals" in err
     code, _, err = run_cli(capsys, "show", "goal-2026112", "--repo", str(repo))
-    assert code == 2 and "matches several goals" in err
+    assert code == 2 and "matches 2 goals" in err and "give more of the id" in err
 
 
 def test_proof_formats(repo, two_goals, capsys):

@@ -77,6 +77,8 @@ def test_headless_replay_is_deterministic_counts_gaps_and_never_imports_textual(
     assert gaps["known_gaps"] == 2 and read_events(done_goal).gaps == 2
     text = _cli("replay", str(done_goal.parent), "--headless", cwd=repo)
     assert text.returncode == 0 and "known gaps 2" in text.stdout
+    # the recorded span of the run (the sample goal's events cover 6m52s), not the budget's initial 0 s
+    assert "recorded 412.0s" in text.stdout or "recorded 6m" in text.stdout, text.stdout[:400]
     probe = subprocess.run(
         [sys.executable, "-c", "import sys; from omk_tui.cli import main; main(['replay', 'latest', '--headless']);"
          "print('TEXTUAL' if any(m.startswith('textual') for m in sys.modules) else 'CLEAN', file=sys.stderr)"],

@@ -78,7 +78,7 @@ def test_resolve_goal_latest_id_and_prefix(repo):
     assert resolve_goal(repo, "latest").goal_id == newer
     assert resolve_goal(repo, older).goal_id == older
     assert resolve_goal(repo, "goal-20261121").goal_id == older
-    with pytest.raises(GoalNotFound, match="matches several goals"):
+    with pytest.raises(GoalNotFound, match=r"matches \d+ goals"):
         resolve_goal(repo, "goal-2026112")
     with pytest.raises(GoalNotFound, match="no goal matches 'nope'"):
         resolve_goal(repo, "nope")

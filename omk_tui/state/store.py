@@ -141,7 +141,8 @@ def resolve_goal(repo: Path, ref: str) -> GoalPaths:
         return goal_paths(repo, matches[0])
     if not matches:
         raise GoalNotFound(f"no goal matches {ref!r}; `omk-tui goals` lists them")
-    raise GoalNotFound(f"{ref!r} matches several goals: {', '.join(matches[:5])}")
+    more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+    raise GoalNotFound(f"{ref!r} matches {len(matches)} goals: {', '.join(matches[:5])}{more}; give more of the id")
 
 
 def load_state_file(path: Path, model):

@@ -12,9 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from omk_tui.control.lock import shown_status
+from omk_tui.models.goal import GoalStatus
 from omk_tui.state.store import goal_paths, list_goal_ids
 
 DONE_TASKS = ("done",)
+_STATUSES = {s.value for s in GoalStatus}
 
 
 @dataclass
@@ -54,6 +56,10 @@ def summarize(repo: Path, goal_id: str) -> GoalSummary:
                            problem=f"unreadable goal.json: {exc}; `omk-tui show {goal_id}` reads its event log")
     done = total = 0
     problem = ""
+    status = str(data.get("status", "running"))
+    if status not in _STATUSES or not isinstance(data.get("goal_id"), str):
+        problem = (f"goal.json is not a valid goal (status {status!r}); `omk-tui show {goal_id}` says what is wrong")
+        status = "unknown"
     try:
         graph = json.loads(paths.task_graph_json.read_bytes())
         tasks = [t for t in graph.get("tasks", []) if t.get("status") != "rejected"]
@@ -62,11 +68,11 @@ def summarize(repo: Path, goal_id: str) -> GoalSummary:
     except FileNotFoundError:
         pass  # not planned yet
     except (OSError, ValueError, AttributeError) as exc:
-        problem = f"unreadable task-graph.json: {exc}"
+        problem = problem or f"unreadable task-graph.json: {exc}"
     return GoalSummary(
         goal_id=goal_id,
         goal=str(data.get("original_goal") or data.get("normalized_goal") or ""),
-        status=shown_status(str(data.get("status", "running")), paths.lock),
+        status=shown_status(status, paths.lock),
         phase=str(data.get("phase", "intake")),
         created_at=_parse_ts(data.get("created_at")),
         done=done,
