@@ -271,8 +271,7 @@ async def test_pause_then_resume_continues_from_the_snapshots(tmp_path):
     repo = make_repo(tmp_path / "repo")
     script = {
         "plan": {"tasks": [task("slow", ["slow.check"])]},
-        "tasks": {"slow": [[{"say": "working"}, {"sleep": 30}, {"write": "slow.check", "content": "ok\n"}],
-                           [{"write": "slow.check", "content": "ok\n"}]]},
+        "tasks": {"slow": [[{"say": "working"}, {"sleep": 30}, {"write": "slow.check", "content": "ok\n"}]]},
     }
     agent = write_script(tmp_path / "s.json", script)
     ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
@@ -296,10 +295,15 @@ async def test_pause_then_resume_continues_from_the_snapshots(tmp_path):
     assert load_goal(ctl.paths).status is GoalStatus.paused
     assert not marked_processes(ctl.state.goal_id)
     ctl.close()
+    script["tasks"]["slow"] = [[{"write": "slow.check", "content": "ok\n"}]]  # the re-run turn is quick
+    write_script(tmp_path / "s.json", script)
     ctl = GoalController.open(repo, ctl.state.goal_id)
     proof = await ctl.run()
     assert proof.status is GoalStatus.ready, proof.blocker
     assert kinds(ctl, "goal_paused") and kinds(ctl, "goal_resumed")
+    # the turn the pause interrupted is re-run as the same attempt, not counted
+    assert {s.slice_id: s.attempts for s in proof.slices} == {"slow": 1}
+    assert (ctl.paths.artifacts / "agents" / "slow-implementer-1.md").is_file()
     ctl.close()
 
 

@@ -363,12 +363,21 @@ class GoalController:
             self._gaps = counter.gaps
         return self._gaps
 
+    def _requeue(self, rec: ex.SliceRecord, reason: str) -> None:
+        """A slice that was in flight goes back to pending: an agent turn that never finished is re-run and not
+        counted as an attempt; a finished turn's work (stopped in its gates or review) is judged first."""
+        if rec.state == "running":
+            rec.attempts = max(0, rec.attempts - 1)
+        else:
+            rec.resume_at = "gates"
+        rec.state = "pending"
+        self.emit("slice_state", {"slice_id": rec.slice_id, "state": "pending", "attempt": rec.attempts,
+                                  "reason": reason})
+
     def _stopped(self, stop: StopRun) -> Proof:
         for rec in self.exec.slices.values():
             if rec.state in ex.IN_FLIGHT:
-                rec.state = "pending"
-                self.emit("slice_state", {"slice_id": rec.slice_id, "state": "pending", "attempt": rec.attempts,
-                                          "reason": f"{stop.why}: partial work kept in the worktree"})
+                self._requeue(rec, f"{stop.why}: partial work kept in the worktree")
         if stop.why == "pause":
             self.emit("goal_paused", {"by": "user"}, durable=True)
             self._set_status(GoalStatus.paused, "paused by the user",
@@ -715,15 +724,9 @@ class GoalController:
 
     async def _execute(self, specs: list[GateSpec]) -> None:
         self._set_phase(GoalPhase.execution)
-        for rec in self.exec.slices.values():  # a resume re-runs what was in flight
+        for rec in self.exec.slices.values():  # a resume (after a crash) re-runs what was in flight
             if rec.state in ex.IN_FLIGHT:
-                if rec.state == "running":  # the agent turn never finished: it is re-run, not counted
-                    rec.attempts = max(0, rec.attempts - 1)
-                else:  # the turn finished; its gates (or review) are re-run on the work in the worktree
-                    rec.resume_at = "gates"
-                rec.state = "pending"
-                self.emit("slice_state", {"slice_id": rec.slice_id, "state": "pending", "attempt": rec.attempts,
-                                          "reason": "resumed: re-running the slice that was in flight"})
+                self._requeue(rec, "resumed: re-running the slice that was in flight")
         if self.state.execute_passes == 0:
             self.state.execute_passes = 1
         while True:
