@@ -117,3 +117,22 @@ def test_gates_command_does_not_import_textual():
     code = ("import sys; from omk_tui.cli import main; import omk_tui.commands.gates as g, omk_tui.commands.doctor;"
             "assert 'textual' not in sys.modules and 'pydantic' not in sys.modules, sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+
+
+def test_ctrl_c_ends_the_gates_quietly_and_leaves_no_process(tmp_path):
+    import signal
+    import time
+
+    marker = f"omk-ctrl-c-{os.getpid()}"
+    repo = make_repo(tmp_path / "r", f'[[gates]]\nname = "slow"\ncommand = ["sh", "-c", "sleep 30; : {marker}"]\n')
+    for _ in range(3):  # the noise it used to print came now and then, not every time
+        proc = subprocess.Popen([sys.executable, "-m", "omk_tui", "gates"], cwd=repo, stderr=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        line = proc.stderr.readline()
+        assert line.startswith("▶ slow"), line
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 130 and "Traceback" not in err and "Event loop is closed" not in err, err
+        left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+        assert not left

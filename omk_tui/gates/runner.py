@@ -8,6 +8,7 @@ lines + first interesting lines). A timeout or a cancel ends the whole process g
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import time
@@ -231,6 +232,10 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
                 task.cancel()
         if proc.returncode is None or group_alive(proc.pid):
             kill_group_now(proc.pid)  # we are being cancelled or failing: leave no process behind
+            # reap it and let its pipe close here, while the loop runs (not in a transport's __del__ after
+            # asyncio.run closed the loop, which prints "Event loop is closed" on Ctrl-C)
+            with contextlib.suppress(BaseException):
+                await asyncio.wait({asyncio.ensure_future(proc.wait())}, timeout=1.0)
 
 
 async def _spawn(argv: list[str], workdir: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
