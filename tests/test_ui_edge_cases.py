@@ -176,3 +176,14 @@ async def test_an_event_log_that_cannot_be_read_is_said_once(repo):
         said = [n for n in notes(app) if "could not read the event log" in n]
         assert len(said) == 1 and "Is a directory" in said[0]
     assert app._exception is None
+
+
+def test_the_diff_of_a_slice_whose_branch_was_removed_says_so(repo):
+    from omk_tui.projection import SliceView
+    from omk_tui.ui.diff_source import slice_diff
+
+    gone = SliceView(slice_id="s1", task_id="t1", branch="omk/x/s1", state="merged", commit="a" * 40)
+    d = slice_diff(repo, gone, None)
+    assert "were removed" in d.error and "aaaaaaaaaaaa" in d.error
+    planned = SliceView(slice_id="s9", task_id="t9", branch="omk/x/s9")
+    assert "has no worktree or branch yet" in slice_diff(repo, planned, None).error

@@ -46,6 +46,11 @@ def slice_diff(repo: Path, slice_view: SliceView, base_commit: str | None, goal_
             return _shown(sid, "worktree (with uncommitted changes)" if d.includes_uncommitted else "worktree", d)
         branch = main.lookup_branch(slice_view.branch) if slice_view.branch else None
         if branch is None:
+            if slice_view.commit or slice_view.state in ("committed", "merged"):
+                # it had them: removed since (`omk-tui clean`, or by hand)
+                why = (f"its worktree and branch {slice_view.branch or '-'} were removed (after `omk-tui clean`?)"
+                       + (f"; its commit was {slice_view.commit[:12]}" if slice_view.commit else ""))
+                return SliceDiff(slice_id=sid, source=slice_view.branch or "-", error=f"slice {sid}: {why}")
             return SliceDiff(slice_id=sid, source=slice_view.branch or "-",
                              error=f"slice {sid} has no worktree or branch yet")
         tip = branch.peel(pygit2.Commit)
