@@ -14,25 +14,20 @@ from omk_tui.ui.screens.diff import DiffScreen
 from omk_tui.ui.screens.gate_log import GateLogScreen
 from omk_tui.ui.screens.modals import BudgetModal, NewGoalModal
 from omk_tui.ui.widgets.log_view import LogView
-from tests.support.sample_goal import SAMPLE_NOW, write_sample_goal
+from tests.support.sample_goal import SAMPLE_NOW
+
+from tests.test_ui_dashboard import SIZE, loaded, repo  # noqa: F401 - `repo` is the dashboard tests' fixture
 
 pytestmark = pytest.mark.timeout(60)
-SIZE = (120, 36)
 
 
-@pytest.fixture
-def repo(tmp_path) -> Path:
-    r = tmp_path / "slugger"
-    write_sample_goal(r, stage="mid")
-    return r
-
-
-async def loaded(pilot) -> None:
-    for _ in range(100):
-        if pilot.app.dashboard.view is not None and pilot.app.dashboard.view.events_applied:
-            break
+async def until(pilot, cond, secs: float = 5.0) -> None:
+    """Wait for `cond` (a message to be handled) without a fixed sleep a loaded machine can outlast."""
+    for _ in range(int(secs / 0.02)):
+        if cond():
+            return
         await pilot.pause(0.02)
-    await pilot.pause(0.2)
+    assert cond()
 
 
 def notes(app) -> list[str]:
@@ -79,22 +74,20 @@ async def test_amounts_that_are_not_finite_numbers_are_refused(repo, field, valu
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("n")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: isinstance(app.screen, NewGoalModal))
         modal = app.screen
-        assert isinstance(modal, NewGoalModal)
         modal.query_one(TextArea).text = "Add a changelog with tests"
         modal.query_one(f"#{field}", Input).value = value
         await pilot.press("ctrl+s")
-        await pilot.pause(0.1)
-        assert app.screen is modal and field in str(modal.query_one("#new-goal-error").render())
+        await until(pilot, lambda: field in str(modal.query_one("#new-goal-error").render()))
+        assert app.screen is modal
         await pilot.press("escape", "b")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: isinstance(app.screen, BudgetModal))
         budget = app.screen
-        assert isinstance(budget, BudgetModal)
         budget.query_one(f"#{field}", Input).value = value
         await pilot.press("ctrl+s")
-        await pilot.pause(0.1)
-        assert app.screen is budget and field in str(budget.query_one("#budget-error").render())
+        await until(pilot, lambda: field in str(budget.query_one("#budget-error").render()))
+        assert app.screen is budget
     assert app._exception is None
 
 
@@ -104,13 +97,10 @@ async def test_a_goal_that_cannot_start_says_why(tmp_path):
     app = OmkApp(repo)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("n")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: isinstance(app.screen, NewGoalModal))
         app.screen.query_one(TextArea).text = "Add a changelog with tests"
         await pilot.press("ctrl+s")
-        for _ in range(100):
-            if any("could not start the goal" in n for n in notes(app)):
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: any("could not start the goal" in n for n in notes(app)))
         message = next(n for n in notes(app) if "could not start the goal" in n)
         assert "has no commits yet" in message and "git commit" in message
         assert not app.controllers
@@ -126,15 +116,12 @@ async def test_a_task_without_a_slice_has_no_diff_and_shows_the_planner(repo):
         tasks = dash.query_one("#tasks", DataTable)
         tasks.focus()
         tasks.move_cursor(row=1)
-        await pilot.pause(0.05)
-        assert dash.scope == "s2"
+        await until(pilot, lambda: dash.scope == "s2")
         tasks.move_cursor(row=3)
-        await pilot.pause(0.05)
-        assert dash.scope == "goal"
+        await until(pilot, lambda: dash.scope == "goal")
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: any("task t4 has no slice yet" in n for n in notes(app)))
         assert not isinstance(app.screen, DiffScreen)
-        assert any("task t4 has no slice yet" in n for n in notes(app))
 
 
 async def test_the_new_goal_dialog_fits_an_80x24_terminal(repo):
@@ -142,10 +129,11 @@ async def test_the_new_goal_dialog_fits_an_80x24_terminal(repo):
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
         await pilot.press("n")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: isinstance(app.screen, NewGoalModal))
         app.screen.query_one(TextArea).text = "fix it"
         await pilot.press("ctrl+s")  # too short: the error shows
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "three words" in str(app.screen.query_one("#new-goal-error").render()))
+        await pilot.pause(0.1)  # and is laid out
         for selector in ("#goal-text", "#delivery", "#new-goal-error", "#start", "#cancel"):
             region = app.screen.query_one(selector).region
             assert region.height and region.bottom <= 24, (selector, region)
@@ -159,8 +147,7 @@ async def test_keys_with_no_goal_say_so(tmp_path):
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause(0.2)
         await pilot.press("c", "b", "p", "r", "g")
-        await pilot.pause(0.1)
-        assert notes(app).count("no goal selected") == 5
+        await until(pilot, lambda: notes(app).count("no goal selected") == 5)
         assert app.screen is app.dashboard
 
 
