@@ -86,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # never a bare traceback for a person
         from omk_tui.state.atomic import StateWriteError
-
         from omk_tui.state.store import StateFileError
 
         if isinstance(exc, StateWriteError):

@@ -2,9 +2,9 @@
 
 Only the byte offset of every line start is kept (an `array('Q')`), built incrementally with mmap in chunks,
 so a 500 MB log is browsable as soon as its first chunk is indexed and a growing log (a gate still running)
-is followed by indexing only the new bytes. Lines are read on demand, through one file handle kept open while the log is shown: a log deleted meanwhile
-(`omk-tui clean` in another terminal) stays readable to the end, and a log that does not exist yet reads as empty
-until it appears.
+is followed by indexing only the new bytes. Lines are read on demand, through one file handle kept open while the
+log is shown: a log deleted meanwhile (`omk-tui clean` in another terminal) stays readable to the end, and a log
+that does not exist yet reads as empty until it appears.
 """
 
 from __future__ import annotations
@@ -36,13 +36,14 @@ class LogFile:
         self._indexed = 0  # bytes scanned for newlines
         self._lock = threading.Lock()
         self._fh = None  # opened on first use, kept until close()
+        self._closed = False
 
     # ------------------------------------------------------------ file
     def _file(self):
         """The open log, or None while it cannot be opened (not written yet, unreadable)."""
-        if self._fh is None:
+        if self._fh is None and not self._closed:
             with self._lock:
-                if self._fh is None:
+                if self._fh is None and not self._closed:  # a worker still indexing after close() opens nothing
                     try:
                         self._fh = open(self.path, "rb")  # noqa: SIM115 - kept open until close()
                     except OSError:
@@ -51,7 +52,7 @@ class LogFile:
 
     def close(self) -> None:
         with self._lock:
-            fh, self._fh = self._fh, None
+            fh, self._fh, self._closed = self._fh, None, True
         if fh is not None:
             fh.close()
 
