@@ -97,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             print("  nothing was changed; restore the file (or remove the goal's folder), then run the command "
                   "again", file=sys.stderr)
             return EXIT_FAILURE
+        if isinstance(exc, OSError) and exc.filename:  # the file system said no to a path: not our bug, name it
+            print(f"omk-tui: error: cannot use {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+            print("  fix that path (a file where a folder belongs, permissions, space), then run the command again",
+                  file=sys.stderr)
+            return EXIT_FAILURE
         import os
         import traceback
 

@@ -74,3 +74,19 @@ def test_an_unreadable_state_file_is_named_not_an_internal_error(tmp_path):
         assert res.returncode == 1, (command, res.stderr)
         assert "goal.json is not a valid GoalState" in res.stderr and "internal error" not in res.stderr, res.stderr
         assert paths.goal_json.read_text() == "{"  # nothing changed
+
+
+def test_a_path_the_file_system_refuses_is_named_not_an_internal_error(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support.goal_repo import make_repo, write_script
+
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".omk" / "goals").write_text("a file where the goals folder belongs\n")
+    agent = write_script(tmp_path / "s.json", {"plan": {"tasks": []}})
+    res = subprocess.run([sys.executable, "-m", "omk_tui", "run", "add the t1 check file so the gate passes",
+                          "--agent", agent, "--repo", str(repo)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and "internal error" not in res.stderr
+    assert "cannot use" in res.stderr and ".omk/goals" in res.stderr and "Not a directory" in res.stderr
+    assert (repo / ".omk" / "goals").read_text() == "a file where the goals folder belongs\n"
