@@ -200,3 +200,16 @@ def test_the_confinement_check_says_whether_agent_writes_are_confined(tmp_path):
     repo = make_repo(tmp_path / "repo")
     here = checks_by_name(doctor(tmp_path, "--json", cwd=repo))["confinement"]
     assert here["status"] == ("ok" if confinement_problem() is None else "warning")
+
+
+def test_a_worktrees_folder_inside_the_repository_is_caught_before_a_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMK_WORKTREES_DIR", raising=False)
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".omk").mkdir()
+    (repo / ".omk" / "config.toml").write_text('[worktrees]\ndir = "inner"\n')
+    worktrees = checks_by_name(doctor(tmp_path, "--json", cwd=repo))["worktrees"]
+    assert worktrees["status"] == "error" and "inside the repository" in worktrees["detail"] and worktrees["required"]
+    run = subprocess.run([sys.executable, "-m", "omk_tui", "run", "add the one check file so the gate passes",
+                          "--agent", "kimi", "--repo", str(repo)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "inside the repository" in run.stderr
+    assert not (repo / ".omk" / "goals").exists() or not list((repo / ".omk" / "goals").iterdir())

@@ -234,8 +234,24 @@ def _repo_checks(repo_arg: str, required: bool) -> list[dict]:
                             required=required))
     checks.append(_clean_tree_check(repo))
     checks.append(_config_check(root))
+    checks.append(_worktrees_check(root))
     checks.append(_gates_check(root))
     return checks
+
+
+def _worktrees_check(root) -> dict:
+    from omk_tui.config import ConfigError
+    from omk_tui.git.errors import GitError
+    from omk_tui.git.worktrees import resolve_worktrees_base
+
+    try:
+        base = resolve_worktrees_base(root)
+    except ConfigError:
+        return check("worktrees", "warning", "not known while .omk/config.toml is malformed", "fix the config first")
+    except GitError as exc:
+        return check("worktrees", "error", str(exc), "set [worktrees] dir (or OMK_WORKTREES_DIR) outside the "
+                     "repository", required=True)
+    return check("worktrees", "ok", f"slice worktrees under {base}")
 
 
 def _config_check(root) -> dict:

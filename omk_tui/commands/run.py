@@ -43,6 +43,13 @@ def build_options(args):
         config = load_config(repo)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
+    from omk_tui.git.errors import GitError
+    from omk_tui.git.worktrees import resolve_worktrees_base
+
+    try:
+        resolve_worktrees_base(repo)  # a worktrees folder inside the repository: refused now, not after planning
+    except GitError as exc:
+        raise UsageError(str(exc)) from exc
     try:
         time_secs = parse_duration(args.budget_time) if args.budget_time else None
     except ValueError as exc:
