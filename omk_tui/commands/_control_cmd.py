@@ -25,14 +25,13 @@ def send_intent(args, action: str) -> int:
     fc = FileControl(paths, repo)
     if not fc.controller_alive():
         state = load_goal(paths)
-        decided = state.failure is not None and state.failure.kind == "rejected"  # a person's decision stands
-        if action == "cancel" and state.status.value not in ("ready", "cancelled") and not decided:
+        if action == "cancel" and state.settled is None:
             from omk_tui.control.offline import cancel_offline
 
             cancel_offline(repo, paths)
             print(f"goal {paths.goal_id}: cancelled (no controller was running)")
             return 0
-        shown = "rejected" if decided else shown_status(state.status.value, paths.lock)
+        shown = "rejected" if state.rejected else shown_status(state.status.value, paths.lock)
         print(f"goal {paths.goal_id} has no running controller (status {shown}); nothing to {action}")
         return 1
     getattr(fc, action)()

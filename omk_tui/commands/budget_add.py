@@ -21,7 +21,6 @@ def run(args) -> int:
     from omk_tui.control.client import FileControl
     from omk_tui.control.durations import parse_duration
     from omk_tui.control.offline import budget_add_offline
-    from omk_tui.state.store import load_goal
 
     if not (args.time or args.tokens or args.usd):
         raise UsageError("say what to add: --time 30m, --tokens N or --usd X")
@@ -35,14 +34,14 @@ def run(args) -> int:
         fc.add_budget(time_secs=secs, tokens=args.tokens, usd=args.usd)
         print(f"goal {paths.goal_id}: budget request sent to the running controller")
         return 0
-    budget = budget_add_offline(paths, secs, args.tokens, args.usd)
+    state = budget_add_offline(paths, secs, args.tokens, args.usd)
+    budget = state.budget
     asked = {"time_secs": secs, "tokens": args.tokens, "usd": args.usd}
     unlimited = [name for name, amount in asked.items() if amount and getattr(budget, name) is None]
     shown = " ".join(f"{name}={'unlimited' if getattr(budget, name) is None else getattr(budget, name)}"
                      for name in asked)
     note = f" ({', '.join(unlimited)} unlimited: nothing added there)" if unlimited else ""
-    status = load_goal(paths).status.value
-    then = (f"`omk-tui resume {paths.goal_id}` continues" if status not in ("cancelled", "ready")
-            else f"the goal is {status}")
+    then = (f"`omk-tui resume {paths.goal_id}` continues" if state.settled is None
+            else f"the goal is {state.settled}")
     print(f"goal {paths.goal_id}: budget now {shown}{note}; {then}")
     return 0

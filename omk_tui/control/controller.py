@@ -341,9 +341,8 @@ class GoalController:
         gid = self.state.goal_id
         if self.state.status.value == "cancelled":
             return f"goal {gid} was cancelled"
-        failure = self.state.failure
-        if failure is not None and failure.kind == "rejected":
-            return f"goal {gid} was rejected by a person ({failure.reason}); the decision stands"
+        if self.state.rejected:
+            return f"goal {gid} was rejected by a person ({self.state.failure.reason}); the decision stands"
         return None
 
     def proof_is_current(self) -> bool:

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from omk_tui.control.lock import ControllerLock
 from omk_tui.models.events import make_event
-from omk_tui.models.goal import Budget, GoalFailure, GoalStatus
+from omk_tui.models.goal import GoalFailure, GoalState, GoalStatus
 from omk_tui.state import store
 from omk_tui.state.eventlog import EventLog
 
 
-def budget_add_offline(paths: store.GoalPaths, time_secs, tokens, usd) -> Budget:
+def budget_add_offline(paths: store.GoalPaths, time_secs, tokens, usd) -> GoalState:
+    """Raise a goal's limits in its record (no controller runs it); returns the goal as saved."""
     from omk_tui.control.controller import apply_budget_add
 
     lock = ControllerLock(paths.lock)
@@ -24,7 +25,7 @@ def budget_add_offline(paths: store.GoalPaths, time_secs, tokens, usd) -> Budget
                               {"budget": state.budget.model_dump(mode="json"), "added": added}), durable=True)
         log.close()
         store.save_goal(paths, state)
-        return state.budget
+        return state
     finally:
         lock.release()
 

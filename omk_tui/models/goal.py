@@ -111,3 +111,16 @@ class GoalState(BaseModel):
     budget: Budget = Field(default_factory=Budget)
     failure: GoalFailure | None = None
     execute_passes: int = 0
+
+    @property
+    def rejected(self) -> bool:
+        """A person rejected the goal's result (`omk-tui reject`): the decision stands."""
+        return self.failure is not None and self.failure.kind == "rejected"
+
+    @property
+    def settled(self) -> str | None:
+        """'ready', 'cancelled' or 'rejected' for a goal whose outcome is settled (nothing left to cancel or to
+        continue), else None."""
+        if self.rejected:
+            return "rejected"
+        return self.status.value if self.status in (GoalStatus.ready, GoalStatus.cancelled) else None
