@@ -23,6 +23,7 @@ from omk_tui.ui.app import OmkApp
 from omk_tui.ui.screens.dashboard import PERMISSION_ARM_SECS
 from omk_tui.ui.screens.modals import ConfirmModal, NewGoalModal, PermissionModal, QuitModal
 from omk_tui.ui.widgets.agent_stream import AgentStreamView
+from tests.support.pilot_wait import wait_for
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 SIZE = (120, 36)
@@ -67,15 +68,6 @@ def one_write_goal(tmp_path: Path, repo: Path, approval: str) -> str:
     gid = ctl.state.goal_id
     ctl.close()
     return gid
-
-
-async def wait_for(pilot, cond, timeout: float = 60.0, what: str = "") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what or cond}")
 
 
 async def test_a_permission_request_does_not_take_keys_typed_in_another_dialog(demo, tmp_path, monkeypatch):

@@ -21,6 +21,7 @@ from omk_tui.ui.screens.help import HelpScreen, help_lines
 from omk_tui.ui.screens.modals import BudgetModal, ConfirmModal, NewGoalModal, PermissionModal
 from omk_tui.ui.widgets.agent_stream import AgentStreamView
 from omk_tui.ui.widgets.log_view import LogView
+from tests.support.pilot_wait import wait_for
 from tests.support.sample_goal import SAMPLE_GOAL_ID, SAMPLE_NOW, write_minimal_goal, write_sample_goal
 
 pytestmark = pytest.mark.timeout(60)
@@ -137,10 +138,10 @@ async def test_without_a_controller_keys_act_on_the_record_or_say_why_not(repo):
         await pilot.press("b")
         await pilot.click("#time")
         await pilot.press("1", "0", "ctrl+s")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: load_goal(paths).budget.time_secs != time_before)  # written in a worker
         assert load_goal(paths).budget.time_secs == time_before + 600  # applied to the record, as budget-add does
         await pilot.press("c", "y")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: load_goal(paths).status.value != "running")
         assert load_goal(paths).status.value == "cancelled"  # as `omk-tui cancel` does for a goal nobody runs
     assert requests_in(repo) == []
 

@@ -14,20 +14,11 @@ from omk_tui.ui.screens.diff import DiffScreen
 from omk_tui.ui.screens.gate_log import GateLogScreen
 from omk_tui.ui.screens.modals import BudgetModal, NewGoalModal
 from omk_tui.ui.widgets.log_view import LogView
+from tests.support.pilot_wait import wait_for
 from tests.support.sample_goal import SAMPLE_NOW
-
 from tests.test_ui_dashboard import SIZE, loaded, repo  # noqa: F401 - `repo` is the dashboard tests' fixture
 
 pytestmark = pytest.mark.timeout(60)
-
-
-async def until(pilot, cond, secs: float = 5.0) -> None:
-    """Wait for `cond` (a message to be handled) without a fixed sleep a loaded machine can outlast."""
-    for _ in range(int(secs / 0.02)):
-        if cond():
-            return
-        await pilot.pause(0.02)
-    assert cond()
 
 
 def notes(app) -> list[str]:
@@ -74,19 +65,19 @@ async def test_amounts_that_are_not_finite_numbers_are_refused(repo, field, valu
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewGoalModal))
+        await wait_for(pilot, lambda: isinstance(app.screen, NewGoalModal))
         modal = app.screen
         modal.query_one(TextArea).text = "Add a changelog with tests"
         modal.query_one(f"#{field}", Input).value = value
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: field in str(modal.query_one("#new-goal-error").render()))
+        await wait_for(pilot, lambda: field in str(modal.query_one("#new-goal-error").render()))
         assert app.screen is modal
         await pilot.press("escape", "b")
-        await until(pilot, lambda: isinstance(app.screen, BudgetModal))
+        await wait_for(pilot, lambda: isinstance(app.screen, BudgetModal))
         budget = app.screen
         budget.query_one(f"#{field}", Input).value = value
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: field in str(budget.query_one("#budget-error").render()))
+        await wait_for(pilot, lambda: field in str(budget.query_one("#budget-error").render()))
         assert app.screen is budget
     assert app._exception is None
 
@@ -97,10 +88,10 @@ async def test_a_goal_that_cannot_start_says_why(tmp_path):
     app = OmkApp(repo)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewGoalModal))
+        await wait_for(pilot, lambda: isinstance(app.screen, NewGoalModal))
         app.screen.query_one(TextArea).text = "Add a changelog with tests"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: any("could not start the goal" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("could not start the goal" in n for n in notes(app)))
         message = next(n for n in notes(app) if "could not start the goal" in n)
         assert "has no commits yet" in message and "git commit" in message
         assert not app.controllers
@@ -116,11 +107,11 @@ async def test_a_task_without_a_slice_has_no_diff_and_shows_the_planner(repo):
         tasks = dash.query_one("#tasks", DataTable)
         tasks.focus()
         tasks.move_cursor(row=1)
-        await until(pilot, lambda: dash.scope == "s2")
+        await wait_for(pilot, lambda: dash.scope == "s2")
         tasks.move_cursor(row=3)
-        await until(pilot, lambda: dash.scope == "goal")
+        await wait_for(pilot, lambda: dash.scope == "goal")
         await pilot.press("enter")
-        await until(pilot, lambda: any("task t4 has no slice yet" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("task t4 has no slice yet" in n for n in notes(app)))
         assert not isinstance(app.screen, DiffScreen)
 
 
@@ -129,10 +120,10 @@ async def test_the_new_goal_dialog_fits_an_80x24_terminal(repo):
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewGoalModal))
+        await wait_for(pilot, lambda: isinstance(app.screen, NewGoalModal))
         app.screen.query_one(TextArea).text = "fix it"
         await pilot.press("ctrl+s")  # too short: the error shows
-        await until(pilot, lambda: "three words" in str(app.screen.query_one("#new-goal-error").render()))
+        await wait_for(pilot, lambda: "three words" in str(app.screen.query_one("#new-goal-error").render()))
         await pilot.pause(0.1)  # and is laid out
         for selector in ("#goal-text", "#delivery", "#new-goal-error", "#start", "#cancel"):
             region = app.screen.query_one(selector).region
@@ -147,7 +138,7 @@ async def test_keys_with_no_goal_say_so(tmp_path):
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause(0.2)
         await pilot.press("c", "b", "p", "r", "g")
-        await until(pilot, lambda: notes(app).count("no goal selected") == 5)
+        await wait_for(pilot, lambda: notes(app).count("no goal selected") == 5)
         assert app.screen is app.dashboard
 
 

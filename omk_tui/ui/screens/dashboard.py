@@ -67,13 +67,6 @@ LIVE_ACTIONS = {"new_goal", "pause", "resume", "cancel", "add_budget", "run_gate
 REPLAY_ACTIONS = {"play_pause", "faster", "slower", "step", "step_back", "replay_home", "replay_end"}
 
 
-def _decided(state) -> str | None:
-    """'ready', 'cancelled' or 'rejected' for a goal whose outcome is settled (nothing left to cancel), else None."""
-    if state.failure is not None and state.failure.kind == "rejected":
-        return "rejected"
-    return state.status.value if state.status.value in ("ready", "cancelled") else None
-
-
 class DashboardScreen(Screen):
     BINDINGS = [
         Binding("n", "new_goal", "New", tooltip="Start a new goal"),
@@ -585,25 +578,28 @@ class DashboardScreen(Screen):
             return
         self.app.push_screen(BudgetModal(), added)
 
+    @work(thread=True, group="offline", exit_on_error=False)
     def _offline(self, paths: GoalPaths, what: str, req: BudgetRequest | None = None) -> None:
-        """Cancel, or add budget to, a goal no controller runs (under its lock, like `omk-tui cancel|budget-add`)."""
+        """Cancel, or add budget to, a goal no controller runs (under its lock, like `omk-tui cancel|budget-add`), in
+        a worker: the record's durable writes (fsync) never hold up the UI's event loop."""
         from omk_tui.control.lock import LockHeld
         from omk_tui.control.offline import budget_add_offline, cancel_offline
         from omk_tui.state.store import StateFileError, load_goal
 
+        gid = paths.goal_id
         try:
             if what == "budget":
                 assert req is not None
                 budget_add_offline(paths, req.time_secs, req.tokens, req.usd)
-                self.notify(f"budget added to {self.goal_id} (no controller was running; r resumes it)")
-            elif (status := _decided(load_goal(paths))) is not None:
-                self.notify(f"{self.goal_id} is {status}: nothing to cancel")
+                self.notify(f"budget added to {gid} (no controller was running; r resumes it)")
+            elif (status := load_goal(paths).settled) is not None:
+                self.notify(f"{gid} is {status}: nothing to cancel")
             else:
                 cancel_offline(self.repo, paths)
-                self.notify(f"{self.goal_id} cancelled (no controller was running)")
+                self.notify(f"{gid} cancelled (no controller was running)")
         except (LockHeld, StateFileError, OSError) as exc:
-            self.notify(f"could not {what} {self.goal_id}: {exc}", severity="error")
-        self.scan()
+            self.notify(f"could not {what} {gid}: {exc}", severity="error")
+        self.app.call_from_thread(self.scan)
 
     def action_run_gates(self) -> None:
         if self._nothing_to("run gates"):
