@@ -105,9 +105,12 @@ class ReplayClock:
         self.seek(round(max(0.0, min(1.0, fraction)) * self.total))
 
     def toggle(self) -> bool:
-        if self.at_end and not self.playing:
+        """Play or pause; at the end, play again from the start (the caller refolds at position 0)."""
+        if self.at_end:
             self.seek(0)
-        self.playing = not self.playing
+            self.playing = True
+        else:
+            self.playing = not self.playing
         return self.playing
 
     def faster(self) -> float:

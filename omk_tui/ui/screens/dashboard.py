@@ -709,12 +709,10 @@ class DashboardScreen(Screen):
     def action_play_pause(self) -> None:
         if self.clock is None:
             return
-        if self.clock.at_end:
-            # play again from the start: refolded, so the panes show the start as the timeline does
+        restart = self.clock.at_end
+        self.clock.toggle()
+        if restart:  # the clock went back to the start: the panes refold there, as the timeline shows
             self._replay_seek(0)
-            self.clock.playing = True
-        else:
-            self.clock.toggle()
         self._last_tick = time.monotonic()
         self.refresh_panes()
 
