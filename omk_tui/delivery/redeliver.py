@@ -113,21 +113,19 @@ def redeliver(repo: Path, goal_ref: str, *, policy: str | None = None, merge_pol
     repo = Path(repo)
     paths = resolve(repo, goal_ref)
     kw = dict(config=config, gh=gh, poll_secs=poll_secs, no_checks_grace_secs=no_checks_grace_secs)
+
+    def outcome_of(state: GoalState, proof: Proof) -> DeliveryOutcome:
+        check_deliverable(state, proof)
+        apply_overrides(state, policy, merge_policy)  # on a dry run, on the loaded copy only
+        if policy == "local":
+            return local_outcome(state, dry_run=dry_run)
+        return deliver_sync(paths, state, proof, store.load_task_graph(paths), dry_run=dry_run, **kw)
+
     if dry_run:
         refuse_if_running(paths, "deliver")
-        state, proof = load(paths)
-        check_deliverable(state, proof)
-        apply_overrides(state, policy, merge_policy)  # on the loaded copy only
-        if policy == "local":
-            return local_outcome(state, dry_run=True)
-        return deliver_sync(paths, state, proof, store.load_task_graph(paths), dry_run=True, **kw)
+        return outcome_of(*load(paths))
     with goal_write_lock(paths, "deliver"):
         state, proof = load(paths)
-        check_deliverable(state, proof)
-        apply_overrides(state, policy, merge_policy)
-        if policy == "local":
-            outcome = local_outcome(state)
-        else:
-            outcome = deliver_sync(paths, state, proof, store.load_task_graph(paths), **kw)
+        outcome = outcome_of(state, proof)
         _apply_outcome(paths, state, proof, outcome)
         return outcome
