@@ -216,6 +216,15 @@ async def test_an_agent_that_changes_nothing_is_asked_again_then_its_slice_is_bl
     assert "idle" in proof.blocker and "changed no file in 2 attempts" in proof.blocker
     prompts = [e.payload for e in kinds(ctl, "agent_turn_started") if e.payload.get("slice_id") == "late"]
     assert len(prompts) == 2
+    # each slice runs once at a time: two slices ending together once launched the third twice
+    in_turn: set[str] = set()
+    for e in read_events(ctl.paths.events).events:
+        sid = e.payload.get("slice_id")
+        if e.kind == "agent_turn_started" and sid:
+            assert sid not in in_turn, f"slice {sid} started a turn while one was running"
+            in_turn.add(sid)
+        elif e.kind == "agent_turn_finished" and sid:
+            in_turn.discard(sid)
     ctl.close()
 
 

@@ -748,7 +748,8 @@ class GoalController:
                 self._check()
                 for sid in launch_order:
                     rec = self.exec.slices[sid]
-                    if rec.state != "pending":
+                    # a slice just launched is still "pending" until its task has made its worktree: not again
+                    if rec.state != "pending" or sid in running:
                         continue
                     deps = [self.exec.slices.get(d) for d in by_id[sid].dependencies]
                     bad = [d for d in deps if d is not None and d.state == "blocked"]
