@@ -176,3 +176,31 @@ async def test_review_wall_never_cleaned_up_blocks_with_the_wall_reason(tmp_path
     assert proof.integration_commit is None or "feat.check" not in git(repo, "ls-tree", "-r", "--name-only", proof.integration_commit)
     assert proof.delivery.status == "not_delivered"
     ctl.close()
+
+
+async def test_a_pause_while_waiting_for_checks_pauses_at_once_and_resume_delivers(tmp_path, gh, monkeypatch):
+    import asyncio
+
+    monkeypatch.setenv("FAKE_GH_CHECKS", "pending")  # GitHub's checks never finish: the default wait is 1800 s
+    repo, bare = repo_with_remote(tmp_path)
+    agent = write_script(tmp_path / "script.json", ONE_TASK)
+    ctl = GoalController.create(repo, "add feat.check so the gate passes",
+                                GoalOptions(agent=agent, delivery_policy="auto-pr", merge_policy="gated"))
+    run = asyncio.create_task(ctl.run())
+    for _ in range(1200):
+        if ["pr", "checks"] in [c[:2] for c in gh.calls()]:
+            break
+        await asyncio.sleep(0.1)
+    ctl.pause()
+    proof = await asyncio.wait_for(run, 30)  # within a poll of the checks, not at the end of the wait
+    assert ctl.state.status is GoalStatus.paused and proof.delivery.status != "merged"
+    assert events(ctl, "goal_paused") and not events(ctl, "delivery")  # a cut-short delivery records nothing
+    assert gh.prs()[0]["state"] == "OPEN"
+    ctl.close()
+
+    monkeypatch.setenv("FAKE_GH_CHECKS", "success")
+    again = GoalController.open(repo, ctl.state.goal_id)
+    proof = await again.run()
+    assert proof.status is GoalStatus.ready and proof.delivery.status == "merged", proof.blocker
+    assert [p["state"] for p in gh.prs()] == ["MERGED"]  # the same PR, merged once its checks passed
+    again.close()

@@ -210,3 +210,70 @@ async def test_local_policy_leaves_it_to_accept(tmp_path, gh):
     repo, bare, paths = setup(tmp_path, policy="local")
     out, _ = await run(paths)
     assert out.status == "ready" and "omk-tui accept" in out.detail and gh.calls() == []
+
+
+def gh_cli(repo: Path, *args: str) -> None:
+    """What a person runs: the `gh` on PATH (the fake), in the repository."""
+    import subprocess
+
+    subprocess.run(["gh", *args], cwd=repo, check=True, capture_output=True)
+
+
+async def test_a_pr_the_person_merged_is_recognised_instead_of_opening_another(tmp_path, gh):
+    # The manual merge policy's advice, followed: deliver again finds the merged PR and the goal is delivered.
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="manual")
+    first, _ = await run(paths)
+    url = first.pr_urls[0]
+    assert first.status == "blocked_on_human" and f"gh pr merge {url} --squash" in first.blocker
+    gh_cli(repo, "pr", "merge", url, "--squash")
+    pushes_before = git(bare, "rev-parse", naming.integration_branch(paths.goal_id))
+    out, proof = await run(paths)
+    assert out.status == "ready" and out.blocker is None and out.delivery_status == "merged"
+    assert out.pr_urls == [url] and f"PR {url} of {naming.integration_branch(paths.goal_id)} is already merged" in out.actions
+    assert [p["state"] for p in gh.prs()] == ["MERGED"]  # no second PR
+    assert [c[:2] for c in gh.calls()][-2:] == [["auth", "status"], ["pr", "list"]]  # nothing pushed, edited, merged
+    assert git(bare, "rev-parse", naming.integration_branch(paths.goal_id)) == pushes_before
+    assert proof.delivery.status == "merged"
+
+
+async def test_new_work_after_a_merged_pr_gets_a_pr_of_its_own(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="disabled")
+    first, _ = await run(paths)
+    gh_cli(repo, "pr", "merge", first.pr_urls[0], "--squash")
+    branch = naming.integration_branch(paths.goal_id)
+    git(repo, "branch", "-f", branch, git(repo, "commit-tree", f"{branch}^{{tree}}", "-p", branch, "-m", "more"))
+    out, _ = await run(paths)
+    assert out.status == "ready" and out.pr_urls == ["https://github.com/owner/repo/pull/2"]
+    assert [p["state"] for p in gh.prs()] == ["MERGED", "OPEN"]
+
+
+async def test_auto_pr_over_an_existing_draft_marks_it_ready_then_merges(tmp_path, gh):
+    repo, bare, paths = setup(tmp_path, policy="draft-pr", merge="disabled")
+    await run(paths)
+    assert gh.prs()[0]["isDraft"]
+    state = store.load_goal(paths)
+    state.options.delivery_policy, state.options.merge_policy = "auto-pr", "gated"
+    store.save_goal(paths, state)
+    dry, _ = await run(paths, dry_run=True)
+    assert "would run: gh pr ready https://github.com/owner/repo/pull/1" in dry.actions and gh.prs()[0]["isDraft"]
+    out, _ = await run(paths)
+    assert out.status == "ready" and out.delivery_status == "merged", out.blocker
+    assert "marked PR https://github.com/owner/repo/pull/1 ready for review" in out.actions
+    assert [c[:2] for c in gh.mutations()] == [["pr", "create"], ["pr", "edit"], ["pr", "ready"], ["pr", "merge"]]
+    assert gh.prs()[0]["state"] == "MERGED" and len(gh.prs()) == 1
+
+
+async def test_a_stop_ends_the_wait_for_checks_at_once_and_records_nothing(tmp_path, gh, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("FAKE_GH_CHECKS", "pending")
+    repo, bare, paths = setup(tmp_path, policy="auto-pr", merge="gated")
+    cfg = OmkConfig.model_validate({"delivery": {"checks_timeout_secs": 600}})
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    out, proof = await run(paths, config=cfg, poll_secs=30, stop=stop)
+    # one look at the checks, then the stop ended the 30 s wait before the next (600 s would time the test out)
+    assert sum(1 for c in gh.calls() if c[:2] == ["pr", "checks"]) == 1
+    assert out.status == "stopped" and out.pr_urls == ["https://github.com/owner/repo/pull/1"]
+    assert gh.prs()[0]["state"] == "OPEN" and ["pr", "merge"] not in [c[:2] for c in gh.calls()]
+    assert proof.delivery.status == "pending" and not (paths.artifacts / "policy" / "delivery.json").exists()

@@ -152,6 +152,48 @@ def test_reject_after_accept_is_refused_with_a_command_that_undoes_the_whole_goa
     assert git(repo, "rev-parse", "HEAD^{tree}") == before
 
 
+def test_a_goal_merged_on_github_is_neither_accepted_nor_rejected_locally(tmp_path: Path):
+    repo = make_repo(tmp_path)
+    paths = make_goal(repo, policy="auto-pr", merge="gated")
+    proof = store.load_proof(paths)
+    proof.delivery.status, proof.delivery.pr_urls = "merged", ["https://github.com/owner/repo/pull/1"]
+    store.save_proof(paths, proof)
+    head, goal_before = git(repo, "rev-parse", "HEAD"), paths.goal_json.read_bytes()
+    accepted = cli(repo, "accept", paths.goal_id)
+    assert accepted.returncode != 0 and "merged on GitHub (https://github.com/owner/repo/pull/1)" in accepted.stderr
+    assert "git pull" in accepted.stderr
+    rejected = cli(repo, "reject", paths.goal_id, "--reason", "changed my mind")
+    assert rejected.returncode != 0 and "revert the merge" in rejected.stderr
+    assert git(repo, "rev-parse", "HEAD") == head and paths.goal_json.read_bytes() == goal_before
+    assert store.load_proof(paths).delivery.status == "merged"
+
+
+def test_a_rejection_stands_and_a_cancelled_goal_has_nothing_to_reject(tmp_path: Path):
+    repo = make_repo(tmp_path)
+    paths = make_goal(repo)
+    reject_goal(repo, paths.goal_id, "first reason")
+    with pytest.raises(DeliveryRefused, match="already rejected \\(first reason\\)"):
+        reject_goal(repo, paths.goal_id, "second reason")
+    assert store.load_goal(paths).failure.reason == "first reason"
+    cancelled = make_goal(repo, status=GoalStatus.cancelled)
+    with pytest.raises(DeliveryRefused, match=f"was cancelled.*omk-tui clean {cancelled.goal_id}"):
+        reject_goal(repo, cancelled.goal_id, "no")
+    assert store.load_goal(cancelled).status is GoalStatus.cancelled
+
+
+def test_the_rollback_plan_closes_the_goals_open_pull_requests(tmp_path: Path):
+    repo = make_repo(tmp_path)
+    paths = make_goal(repo, policy="draft-pr")
+    proof = store.load_proof(paths)
+    proof.delivery.status, proof.delivery.pr_urls = "pr_opened", ["https://github.com/owner/repo/pull/7"]
+    store.save_proof(paths, proof)
+    reject_goal(repo, paths.goal_id, "not this way")
+    plan = json.loads((paths.artifacts / "policy" / "rollback-plan.json").read_text())
+    assert plan["close_prs"] == ["https://github.com/owner/repo/pull/7"]
+    assert any(c.startswith("gh pr close https://github.com/owner/repo/pull/7 --delete-branch") for c in plan["commands"])
+    assert "## Pull requests to close" in (paths.artifacts / "policy" / "rollback-plan.md").read_text()
+
+
 def test_clean_keeps_dirty_worktree_and_unmerged_branches(tmp_path: Path):
     repo = make_repo(tmp_path)
     paths = make_goal(repo, slices={"a": {"src/a.py": "A = 1\n"}, "b": {"lib/b.py": "B = 2\n"}})

@@ -1113,7 +1113,17 @@ class GoalController:
             return self._mark_ready()
         from omk_tui.delivery.github import deliver
 
-        outcome = await deliver(self, proof)
+        # A pause or cancel must reach the delivery's wait for checks (up to delivery.checks_timeout_secs).
+        stop = threading.Event()
+        relay = asyncio.create_task(self._interrupted.wait())
+        relay.add_done_callback(lambda t: t.cancelled() or stop.set())
+        try:
+            outcome = await deliver(self, proof, stop=stop)
+        finally:
+            relay.cancel()
+        if outcome.status == "stopped":  # nothing recorded: a resume delivers again, with the same PR(s)
+            self._check()
+            raise StopRun(self._intent or "pause")
         self.exec.delivery = proof.delivery.model_dump(mode="json")
         self.exec.delivered = outcome.blocker is None  # a blocked delivery is tried again on resume
         self.emit("delivery", {"policy": policy, "status": outcome.status, "detail": outcome.detail,

@@ -87,12 +87,22 @@ class GhClient:
                           "run `gh auth login` and deliver again", logged_out=True)
 
     def pr_for_head(self, head: str) -> dict | None:
-        proc = self._run("pr", "list", "--head", head, "--state", "open", "--json", "number,url,isDraft,state,headRefName")
+        """The open PR of `head`, else its most recent merged one (a person may have merged it), else None.
+
+        A closed, unmerged PR does not count: delivering again opens a new one."""
+        proc = self._run("pr", "list", "--head", head, "--state", "all", "--json",
+                         "number,url,isDraft,state,headRefName,headRefOid")
         try:
             prs = json.loads(proc.stdout or "[]")
         except ValueError as exc:
             raise GhError(f"`gh pr list` answered something that is not JSON: {proc.stdout[:200]}") from exc
-        return prs[0] if prs else None
+        if not isinstance(prs, list):
+            raise GhError(f"`gh pr list` answered something that is not a list: {proc.stdout[:200]}")
+        for wanted in ("OPEN", "MERGED"):
+            found = [p for p in prs if isinstance(p, dict) and p.get("state") == wanted]
+            if found:
+                return max(found, key=lambda p: p.get("number") or 0)
+        return None
 
     def create_pr(self, *, title: str, body: str, head: str, base: str, draft: bool) -> str:
         proc = self._run(*create_args(title=title, head=head, base=base, draft=draft), stdin=body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -98,7 +99,10 @@ def merge_plan(merge: str, policy: str, urls: list[str], timeout: float) -> list
 
 def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=None, *, config=None,
                  dry_run: bool = False, gh: str = "gh", poll_secs: float = 10.0,
-                 no_checks_grace_secs: float = 30.0) -> DeliveryOutcome:
+                 no_checks_grace_secs: float = 30.0, stop: threading.Event | None = None) -> DeliveryOutcome:
+    """Deliver through GitHub. `stop` (set from another thread: a pause, a cancel) ends the wait for checks
+    early with status ``stopped``: nothing is merged then and nothing is recorded; delivering again goes on
+    with the same PR(s)."""
     from omk_tui.config import load_config
 
     repo = Path(state.repo)
@@ -131,8 +135,20 @@ def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=No
             return _blocked("branch", f"branch {req.head} does not exist any more; nothing was pushed", actions,
                             human=True, dry_run=dry_run)
     draft = policy == "draft-pr"
-    urls: list[str] = []
+    urls: list[str] = []  # every PR of the goal
+    open_urls: list[str] = []  # those the merge policy still has to follow
     for req in requests:
+        try:
+            existing = client.pr_for_head(req.head)
+        except GhError as exc:
+            return _blocked("gh", str(exc), actions, human=exc.logged_out, dry_run=dry_run)
+        if existing and existing.get("state") == "MERGED" and existing.get("headRefOid") == gitcli.rev(repo, req.head):
+            # merged already (a person followed the manual merge policy's advice): nothing to push or open
+            actions.append(f"PR {existing['url']} of {req.head} is already merged")
+            urls.append(existing["url"])
+            continue
+        if existing and existing.get("state") != "OPEN":
+            existing = None  # merged from an older tip of the branch: the new work needs a PR of its own
         push = ["git", "push", "--porcelain", remote, f"refs/heads/{req.head}:refs/heads/{req.head}"]
         if dry_run:
             actions.append(f"would run: {shlex.join(push)}")
@@ -143,34 +159,50 @@ def deliver_sync(paths: store.GoalPaths, state: GoalState, proof: Proof, plan=No
                                 "intact locally, fix the remote and deliver again", actions, human=False)
             actions.append(f"pushed {req.head} to {remote}")
         try:
-            existing = client.pr_for_head(req.head)
             if existing:
+                url = existing["url"]
                 if dry_run:
-                    actions.append(f"would run: {shlex.join(['gh', *edit_args(existing['url'], req.title)])}"
+                    actions.append(f"would run: {shlex.join(['gh', *edit_args(url, req.title)])}"
                                    f"  (body: {len(req.body.splitlines())} lines on stdin)")
                 else:
-                    client.edit_pr(existing["url"], title=req.title, body=req.body)
-                    actions.append(f"updated PR {existing['url']}")
-                urls.append(existing["url"])
+                    client.edit_pr(url, title=req.title, body=req.body)
+                    actions.append(f"updated PR {url}")
+                if existing.get("isDraft") and not draft:  # auto-pr now: a draft would never be merged
+                    if dry_run:
+                        actions.append(f"would run: gh pr ready {url}")
+                    else:
+                        client.mark_ready(url)
+                        actions.append(f"marked PR {url} ready for review")
+                urls.append(url)
+                open_urls.append(url)
             elif dry_run:
                 args = create_args(title=req.title, head=req.head, base=base, draft=draft)
                 actions.append(f"would run: {shlex.join(['gh', *args])}  (body: {len(req.body.splitlines())} lines on stdin)")
+                open_urls.append(f"<PR of {req.head}>")
             else:
                 url = client.create_pr(title=req.title, body=req.body, head=req.head, base=base, draft=draft)
                 actions.append(f"opened {'draft ' if draft else ''}PR {url}")
                 urls.append(url)
+                open_urls.append(url)
         except GhError as exc:
             return _blocked("gh", str(exc), actions, human=exc.logged_out, dry_run=dry_run)
     merge = state.options.merge_policy
+    merged_before = [u for u in urls if u not in open_urls]
     if dry_run:
-        actions += merge_plan(merge, policy, urls or [f"<PR of {r.head}>" for r in requests],
-                              config.delivery.checks_timeout_secs)
+        if open_urls:
+            actions += merge_plan(merge, policy, open_urls, config.delivery.checks_timeout_secs)
         return DeliveryOutcome("ready", "dry run: " + "; ".join(actions), pr_urls=urls, delivery_status="dry_run",
                                actions=actions, dry_run=True)
-    result = apply_merge_policy(client, merge, policy, urls, timeout=config.delivery.checks_timeout_secs,
-                                poll_secs=poll_secs, no_checks_grace_secs=no_checks_grace_secs)
+    if not open_urls:
+        return DeliveryOutcome("ready", f"PR(s) merged: {', '.join(urls)}", pr_urls=urls, delivery_status="merged",
+                               actions=actions)
+    result = apply_merge_policy(client, merge, policy, open_urls, timeout=config.delivery.checks_timeout_secs,
+                                poll_secs=poll_secs, no_checks_grace_secs=no_checks_grace_secs, stop=stop)
     actions += [f"merged {u}" for u in result.merged]
-    return DeliveryOutcome(result.status, result.detail, pr_urls=urls, blocker=result.blocker,
+    if result.status == "stopped":
+        return DeliveryOutcome("stopped", result.detail, pr_urls=urls, delivery_status="pr_opened", actions=actions)
+    detail = result.detail + (f" (already merged: {', '.join(merged_before)})" if merged_before else "")
+    return DeliveryOutcome(result.status, detail, pr_urls=urls, blocker=result.blocker,
                            human_decision=result.human_decision, delivery_status=result.delivery_status,
                            actions=actions)
 
@@ -185,11 +217,12 @@ def record_outcome(paths: store.GoalPaths, policy: str, outcome: DeliveryOutcome
 
 
 async def deliver(target, *args, dry_run: bool = False, config=None, gh: str = "gh", poll_secs: float = 10.0,
-                  no_checks_grace_secs: float = 30.0) -> DeliveryOutcome:
+                  no_checks_grace_secs: float = 30.0, stop: threading.Event | None = None) -> DeliveryOutcome:
     """`deliver(goal_paths, state, proof, plan)` or, from the controller, `deliver(controller, proof)`.
 
     Sets `proof.delivery` (not saved: the caller writes the proof) and writes `artifacts/policy/delivery.json`;
-    a dry run changes nothing and only reports what it would do in `outcome.actions`.
+    a dry run changes nothing and only reports what it would do in `outcome.actions`, and a delivery `stop` cut
+    short (status ``stopped``) records nothing either.
     """
     if hasattr(target, "paths") and hasattr(target, "state"):
         paths, state, proof, plan = target.paths, target.state, args[0], getattr(target, "graph", None)
@@ -198,7 +231,9 @@ async def deliver(target, *args, dry_run: bool = False, config=None, gh: str = "
         paths, state, proof = target, args[0], args[1]
         plan = args[2] if len(args) > 2 else None
     outcome = await asyncio.to_thread(deliver_sync, paths, state, proof, plan, config=config, dry_run=dry_run, gh=gh,
-                                      poll_secs=poll_secs, no_checks_grace_secs=no_checks_grace_secs)
+                                      poll_secs=poll_secs, no_checks_grace_secs=no_checks_grace_secs, stop=stop)
+    if outcome.status == "stopped":
+        return outcome
     if not dry_run:
         proof.delivery = outcome.to_delivery(state.options.delivery_policy)
     record_outcome(paths, state.options.delivery_policy, outcome)

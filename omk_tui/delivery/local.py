@@ -150,6 +150,10 @@ async def _accept_locked(repo: Path, paths: store.GoalPaths, summary: str | None
         raise DeliveryRefused(f"goal {gid} has no proof.json yet: it has not finished; `omk-tui show {gid}` says where it is")
     if proof.delivery.status == "accepted":
         raise DeliveryRefused(f"goal {gid} was already accepted (merge commit {proof.delivery.merge_commit})")
+    if proof.delivery.status == "merged":
+        raise DeliveryRefused(
+            f"goal {gid} was already delivered: its pull request(s) were merged on GitHub "
+            f"({', '.join(proof.delivery.pr_urls)}); `git pull` brings the change into your branch")
     if state.status not in ACCEPTABLE:
         reason = f": {state.failure.reason}" if state.failure else ""
         raise DeliveryRefused(f"goal {gid} is {state.status.value}{reason}; only a ready goal can be accepted")
@@ -277,6 +281,8 @@ def rollback_plan(repo: Path, state: GoalState, proof: Proof | None, reason: str
     commands = [f"omk-tui clean {gid}    # removes the goal's clean worktrees and merged branches"]
     commands += [f"git worktree remove {shlex.quote(w['path'])}" for w in worktrees]
     commands += [f"git branch -D {shlex.quote(b)}" for b in branches]
+    open_prs = list(proof.delivery.pr_urls) if proof is not None and proof.delivery.status in ("pr_opened", "blocked") else []
+    commands += [f"gh pr close {u} --delete-branch    # and the branch pushed for it" for u in open_prs]
     return {
         "goal_id": gid, "decision": "rejected", "reason": reason, "at": datetime.now(timezone.utc).isoformat(),
         "base_branch": base, "base_commit": base_sha,
@@ -285,7 +291,7 @@ def rollback_plan(repo: Path, state: GoalState, proof: Proof | None, reason: str
                       f"`{undo_command(gid, base_commit, integ)}`" if contains else
                       f"unchanged: the base branch {base} does not contain the goal's work"),
         "integration_branch": branch, "integration_commit": integ,
-        "delete_worktrees": worktrees, "delete_branches": branches, "commands": commands,
+        "delete_worktrees": worktrees, "delete_branches": branches, "close_prs": open_prs, "commands": commands,
     }
 
 
@@ -297,6 +303,9 @@ def _plan_markdown(plan: dict) -> str:
     lines += [f"- `{w['path']}` (branch `{w['branch']}`)" for w in plan["delete_worktrees"]] or ["- none"]
     lines += ["", "## Branches to delete", ""]
     lines += [f"- `{b}`" for b in plan["delete_branches"]] or ["- none"]
+    if plan["close_prs"]:
+        lines += ["", "## Pull requests to close", ""]
+        lines += [f"- {u}" for u in plan["close_prs"]]
     lines += ["", "## Commands", "", "```sh", *plan["commands"], "```", ""]
     return "\n".join(lines)
 
@@ -321,6 +330,17 @@ def _reject_locked(repo: Path, paths: store.GoalPaths, reason: str) -> DecisionO
         raise DeliveryRefused(
             f"goal {gid} was already accepted into the base branch (commit {proof.delivery.merge_commit}); "
             f"undo it with `{undo}`")
+    if proof is not None and proof.delivery.status == "merged":
+        raise DeliveryRefused(
+            f"goal {gid} was already delivered: its pull request(s) were merged on GitHub "
+            f"({', '.join(proof.delivery.pr_urls)}); to take the change back, revert the merge on the base branch "
+            "(`git revert` of the squash commit, then push)")
+    if state.rejected:
+        raise DeliveryRefused(f"goal {gid} was already rejected ({state.failure.reason}); "
+                              f"its rollback plan is {policy_dir(paths) / 'rollback-plan.md'}")
+    if state.status is GoalStatus.cancelled:
+        raise DeliveryRefused(f"goal {gid} was cancelled, so there is no result to reject; "
+                              f"`omk-tui clean {gid}` removes its worktrees and merged branches")
     plan = rollback_plan(repo, state, proof, reason)
     pdir = policy_dir(paths)
     store.write_json_artifact(pdir / "rollback-plan.json", plan)

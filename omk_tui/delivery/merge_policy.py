@@ -3,6 +3,7 @@ command) or `gated` (wait, bounded, for the PR's checks, then merge). Each is re
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +24,10 @@ class MergeOutcome:
 
 
 def wait_for_checks(client: GhClient, url: str, *, timeout: float, poll_secs: float, no_checks_grace_secs: float,
-                    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+                    sleep: Callable[[float], bool | None] = time.sleep, clock: Callable[[], float] = time.monotonic
                     ) -> tuple[str, list[str]]:
-    """('passed'|'none'|'failed'|'pending', names): polls until every check settles or `timeout` passes."""
+    """('passed'|'none'|'failed'|'pending'|'stopped', names): polls until every check settles or `timeout`
+    passes; 'stopped' when `sleep` returns true (it is a stop event's `wait`: someone paused or cancelled)."""
     start = clock()
     while True:
         checks = client.checks(url)
@@ -44,12 +46,15 @@ def wait_for_checks(client: GhClient, url: str, *, timeout: float, poll_secs: fl
                 return "pending", pending
         if elapsed >= timeout:
             return "none", []
-        sleep(max(0.0, min(poll_secs, timeout - elapsed)))
+        if sleep(max(0.0, min(poll_secs, timeout - elapsed))):
+            return "stopped", []
 
 
 def apply_merge_policy(client: GhClient, merge_policy: str, delivery_policy: str, urls: list[str], *,
                        timeout: float, poll_secs: float = 10.0, no_checks_grace_secs: float = 30.0,
-                       sleep: Callable[[float], None] = time.sleep) -> MergeOutcome:
+                       stop: threading.Event | None = None) -> MergeOutcome:
+    """Follow the merge policy on the PR(s) at `urls`. Under `gated`, a set `stop` ends the wait for checks:
+    status ``stopped``, nothing more merged."""
     listed = ", ".join(urls)
     if merge_policy == "disabled":
         return MergeOutcome("ready", "pr_opened", f"PR(s) open: {listed}; merging is left to GitHub's own rules")
@@ -68,7 +73,11 @@ def apply_merge_policy(client: GhClient, merge_policy: str, delivery_policy: str
     merged: list[str] = []
     for url in urls:
         verdict, names = wait_for_checks(client, url, timeout=timeout, poll_secs=poll_secs,
-                                         no_checks_grace_secs=no_checks_grace_secs, sleep=sleep)
+                                         no_checks_grace_secs=no_checks_grace_secs,
+                                         sleep=stop.wait if stop is not None else time.sleep)
+        if verdict == "stopped" or (stop is not None and stop.is_set()):
+            return MergeOutcome("stopped", "pr_opened", "stopped while waiting for the checks of " + url,
+                                merged=merged)
         if verdict == "failed":
             decision = (f"checks failed on {url}: {', '.join(names)}; fix them and push, then merge with "
                         f"`{merge_command(url, MERGE_METHOD)}`")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -45,6 +46,18 @@ def _find(state: dict, ref: str) -> dict | None:
         if ref in (pr["url"], str(pr["number"]), pr["headRefName"]):
             return pr
     return None
+
+
+def _remote_oid(head: str) -> str | None:
+    """The commit GitHub holds for branch `head`: what `origin` (a local bare repository in tests) has."""
+    out = subprocess.run(["git", "ls-remote", "origin", f"refs/heads/{head}"], capture_output=True, text=True)
+    return out.stdout.split()[0] if out.returncode == 0 and out.stdout.strip() else None
+
+
+def _refresh(pr: dict) -> None:
+    # An open PR follows its branch (a push updates it); a merged or closed one keeps its last head commit.
+    if pr["state"] == "OPEN":
+        pr["headRefOid"] = _remote_oid(pr["headRefName"]) or pr.get("headRefOid")
 
 
 def _fields(pr: dict, fields: str) -> dict:
@@ -79,14 +92,14 @@ def main(argv: list[str]) -> int:
     repo = os.environ.get("FAKE_GH_REPO", "owner/repo")
     if sub == "pr create":
         head, base = _opt(argv, "--head"), _opt(argv, "--base")
-        if _find(state, head) and _find(state, head)["state"] == "OPEN":
+        if any(p["headRefName"] == head and p["state"] == "OPEN" for p in state["prs"]):
             print(f'a pull request for branch "{head}" into branch "{base}" already exists:', file=sys.stderr)
             return 1
         number = len(state["prs"]) + 1
         body = stdin if _opt(argv, "--body-file") == "-" else (_opt(argv, "--body") or "")
         pr = {"number": number, "url": f"https://github.com/{repo}/pull/{number}", "headRefName": head,
               "baseRefName": base, "title": _opt(argv, "--title"), "body": body, "isDraft": "--draft" in argv,
-              "state": "OPEN"}
+              "state": "OPEN", "headRefOid": _remote_oid(head)}
         state["prs"].append(pr)
         save_state(state)
         print(pr["url"])
@@ -94,6 +107,9 @@ def main(argv: list[str]) -> int:
     if sub == "pr list":
         head, wanted = _opt(argv, "--head"), (_opt(argv, "--state") or "open").upper()
         prs = [p for p in state["prs"] if (head is None or p["headRefName"] == head) and (wanted == "ALL" or p["state"] == wanted)]
+        for p in prs:
+            _refresh(p)
+        prs.sort(key=lambda p: -p["number"])  # gh lists the newest first
         print(json.dumps([_fields(p, _opt(argv, "--json", "number,url")) for p in prs]))
         return 0
     pr = _find(state, argv[2]) if len(argv) > 2 else None
@@ -135,6 +151,7 @@ def main(argv: list[str]) -> int:
         if pr["isDraft"]:
             print(f"Pull request {repo}#{pr['number']} is still a draft", file=sys.stderr)
             return 1
+        _refresh(pr)
         pr["state"] = "MERGED"
         save_state(state)
         print(f"✓ Squashed and merged pull request {repo}#{pr['number']}", file=sys.stderr)
