@@ -141,3 +141,14 @@ async def test_terminal_output_is_bounded(tmp_path):
     assert (await exec_term.wait()) == (7, None)
     await manager.close_all()
     assert manager.terminals == {}
+
+
+def test_no_write_once_the_worktree_itself_is_gone(tmp_path):
+    root = tmp_path / "wt"
+    root.mkdir()
+    scope = WriteScope(root)
+    assert scope.check_write("a.txt").allowed
+    root.rmdir()  # deleted while the agent works: a write must not make a folder that is no worktree
+    decision = scope.check_write("a.txt")
+    assert not decision.allowed and "no longer exists" in decision.reason
+    assert not root.exists()

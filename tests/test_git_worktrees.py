@@ -117,6 +117,25 @@ def test_stale_entry_is_pruned_before_reuse(repo):
     assert git(again, "status", "--porcelain") == ""
 
 
+def test_a_deleted_worktree_folder_made_again_without_git_is_set_aside_and_the_worktree_rebuilt(repo):
+    """Deleted by hand while a slice ran, then a folder of that name made again (a write, say): it is no worktree
+    (no `.git`), so the next checkout sets it aside and makes the worktree again from the slice branch."""
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    (path / "done.txt").write_text("committed work")
+    committed = mgr.commit("s1", "work")
+    shutil.rmtree(path)
+    path.mkdir()
+    (path / "late.txt").write_text("written after the deletion")
+    assert not mgr.exists("s1")
+    with pytest.raises(GitError, match=f"is gone.*omk-tui resume {mgr.goal_id}"):
+        mgr.status("s1")
+    assert mgr.create("s1") == path and mgr.exists("s1")
+    assert (path / "done.txt").read_text() == "committed work" and git(path, "rev-parse", "HEAD").strip() == committed
+    aside = [p for p in path.parent.iterdir() if p.name.startswith(f".{path.name}.orphaned-")]
+    assert len(aside) == 1 and (aside[0] / "late.txt").read_text() == "written after the deletion"
+
+
 def test_copy_files_copied_but_agents_md_never_overwritten(tmp_path, wt_root):
     repo = make_repo(tmp_path / "p", {"AGENTS.md": "project rules\n", "README.md": "r\n", ".gitignore": ".env\n"})
     write(repo, {".env": "SECRET=1\n", "conf/local.toml": "x=1\n"})

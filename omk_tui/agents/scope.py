@@ -72,6 +72,9 @@ class WriteScope:
         if self.read_only:
             return ScopeDecision(False, decision.path, decision.rel, "this session is read-only: no file may be written")
         rel = decision.rel
+        if not self.root.is_dir():  # deleted under the agent: writing would make a folder that is no worktree
+            return ScopeDecision(False, decision.path, rel, f"the worktree {self.root} no longer exists (it was "
+                                 "deleted while the agent worked); nothing was written")
         if rel == "" or rel == ".git" or rel.startswith(".git/"):
             return ScopeDecision(False, decision.path, rel, f"{rel or '.'!r} is not a file the agent may write")
         if self.allows(rel):

@@ -207,7 +207,9 @@ class WorktreeManager:
     def _open(self, slice_id: str) -> pygit2.Repository:
         path = self.path_for(slice_id)
         if not (path / ".git").exists():
-            raise GitError(f"slice {slice_id!r} has no worktree at {path}; create it first.")
+            raise GitError(f"the worktree of slice {slice_id!r} at {path} is gone (deleted while the goal ran?); "
+                           f"`omk-tui resume {self.goal_id}` makes it again from the slice branch (what was not "
+                           "committed there is lost)")
         return pygit2.Repository(str(path))
 
     def exists(self, slice_id: str) -> bool:
@@ -305,6 +307,11 @@ def checkout_worktree(
     path = Path(path)
     ref_name = "refs/heads/" + branch
     common = common_dir(repo)
+    if name in repo.list_worktrees() and (path.is_dir() and not path.is_symlink()) and not (path / ".git").exists():
+        if Path(repo.lookup_worktree(name).path).resolve() == path.resolve():
+            # The worktree's folder was deleted and something made a folder of that name again (it is no
+            # worktree: no `.git`). Set it aside, not deleted, so its entry is stale and the worktree is made anew.
+            path.rename(path.with_name(f".{path.name}.orphaned-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"))
     prune_stale(repo, [name])
     if name in repo.list_worktrees():
         wt = repo.lookup_worktree(name)
