@@ -294,3 +294,15 @@ def test_console_script_goals(repo, two_goals):
                           env=dict(os.environ, PATH=f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"))
     assert proc.returncode == 0, proc.stderr
     assert NEW_ID in proc.stdout and OLD_ID in proc.stdout
+
+
+def test_a_goal_running_again_does_not_show_its_earlier_proofs_blocker(repo, two_goals, capsys):
+    _, new = two_goals  # running, its controller's lock held
+    save_proof(new, Proof(goal_id=NEW_ID, status=GoalStatus.paused, readiness="not_ready", summary="paused",
+                          blocker="paused"))
+    code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo), "--json")
+    d = json.loads(out)
+    assert code == 0 and d["status"] == "running" and "paused" not in d["blockers"]
+    code, out, err = run_cli(capsys, "proof", NEW_ID, "--repo", str(repo))
+    assert code == 0 and "status paused" in out
+    assert f"goal {NEW_ID} is running again; this proof is from its earlier run (status paused)" in err

@@ -43,6 +43,13 @@ def run(args) -> int:
             pass
         raise UsageError(f"goal {paths.goal_id} has no proof yet{status}; a proof is written when a run "
                          f"ends — see `omk-tui show {paths.goal_id}`")
+    try:
+        now = shown_status(load_goal(paths).status.value, paths.lock)
+    except (StateFileError, GoalNotFound):
+        now = None
+    if now == "running":
+        print(f"note: goal {paths.goal_id} is running again; this proof is from its earlier run (status "
+              f"{proof.status.value}), and a new one is written when this run ends", file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(proof.model_dump_json(indent=2) + "\n")
     elif args.format == "md":

@@ -68,7 +68,7 @@ def blockers(b: GoalBundle) -> list[str]:
     if b.status == INTERRUPTED:
         add(f"interrupted: no controller is running this goal (it was killed or crashed); "
             f"`omk-tui resume {b.goal_id}` goes on from where it stopped")
-    if b.proof is not None:
+    if b.proof is not None and b.status != "running":  # a running goal's proof is from an earlier run
         add(b.proof.blocker)
         for d in b.proof.human_decisions_required:
             add(f"human decision required: {d}")
