@@ -184,3 +184,28 @@ def test_usage_errors_exit_2_with_a_message(tmp_path, env):
     res = omk(repo, "pause", "nope", env=env)
     assert res.returncode == 2 and "no goals" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_a_ctrl_c_before_the_run_starts_pauses_the_new_goal(tmp_path, env, monkeypatch, capsys):
+    """Ctrl+C while `run` creates the goal (before the controller's loop handles signals) used to raise
+    KeyboardInterrupt: exit 130 and a goal recorded as `running` that no controller ever held."""
+    import signal
+
+    from omk_tui.commands._runner import StopSignals, run_controller_headless
+    from omk_tui.control.controller import GoalController
+    from omk_tui.models.goal import GoalOptions
+
+    monkeypatch.setenv("OMK_WORKTREES_DIR", env["OMK_WORKTREES_DIR"])
+    repo = make_repo(tmp_path / "repo")
+    agent = write_script(tmp_path / "slow.json", SLOW)
+    with StopSignals() as signals:
+        os.kill(os.getpid(), signal.SIGINT)  # delivered at once, to this (the main) thread
+        ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
+        code = run_controller_headless(ctl, quiet=True, signals=signals)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    assert code == 5
+    state = load_goal(ctl.paths)
+    assert state.status.value == "paused" and state.phase.value == "intake"
+    assert "paused" in capsys.readouterr().err
+    shown = omk(repo, "goals", env=env)
+    assert shown.returncode == 0 and "paused" in shown.stdout and "running" not in shown.stdout

@@ -20,9 +20,60 @@ def exit_code_for(status: str) -> int:
     return EXIT_BLOCKED
 
 
-def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False) -> int:
+class StopSignals:
+    """SIGINT/SIGTERM as a pause from the moment a goal is about to exist until its run's summary is printed.
+
+    The controller's event loop handles the signals while it runs; before it starts (the goal being created, the
+    loop starting) and after it ends (the summary), Python's default would raise KeyboardInterrupt and leave a
+    goal recorded as `running` that no controller ever held. Here a signal before `attach` is remembered and
+    becomes a pause as soon as the controller exists; the run then stops at once, recorded as paused.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.ctl = None
+        self.asked = False
+        self._old: dict = {}
+
+    def __enter__(self) -> "StopSignals":
+        try:
+            self._old = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        except ValueError:  # not the main thread: the default handling stays
+            self._old = {}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def reinstall(self) -> None:
+        """After `asyncio.run`, whose loop put the default handlers back when it closed."""
+        if self._old:
+            for sig in self.SIGNALS:
+                signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.asked = True
+        if self.ctl is not None:
+            self.ctl.pause()
+
+    def attach(self, ctl) -> None:
+        self.ctl = ctl
+        if self.asked:
+            ctl.pause()
+
+
+def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False,
+                            signals: StopSignals | None = None) -> int:
+    """Run `ctl` to its end, progress on stderr; `signals`, when the caller already guards SIGINT/SIGTERM (it
+    created the goal under them)."""
+    if signals is None:
+        with StopSignals() as own:
+            return run_controller_headless(ctl, json_out=json_out, quiet=quiet, signals=own)
     from omk_tui.headless import HeadlessPrinter, print_proof_json
 
+    signals.attach(ctl)
     ctl.log.subscribe(HeadlessPrinter(quiet=quiet))
 
     async def main():
@@ -38,6 +89,7 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False)
     try:
         proof = asyncio.run(main())
     finally:
+        signals.reinstall()
         ctl.close()
     if json_out:
         print_proof_json(proof)

@@ -49,11 +49,12 @@ def run(args) -> int:
         os.environ.setdefault("OMK_WORKTREES_DIR", str(repo.parent / "worktrees"))
     print(f"sample repository: {repo}", file=sys.stderr)
     if args.headless:
-        from omk_tui.commands._runner import run_controller_headless
+        from omk_tui.commands._runner import StopSignals, run_controller_headless
         from omk_tui.control.controller import GoalController
 
-        ctl = GoalController.create(repo, goal, options, budget)
-        return run_controller_headless(ctl, json_out=args.json)
+        with StopSignals() as signals:
+            ctl = GoalController.create(repo, goal, options, budget)
+            return run_controller_headless(ctl, json_out=args.json, signals=signals)
     from omk_tui.ui.launch import run_dashboard
 
     return run_dashboard(repo, new_goal=(goal, options, budget))

@@ -80,16 +80,17 @@ def build_options(args):
 
 def run(args) -> int:
     from omk_tui.cli import UsageError
-    from omk_tui.commands._runner import run_controller_headless
+    from omk_tui.commands._runner import StopSignals, run_controller_headless
     from omk_tui.control.controller import GoalController
     from omk_tui.git.repo import GitError
 
     repo, config, options, budget = build_options(args)
-    try:
-        ctl = GoalController.create(repo, args.goal, options, budget, config=config)
-    except GitError as exc:
-        raise UsageError(str(exc)) from exc
-    import sys
+    with StopSignals() as signals:  # a Ctrl+C from here on pauses the goal, even before its run starts
+        try:
+            ctl = GoalController.create(repo, args.goal, options, budget, config=config)
+        except GitError as exc:
+            raise UsageError(str(exc)) from exc
+        import sys
 
-    print(f"goal {ctl.state.goal_id}", file=sys.stderr)
-    return run_controller_headless(ctl, json_out=args.json, quiet=args.quiet)
+        print(f"goal {ctl.state.goal_id}", file=sys.stderr)
+        return run_controller_headless(ctl, json_out=args.json, quiet=args.quiet, signals=signals)
