@@ -213,3 +213,24 @@ def test_a_worktrees_folder_inside_the_repository_is_caught_before_a_run(tmp_pat
                           "--agent", "kimi", "--repo", str(repo)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "inside the repository" in run.stderr
     assert not (repo / ".omk" / "goals").exists() or not list((repo / ".omk" / "goals").iterdir())
+
+
+def test_kimi_setup_check_reads_kimis_config_and_login(tmp_path):
+    from omk_tui.commands.doctor import kimi_setup_check
+    from tests.support.kimi_env import make_kimi_home
+
+    env = {"KIMI_SHARE_DIR": str(tmp_path / "none")}
+    missing = kimi_setup_check(env)
+    assert missing["status"] == "warning" and "config.toml is missing" in missing["detail"]
+    assert "kimi login" in missing["fix"]
+
+    home = make_kimi_home(tmp_path, "http://127.0.0.1:9/v1")
+    env = {"KIMI_SHARE_DIR": str(home.share_dir)}
+    assert kimi_setup_check(env)["status"] == "ok"
+    (home.share_dir / "credentials" / "kimi-code.json").unlink()
+    logged_out = kimi_setup_check(env)
+    assert logged_out["status"] == "warning" and "not logged in" in logged_out["detail"]
+    home.config_file.write_text('default_model = "fake\n')
+    broken = kimi_setup_check(env)
+    assert broken["status"] == "error" and str(home.config_file) in broken["detail"]
+    assert "line 1" in broken["detail"]

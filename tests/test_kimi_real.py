@@ -114,3 +114,32 @@ async def test_without_login_the_error_says_run_kimi_login(kimi_bin, fake_model,
     finally:
         await session.close()
     assert process_group_alive(session.pid) is False
+
+
+async def test_a_broken_kimi_config_is_named_with_kimis_own_reason(kimi_bin, fake_model, tmp_path, worktree):
+    # kimi answers session/new with "Internal error"; the reason (file, line) is only in the error's data
+    home = make_kimi_home(tmp_path / "broken", fake_model.base_url)
+    home.config_file.write_text('default_model = "fake\n', encoding="utf-8")
+    session = _kimi_acp(kimi_bin, home, worktree)
+    try:
+        with pytest.raises(AgentError) as refused:
+            await session.start()
+    finally:
+        await session.close()
+    message = str(refused.value)
+    assert "Internal error" in message and "Invalid TOML" in message and str(home.config_file) in message
+    assert process_group_alive(session.pid) is False
+
+
+async def test_a_failing_model_service_is_a_failed_turn_not_an_empty_success(kimi_bin, fake_model, kimi_home,
+                                                                             worktree):
+    # kimi 1.51.0 ends such a turn as `end_turn` with nothing in it; its log has the reason
+    fake_model.add(*[Reply(status=500)] * 10)  # kimi's provider client retries
+    session = _kimi_acp(kimi_bin, kimi_home, worktree)
+    try:
+        await session.start()
+        result = await session.prompt("write src/hello.txt", lambda _u: None, timeout=60)
+    finally:
+        await session.close()
+    assert result.stop_reason == "error"
+    assert "without any output" in result.error and "logs/kimi.log" in result.error and "~/.kimi" in result.error

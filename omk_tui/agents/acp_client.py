@@ -61,6 +61,27 @@ from omk_tui.procs import terminate_group
 STREAM_LIMIT = 2**26  # one JSON-RPC line may carry a whole file
 USAGE_EXTENSION = "omk/usage"  # ext notification `_omk/usage` {inputTokens, outputTokens} (scripted agent)
 AUTH_HINT = "the agent needs a login: run `kimi login` (or the login command of your ACP agent), then retry"
+# kimi ends a turn whose model call failed (HTTP 500, garbage, a dropped stream) as `end_turn` with nothing in it;
+# only its own log says why.
+EMPTY_TURN = ("the agent ended its turn without any output (no text, no thought, no tool call): its model "
+              "service probably failed")
+KIMI_LOG_HINT = "kimi logs the reason in logs/kimi.log of its share folder ($KIMI_SHARE_DIR, by default ~/.kimi)"
+
+
+def error_text(exc: RequestError) -> str:
+    """A JSON-RPC error as a person should read it: the message, the reason agents put in `data` (kimi's
+    "Internal error" carries the real cause there: `{"details": ...}` or `{"error": ...}`), and the code."""
+    text = str(exc)
+    data = getattr(exc, "data", None)
+    detail = None
+    if isinstance(data, str):
+        detail = data
+    elif isinstance(data, dict):
+        detail = next((v for k in ("details", "error", "message", "reason") if isinstance(v := data.get(k), str)
+                       and v.strip()), None)
+    if detail and detail.strip() and detail.strip() not in text:
+        text += f": {' '.join(detail.split())[:500]}"
+    return f"{text} (code {exc.code})"
 
 _OPTION_KIND_TO_DECISION = {
     "allow_once": "approve",
@@ -255,6 +276,7 @@ class AcpSession(ProcessSession):
         self._cancel_requested = asyncio.Event()
         self._turn_cancelled = asyncio.Event()
         self._turn_text: list[str] = []
+        self._turn_output = 0
         self._turn_usage = TokenUsage()
         self._usage_seen = False
         self._tool_calls: dict[str, dict[str, Any]] = {}
@@ -313,7 +335,7 @@ class AcpSession(ProcessSession):
             except RequestError as exc:
                 if exc.code == -32000 or "auth" in str(exc).lower():
                     raise AgentError(f"{self._name()}: {exc} — {AUTH_HINT}") from None
-                raise AgentError(f"{self._name()} refused {step}: {exc} (code {exc.code})") from None
+                raise AgentError(f"{self._name()} refused {step}: {error_text(exc)}") from None
             except ConnectionError:
                 outcome = "broken" if self._failure else "exited"
         if outcome == "timeout":
@@ -386,7 +408,7 @@ class AcpSession(ProcessSession):
                     response = prompt_task.result()
                 except RequestError as exc:
                     stop_reason = "error"
-                    error = f"the agent failed the turn: {exc} (code {exc.code})"
+                    error = f"the agent failed the turn: {error_text(exc)}"
                     if exc.code == -32000:
                         error += f" — {AUTH_HINT}"
                 except ConnectionError:
@@ -396,6 +418,11 @@ class AcpSession(ProcessSession):
                     if stop_override == "timeout":
                         error = f"the turn ran past its time limit of {timeout:g}s and was cancelled"
                     usage_from_response = response.usage
+                    if stop_reason == "end_turn" and not self._turn_output and usage_from_response is None \
+                            and not self._usage_seen:
+                        stop_reason, error = "error", EMPTY_TURN
+                        if "kimi" in self._name():
+                            error += f"; {KIMI_LOG_HINT}"
             if outcome == "broken":
                 stop_reason, error = "error", self._failure
                 await self._kill()
@@ -427,6 +454,7 @@ class AcpSession(ProcessSession):
         self._cancel_requested = asyncio.Event()
         self._turn_cancelled = asyncio.Event()
         self._turn_text = []
+        self._turn_output = 0  # message, thought, tool call and plan updates of this turn
         self._turn_usage = TokenUsage()
         self._usage_seen = False
         self._stderr_count = 0
@@ -496,6 +524,8 @@ class AcpSession(ProcessSession):
 
     def _on_session_update(self, update: Any) -> None:
         kind = getattr(update, "session_update", "")
+        if kind in ("agent_message_chunk", "agent_thought_chunk", "tool_call", "tool_call_update", "plan"):
+            self._turn_output += 1
         if kind in ("agent_message_chunk", "agent_thought_chunk"):
             text = _block_text(update.content)
             if kind == "agent_message_chunk":

@@ -73,6 +73,8 @@ def collect_checks(repo_arg: str = ".", *, repo_required: bool = False) -> list[
 
     checks = [_python_check(), _git_check(out.get("git")), _pygit2_check(), confine_check(confinement_problem())]
     checks.extend(_kimi_checks(shutil.which("kimi"), out.get("kimi_version"), out.get("kimi_help")))
+    if shutil.which("kimi") is not None:
+        checks.append(kimi_setup_check())
     checks.append(_gh_check(shutil.which("gh"), out.get("gh_version"), out.get("gh_auth")))
     checks.extend(_repo_checks(repo_arg, repo_required))
     return checks
@@ -194,6 +196,36 @@ def _kimi_checks(path: str | None, version_result, help_result) -> list[dict]:
             "use ACP (the default); Wire needs the legacy Python CLI " + KIMI_GOOD_VERSION,
         ))
     return checks
+
+
+def kimi_setup_check(environ=None) -> dict:
+    """kimi's own setup, which `kimi --version` does not exercise: its config file parses, and it is logged in
+    (`kimi acp` refuses every session without credentials, even for a provider that is not Kimi's)."""
+    import json
+    import os
+    import tomllib
+    from pathlib import Path
+
+    env = os.environ if environ is None else environ
+    share = Path(env["KIMI_SHARE_DIR"]) if env.get("KIMI_SHARE_DIR") else Path.home() / ".kimi"
+    config = share / "config.toml"
+    try:
+        tomllib.loads(config.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return check("kimi setup", "warning", f"kimi has no configuration ({config} is missing)",
+                     "run `kimi login` (or write the config file; KIMI_SHARE_DIR chooses the folder)")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return check("kimi setup", "error", f"kimi cannot read {config}: {exc}",
+                     "fix the file (or move it away and run `kimi login`); every kimi session fails until then")
+    creds = share / "credentials" / "kimi-code.json"
+    try:
+        token = json.loads(creds.read_text(encoding="utf-8")).get("access_token")
+    except (OSError, ValueError, AttributeError):
+        token = None
+    if not token:
+        return check("kimi setup", "warning", f"kimi is not logged in (no access token in {creds})",
+                     "run `kimi login`; `kimi acp` refuses to start a session without it")
+    return check("kimi setup", "ok", f"configured and logged in ({share})")
 
 
 def _gh_check(path: str | None, version_result, auth_result) -> dict:
