@@ -229,3 +229,20 @@ async def test_invalid_utf8_and_split_characters(tmp_path):
     assert got == ["bad \ufffd\ufffd bytes", "café", "end"]
     assert result.passed and result.summary == got
     assert b"\xff\xfe" in Path(result.log_path).read_bytes()  # the log keeps the raw bytes
+
+
+@pytest.mark.timeout(30)
+async def test_the_log_of_a_running_gate_grows_as_the_gate_prints(tmp_path):
+    # a viewer follows the file while the gate runs: each line must be there before the gate ends
+    marker = tmp_path / "go-on"
+    spec = GateSpec(name="slow", command=f"printf 'first %s\\n' line; while [ ! -e {marker} ]; do sleep 0.05; done; echo last")
+    log = tmp_path / "slow.log"
+    task = asyncio.create_task(run_gate(spec, tmp_path, log, scope="final"))
+    for _ in range(400):
+        if log.exists() and "first line" in log.read_text():
+            break
+        await asyncio.sleep(0.05)
+    assert "first line" in log.read_text() and not task.done()  # read while the gate still runs
+    marker.touch()
+    result = await task
+    assert result.passed and "last" in log.read_text()

@@ -103,9 +103,10 @@ async def run_gate(
         scope=scope, name=spec.name, command_line=spec.command_line, log_path=str(log_path), run=run_id,
     ).model_dump(mode="json"))
     started = time.monotonic()
-    with open(log_path, "wb") as log:
+    # Unbuffered: each chunk of output is in the file as soon as it is read, so a viewer (this process's TUI or
+    # one attached from elsewhere) follows a running gate's log as it grows.
+    with open(log_path, "wb", buffering=0) as log:
         log.write(f"$ {spec.command_line}\n".encode())
-        log.flush()
         workdir, problem = _workdir(Path(cwd), spec.cwd)
         outcome = None
         if problem is None:
