@@ -365,9 +365,7 @@ def _run_finished(v: GoalView, p: dict, ev: Event) -> None:
     if p.get("reason") and v.status != "ready":
         v.blocker = p["reason"]
     v.controller_pid = None
-    v.running_turns.clear()
-    for s in v.slices.values():
-        s.agent_alive = False
+    _no_agent_runs(v)
 
 
 def _run_failed(v: GoalView, p: dict, ev: Event) -> None:
@@ -384,6 +382,16 @@ def _status(v: GoalView, p: dict, ev: Event) -> None:
     v.status = p.get("status", v.status)
     if p.get("reason"):
         v.blocker = p["reason"] if v.status not in ("running", "ready") else v.blocker
+    if v.status != "running":
+        # Only a run's end leaves `running` (a controller's stop, or `cancel` of a goal whose controller died,
+        # where no turn_finished was ever written): no agent of the goal runs any more.
+        _no_agent_runs(v)
+
+
+def _no_agent_runs(v: GoalView) -> None:
+    v.running_turns.clear()
+    for s in v.slices.values():
+        s.agent_alive = False
 
 
 def _narrative(v: GoalView, p: dict, ev: Event) -> None:

@@ -209,3 +209,16 @@ def test_a_ctrl_c_before_the_run_starts_pauses_the_new_goal(tmp_path, env, monke
     assert "paused" in capsys.readouterr().err
     shown = omk(repo, "goals", env=env)
     assert shown.returncode == 0 and "paused" in shown.stdout and "running" not in shown.stdout
+
+
+def test_budget_summary_names_the_limits_nothing_was_added_to():
+    from omk_tui.control.controller import apply_budget_add
+    from omk_tui.control.offline import budget_summary
+    from omk_tui.models.goal import Budget, GoalState
+
+    state = GoalState(goal_id="goal-x", original_goal="g", normalized_goal="g", repo="/r", budget=Budget(tokens=1000))
+    apply_budget_add(state.budget, 600.0, 500, None)
+    said = budget_summary(state, 600.0, 500, None, resume="r resumes it")
+    assert said == ("budget now time_secs=unlimited tokens=1500 usd=unlimited (time_secs unlimited: nothing added "
+                    "there); r resumes it")
+    assert budget_summary(state, None, 1, None).endswith("`omk-tui resume goal-x` continues")

@@ -194,6 +194,8 @@ async def test_crashing_agent_blocks_its_slice_and_the_rest_goes_on(tmp_path):
     assert by["ok"].status == "merged"
     assert by["boom"].status == "blocked"
     assert proof.status is GoalStatus.not_ready and "boom" in proof.blocker and "agent failed" in proof.blocker
+    blocked = [e.payload for e in kinds(ctl, "slice_state") if e.payload.get("state") == "blocked"]
+    assert [b["attempt"] for b in blocked] == [1]  # the first attempt, tried three times (it said attempt 0)
     assert not marked_processes(ctl.state.goal_id)
     ctl.close()
 
@@ -263,7 +265,7 @@ async def test_token_budget_runs_out_mid_run_and_budget_add_resumes(tmp_path):
     }
     ctl, proof = await run_goal(repo, tmp_path / "s.json", script, budget=Budget(tokens=3000))
     assert proof.status is GoalStatus.needs_more_budget
-    assert "tokens" in proof.blocker and "left to do" in proof.blocker
+    assert "tokens" in proof.blocker and "left to do: one, two" in proof.blocker
     ctl.close()
     ctl = GoalController.open(repo, "latest")
     ctl.add_budget(tokens=10_000)  # before run(): applied and saved at once (the CLI path is in test_control_cli)

@@ -161,6 +161,17 @@ def test_status_blocker_and_cancel():
     assert (v.status, v.blocker) == ("failed_infra", "agent crashed")
 
 
+def test_a_goal_cancelled_after_its_controller_died_has_no_agent_running():
+    # a controller killed with -9 wrote no turn_finished; `cancel` then records only the status
+    v = fold(GOAL, events(("run_started", {"pid": 1}),
+                          ("slice_planned", {"slice_id": "s1", "task_id": "t1", "branch": "b"}),
+                          ("agent_turn_started", {"slice_id": "s1", "role": "implementer", "attempt": 1}),
+                          ("agent_turn_started", {"role": "planner"})))
+    assert v.running_turns == {"s1", "goal"} and v.slices["s1"].agent_alive
+    apply(v, events(("status_changed", {"status": "cancelled", "reason": "cancelled by the user"}))[0])
+    assert v.status == "cancelled" and v.running_turns == set() and not v.slices["s1"].agent_alive
+
+
 def test_a_payload_missing_required_fields_is_skipped_and_counted():
     bad = [Event(goal_id=GOAL, kind="slice_planned", payload={"task_id": "t"}),
            Event(goal_id=GOAL, kind="gate_finished", payload={"scope": "s", "result": {"name": 3}}),

@@ -20,7 +20,7 @@ def run(args) -> int:
     from omk_tui.commands._common import goal_of
     from omk_tui.control.client import FileControl
     from omk_tui.control.durations import parse_duration
-    from omk_tui.control.offline import budget_add_offline
+    from omk_tui.control.offline import budget_add_offline, budget_summary
 
     if not (args.time or args.tokens or args.usd):
         raise UsageError("say what to add: --time 30m, --tokens N or --usd X")
@@ -35,13 +35,5 @@ def run(args) -> int:
         print(f"goal {paths.goal_id}: budget request sent to the running controller")
         return 0
     state = budget_add_offline(paths, secs, args.tokens, args.usd)
-    budget = state.budget
-    asked = {"time_secs": secs, "tokens": args.tokens, "usd": args.usd}
-    unlimited = [name for name, amount in asked.items() if amount and getattr(budget, name) is None]
-    shown = " ".join(f"{name}={'unlimited' if getattr(budget, name) is None else getattr(budget, name)}"
-                     for name in asked)
-    note = f" ({', '.join(unlimited)} unlimited: nothing added there)" if unlimited else ""
-    then = (f"`omk-tui resume {paths.goal_id}` continues" if state.settled is None
-            else f"the goal is {state.settled}")
-    print(f"goal {paths.goal_id}: budget now {shown}{note}; {then}")
+    print(f"goal {paths.goal_id}: {budget_summary(state, secs, args.tokens, args.usd)}")
     return 0

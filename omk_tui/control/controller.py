@@ -390,9 +390,15 @@ class GoalController:
         if stop.why == "budget":
             b = self.state.budget
             left = [r.slice_id for r in self.exec.slices.values() if r.state not in ex.DONE and r.state != "blocked"]
+            if left:
+                todo = ", ".join(left)
+            elif not self.exec.slices:  # stopped before any slice was planned
+                todo = f"{self.state.phase.value} and everything after it"
+            else:
+                todo = "integration and proof"
             reason = (
                 f"budget exhausted ({', '.join(b.exhausted()) or stop.reason}): spent {b.spent_time_secs:.0f}s, "
-                f"{b.spent_tokens} tokens, ${b.spent_usd:.4f}; left to do: {', '.join(left) or 'integration and proof'}"
+                f"{b.spent_tokens} tokens, ${b.spent_usd:.4f}; left to do: {todo}"
             )
             self.emit("budget_exhausted", {"budget": b.model_dump(mode="json"), "exhausted": b.exhausted()}, durable=True)
             flags = {"time": "--time 30m", "tokens": f"--tokens {max(100_000, b.tokens or 0)}",
@@ -487,7 +493,8 @@ class GoalController:
             )
             text = result.text
             if not result.ok:
-                self.narrate("plan", f"the planner did not finish ({result.stop_reason}: {result.error or ''})")
+                why = result.stop_reason + (f": {result.error}" if result.error else "")
+                self.narrate("plan", f"the planner did not finish ({why})")
         except AgentError as exc:
             raise StopRun("blocked", f"agent unavailable: {exc}") from exc
         self._check()
@@ -835,6 +842,7 @@ class GoalController:
                     if result.stop_reason == "timeout":
                         why = f"the agent exceeded its time budget of {self._turn_timeout(task) or 0:.0f}s"
                     if rec.crash_retries > CRASH_RETRIES:
+                        rec.attempts += 1  # the attempt that kept failing is the one the slice is blocked in
                         self._slice_state(rec, "blocked", reason=f"agent failed {rec.crash_retries} times: {why}")
                         self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": why})
                         return

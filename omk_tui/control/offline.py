@@ -30,6 +30,20 @@ def budget_add_offline(paths: store.GoalPaths, time_secs, tokens, usd) -> GoalSt
         lock.release()
 
 
+def budget_summary(state: GoalState, time_secs, tokens, usd, *, resume: str | None = None) -> str:
+    """What a budget request left: each asked limit as it is now, naming the unlimited ones (nothing is added to
+    an unlimited limit), and what happens next (`resume`: how to continue, by default the command)."""
+    budget = state.budget
+    asked = {"time_secs": time_secs, "tokens": tokens, "usd": usd}
+    shown = " ".join(f"{name}={'unlimited' if getattr(budget, name) is None else getattr(budget, name)}"
+                     for name in asked)
+    unlimited = [name for name, amount in asked.items() if amount and getattr(budget, name) is None]
+    note = f" ({', '.join(unlimited)} unlimited: nothing added there)" if unlimited else ""
+    resume = resume or f"`omk-tui resume {state.goal_id}` continues"
+    then = resume if state.settled is None else f"the goal is {state.settled}"
+    return f"budget now {shown}{note}; {then}"
+
+
 def cancel_offline(repo: Path, paths: store.GoalPaths) -> None:
     lock = ControllerLock(paths.lock)
     lock.acquire()

@@ -368,7 +368,7 @@ class DashboardScreen(Screen):
         self.show_status(status)
         self.query_one(TaskGraphTable).show_view(view)
         worktrees = self.query_one(WorktreesTable)
-        worktrees.show_view(view, self.now(), live=status != INTERRUPTED)
+        worktrees.show_view(view, self.now(), live=status == "running")  # else what the log said is over
         if not self._scope_chosen:
             worktrees.select_key(self.scope)
         self.query_one(GatesTable).show_view(view)
@@ -583,15 +583,16 @@ class DashboardScreen(Screen):
         """Cancel, or add budget to, a goal no controller runs (under its lock, like `omk-tui cancel|budget-add`), in
         a worker: the record's durable writes (fsync) never hold up the UI's event loop."""
         from omk_tui.control.lock import LockHeld
-        from omk_tui.control.offline import budget_add_offline, cancel_offline
+        from omk_tui.control.offline import budget_add_offline, budget_summary, cancel_offline
         from omk_tui.state.store import StateFileError, load_goal
 
         gid = paths.goal_id
         try:
             if what == "budget":
                 assert req is not None
-                budget_add_offline(paths, req.time_secs, req.tokens, req.usd)
-                self.notify(f"budget added to {gid} (no controller was running; r resumes it)")
+                state = budget_add_offline(paths, req.time_secs, req.tokens, req.usd)
+                summary = budget_summary(state, req.time_secs, req.tokens, req.usd, resume="r resumes it")
+                self.notify(f"{gid} (no controller was running): {summary}")
             elif (status := load_goal(paths).settled) is not None:
                 self.notify(f"{gid} is {status}: nothing to cancel")
             else:
