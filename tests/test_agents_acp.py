@@ -274,11 +274,12 @@ async def test_hang_is_ended_by_the_timeout_and_no_process_is_left(tmp_path):
 
 
 async def test_timeout_during_a_shell_command_kills_the_terminal(tmp_path):
-    result, updates, _, pid = await turn(tmp_path, {"default": [{"shell": "sleep 30"}]}, timeout=0.6, grace=2)
+    # a sleep no other process runs: `ps` lists the whole machine's processes
+    result, updates, _, pid = await turn(tmp_path, {"default": [{"shell": "sleep 3021"}]}, timeout=0.6, grace=2)
     assert result.stop_reason == "timeout"  # the agent honoured the cancel and killed its terminal
     assert not group_alive(pid)
     out = os.popen("ps -eo args").read()
-    assert "sleep 30" not in out
+    assert "sleep 3021" not in out
 
 
 async def test_garbage_on_stdout_is_a_failure_not_our_crash(tmp_path):

@@ -394,6 +394,8 @@ class GoalController:
                 todo = ", ".join(left)
             elif not self.exec.slices:  # stopped before any slice was planned
                 todo = f"{self.state.phase.value} and everything after it"
+            elif self.state.phase is GoalPhase.delivery:  # e.g. while waiting for a PR's checks
+                todo = "delivery"
             else:
                 todo = "integration and proof"
             reason = (

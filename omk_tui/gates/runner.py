@@ -103,10 +103,9 @@ async def run_gate(
         scope=scope, name=spec.name, command_line=spec.command_line, log_path=str(log_path), run=run_id,
     ).model_dump(mode="json"))
     started = time.monotonic()
-    # Unbuffered: each chunk of output is in the file as soon as it is read, so a viewer (this process's TUI or
-    # one attached from elsewhere) follows a running gate's log as it grows.
-    with open(log_path, "wb", buffering=0) as log:
+    with open(log_path, "wb") as log:
         log.write(f"$ {spec.command_line}\n".encode())
+        log.flush()
         workdir, problem = _workdir(Path(cwd), spec.cwd)
         outcome = None
         if problem is None:
@@ -185,6 +184,9 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
             # summarised (the summary window keeps the last lines).
             if written < MAX_LOG_BYTES:
                 log.write(chunk[: MAX_LOG_BYTES - written])
+                # in the file at once, so a viewer (this process's TUI or one attached from elsewhere) follows a
+                # running gate's log as it grows
+                log.flush()
             written += len(chunk)
             deliver(splitter.feed(chunk))
 
