@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CONFIG_FILE = "config.toml"
 
@@ -33,16 +33,32 @@ class Price(_Section):
 class AgentConfig(_Section):
     default: str = "kimi"  # agent SPEC: kimi | acp:"cmd" | wire | wire:"cmd" | script:PATH
     approval: str = "yolo"
-    ask_fallback: str = "reject"
-    ask_timeout_secs: float = 300.0
+    ask_fallback: str = "reject"  # reject | approve | approve_for_session | never | safe | yolo | pattern:<regex>
+    ask_timeout_secs: float = Field(300.0, gt=0, allow_inf_nan=False)
     env: list[str] = Field(default_factory=list)  # names of environment variables passed to agents
     model: str = "default"
     prices: dict[str, Price] = Field(default_factory=lambda: {"default": Price()})
-    turn_grace_secs: float = 5.0
+    turn_grace_secs: float = Field(5.0, ge=0, allow_inf_nan=False)
     # Landlock: "auto" confines the agent's writes (its shell commands too) to its worktree where the kernel can,
     # "on" refuses to run an agent unconfined, "off" does not confine. `writable`: more folders it may write to.
     confine: Literal["auto", "on", "off"] = "auto"
     writable: list[str] = Field(default_factory=list)
+
+    @field_validator("ask_fallback")
+    @classmethod
+    def _known_fallback(cls, value: str) -> str:
+        from omk_tui.agents.policy import DECISIONS, PolicyError, parse_policy
+
+        text = value.strip()
+        if text in DECISIONS:
+            return text
+        try:
+            policy = parse_policy(text)
+        except PolicyError as exc:
+            raise ValueError(f"not a decision ({', '.join(DECISIONS)}) or a policy: {exc}") from None
+        if policy.name == "ask":
+            raise ValueError("'ask' cannot be its own fallback: there is no person to ask")
+        return text
 
     def price(self, model: str | None = None) -> Price:
         return self.prices.get(model or self.model) or self.prices.get("default") or Price()
@@ -59,7 +75,7 @@ class DeliveryConfig(_Section):
     pr_per: str = "integration"  # integration | slice
     remote: str = "origin"
     base_branch: str | None = None
-    checks_timeout_secs: float = 1800.0
+    checks_timeout_secs: float = Field(1800.0, gt=0, allow_inf_nan=False)
 
 
 class OmkConfig(_Section):

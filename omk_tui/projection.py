@@ -390,6 +390,7 @@ def _status(v: GoalView, p: dict, ev: Event) -> None:
 
 def _no_agent_runs(v: GoalView) -> None:
     v.running_turns.clear()
+    v.permissions.clear()  # a question of a run that ended has no one left to answer it
     for s in v.slices.values():
         s.agent_alive = False
 

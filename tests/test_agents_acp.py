@@ -156,6 +156,49 @@ async def test_each_static_policy_is_really_applied(tmp_path):
     assert {u.by for u in kinds(updates, "permission_decided") if u.decision == "reject"} == {"read_only"}
 
 
+UNASKED_SCRIPT = {"default": [
+    {"write": "unasked.txt", "content": "written without asking\n", "unasked": True},
+    {"shell": "echo ran > unasked-shell.txt", "unasked": True},
+    {"write": "asked.txt", "content": "asked first\n"},
+    {"say": "done"},
+]}
+
+
+async def test_an_agent_that_does_not_ask_cannot_get_around_the_policy(tmp_path):
+    """Writes and commands need an approved permission request: an agent that skips asking is refused under every
+    policy but yolo (the policy answers only the requests an agent sends)."""
+    for approval, read_only in (("never", False), ("safe", False), ("pattern:^WriteFile: asked", False),
+                                ("yolo", True)):
+        wt = tmp_path / f"{approval.replace(':', '_').replace('^', '')}-{read_only}"
+        wt.mkdir()
+        result, updates, _, _ = await turn(tmp_path, UNASKED_SCRIPT, worktree=wt, approval=approval,
+                                           read_only=read_only)
+        assert result.ok, result.error
+        assert not (wt / "unasked.txt").exists() and not (wt / "unasked-shell.txt").exists(), approval
+        refused = {u.operation: u.reason for u in kinds(updates, "scope_refused")}
+        assert ("this session is read-only" if read_only else "no approved permission request covers it") \
+            in refused["write"]
+        assert "an agent must ask before it runs a command" in refused["terminal"]
+        # asking works as before: the pattern approves the asked write, and only that one
+        assert (wt / "asked.txt").exists() == (approval == "pattern:^WriteFile: asked")
+    wt = tmp_path / "yolo"
+    wt.mkdir()
+    result, _, _, _ = await turn(tmp_path, UNASKED_SCRIPT, worktree=wt, approval="yolo")
+    assert (wt / "unasked.txt").exists() and (wt / "unasked-shell.txt").read_text() == "ran\n"
+
+
+async def test_text_that_is_not_unicode_is_refused_and_the_file_kept(tmp_path):
+    wt = tmp_path / "wt"
+    wt.mkdir()
+    (wt / "README.md").write_text("keep me\n")
+    script = {"default": [{"write": "README.md", "content": "new \ud800 content"}, {"say": "done"}]}
+    result, updates, _, _ = await turn(tmp_path, script, worktree=wt, approval="yolo")
+    assert result.ok, result.error
+    assert (wt / "README.md").read_text() == "keep me\n"  # not truncated
+    failed = [u for u in kinds(updates, "tool_call") if u.status == "failed"]
+    assert failed and "not valid Unicode" in failed[-1].content
+
+
 async def test_ask_policy_asks_the_person(tmp_path):
     asked: list[PermissionRequest] = []
 

@@ -166,10 +166,12 @@ def test_a_goal_cancelled_after_its_controller_died_has_no_agent_running():
     v = fold(GOAL, events(("run_started", {"pid": 1}),
                           ("slice_planned", {"slice_id": "s1", "task_id": "t1", "branch": "b"}),
                           ("agent_turn_started", {"slice_id": "s1", "role": "implementer", "attempt": 1}),
-                          ("agent_turn_started", {"role": "planner"})))
-    assert v.running_turns == {"s1", "goal"} and v.slices["s1"].agent_alive
+                          ("agent_turn_started", {"role": "planner"}),
+                          ("permission_asked", {"slice_id": "s1", "request_id": "r1", "tool": "WriteFile: a"})))
+    assert v.running_turns == {"s1", "goal"} and v.slices["s1"].agent_alive and list(v.permissions) == ["r1"]
     apply(v, events(("status_changed", {"status": "cancelled", "reason": "cancelled by the user"}))[0])
     assert v.status == "cancelled" and v.running_turns == set() and not v.slices["s1"].agent_alive
+    assert v.permissions == {}  # nobody is left to answer it (a pause or cancel records no decision)
 
 
 def test_a_payload_missing_required_fields_is_skipped_and_counted():

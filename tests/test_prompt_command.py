@@ -76,3 +76,24 @@ def test_usage_errors_exit_2(tmp_path):
         done = omk("prompt", *args, "go", cwd=tmp_path)
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_ends_the_agent_and_its_commands_too(tmp_path, sig):
+    import os
+    import signal
+    import time
+
+    wt = tmp_path / "wt"
+    wt.mkdir()
+    spec = script(tmp_path, [{"say": "starting"}, {"shell": "sleep 3022"}])
+    proc = subprocess.Popen([sys.executable, "-m", "omk_tui", "prompt", "--agent", spec, "--cwd", str(wt), "go"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while "sleep 3022" not in os.popen("ps -eo args").read():
+        assert time.monotonic() < deadline, "the agent's command never started"
+        time.sleep(0.1)
+    proc.send_signal(getattr(signal, sig))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "stopped by a signal" in (out + err)
+    assert "sleep 3022" not in os.popen("ps -eo args").read()  # not left behind (it was, orphaned)

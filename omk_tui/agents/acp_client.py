@@ -52,9 +52,9 @@ from omk_tui.agents.base import (
     remove_private_tmp,
 )
 from omk_tui.agents.environment import agent_environment
-from omk_tui.agents.policy import decide
+from omk_tui.agents.policy import decide, is_mutating, parse_policy
 from omk_tui.agents.process_session import ProcessSession
-from omk_tui.agents.scope import WriteScope
+from omk_tui.agents.scope import ScopeDecision, WriteScope
 from omk_tui.agents.terminals import TerminalManager
 from omk_tui.procs import terminate_group
 
@@ -187,13 +187,20 @@ class _Client:
 
     async def write_text_file(self, session_id: str, path: str, content: str, **kwargs: Any):
         decision = self.s.scope.check_write(path)
+        if decision.allowed and (unasked := self.s._unapproved("write")) is not None:
+            decision = ScopeDecision(False, decision.path, decision.rel, unasked)
         if not decision.allowed:
             self.s._refuse(path, "write", decision.reason)
             raise RequestError(-32602, f"write refused by omk-tui: {decision.reason}", {"path": path})
         assert decision.path is not None
         try:
+            data = content.encode("utf-8")  # before the file is opened: a refused text leaves the file as it was
+        except UnicodeEncodeError as exc:
+            raise RequestError(-32602, f"cannot write {path}: the text is not valid Unicode ({exc.reason} at "
+                               f"character {exc.start}); nothing was written", {"path": path}) from None
+        try:
             decision.path.parent.mkdir(parents=True, exist_ok=True)
-            decision.path.write_text(content, encoding="utf-8")
+            decision.path.write_bytes(data)
         except OSError as exc:
             raise RequestError(-32603, f"cannot write {path}: {exc}", {"path": path}) from None
         return WriteTextFileResponse()
@@ -203,8 +210,9 @@ class _Client:
                               env: list[Any] | None = None, cwd: str | None = None,
                               output_byte_limit: int | None = None, **kwargs: Any) -> CreateTerminalResponse:
         where = self.s.scope.check_cwd(cwd)
-        if not where.allowed or where.path is None or not where.path.is_dir():
-            reason = where.reason or f"{cwd!r} is not a folder in the worktree"
+        unasked = self.s._unapproved("execute")
+        if unasked is not None or not where.allowed or where.path is None or not where.path.is_dir():
+            reason = unasked or where.reason or f"{cwd!r} is not a folder in the worktree"
             self.s._refuse(cwd or "", "terminal", reason)
             raise RequestError(-32602, f"terminal refused by omk-tui: {reason}", {"cwd": cwd})
         extra = {item.name: item.value for item in env or []}
@@ -284,6 +292,11 @@ class AcpSession(ProcessSession):
         # request ids are unique across sessions and processes: an agent's session ids may repeat (each new
         # scripted agent process starts at `scripted-1`), and the controller routes answers by request id
         self._perm_prefix = uuid.uuid4().hex[:8]
+        # What the approval policy allowed: an agent's writes and terminals need an approved permission request
+        # (unless the policy is yolo). tool_call_id -> "write" | "execute" for approved calls not yet ended, and
+        # the kinds a person or policy approved for the whole session.
+        self._approved_calls: dict[str, str] = {}
+        self._approved_for_session: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -532,6 +545,8 @@ class AcpSession(ProcessSession):
                 self._turn_text.append(text)
             self._emit(AgentUpdate(kind="message" if kind == "agent_message_chunk" else "thought", text=text))
         elif kind in ("tool_call", "tool_call_update"):
+            if str(update.status or "") in ("completed", "failed"):
+                self._approved_calls.pop(update.tool_call_id, None)  # what it was approved for is over
             self._emit(self._tool_update(update))
         elif kind == "plan":
             entries = [
@@ -591,6 +606,12 @@ class AcpSession(ProcessSession):
                                    decision="reject", by="cancelled", reason="the turn was cancelled"))
             return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
         verdict = deciding.result()
+        if verdict.approved and is_mutating(request):
+            what = "execute" if request.tool_kind == "execute" else "write"
+            if verdict.decision == "approve_for_session":
+                self._approved_for_session.add(what)
+            else:
+                self._approved_calls[tool_call.tool_call_id] = what
         self._emit(AgentUpdate(kind="permission_decided", request_id=request.request_id,
                                tool_call_id=tool_call.tool_call_id, title=request.title,
                                decision=verdict.decision, by=verdict.by, reason=verdict.reason))
@@ -600,6 +621,21 @@ class AcpSession(ProcessSession):
         return RequestPermissionResponse(outcome=AllowedOutcome(outcome="selected", option_id=option_id))
 
     # ------------------------------------------------------------------ helpers
+    def _unapproved(self, what: str) -> str | None:
+        """Why the agent may not write a file (`what` = "write") or run a command ("execute") now, or None.
+
+        An ACP agent is expected to ask before it acts; the policy answers those requests. An agent that writes
+        or runs without an approved request (one that never asks) would bypass the policy, so that is refused
+        under every policy but yolo (which approves everything anyway), and always in a read-only session."""
+        policy = parse_policy(self.config.approval)
+        if policy.name == "yolo" and not self.config.read_only:
+            return None
+        if what in self._approved_for_session or what in self._approved_calls.values():
+            return None
+        act = "runs a command" if what == "execute" else "writes a file"
+        why = "this session is read-only" if self.config.read_only else f"approval policy {policy.label}"
+        return f"no approved permission request covers it ({why}): an agent must ask before it {act}"
+
     def _name(self) -> str:
         return f"the agent ({self.name or Path(self.argv[0]).name})"
 

@@ -12,6 +12,8 @@ It reads the header line every omk-tui prompt starts with (role, task id, attemp
 - anything else: `default`.
 Writes and shell commands go the way kimi's do: a tool call, a permission request, then the client's
 file system (`fs/write_text_file`) or a client terminal — so the client's policy and write scope apply.
+`"unasked": true` on a write or shell action skips the permission request (an agent that does not ask, for
+tests: the client refuses its write or command unless the policy is yolo).
 Action paths are relative to the session's working directory (the worktree); absolute paths stay absolute.
 """
 
@@ -253,7 +255,7 @@ class ScriptedAgent:
             await self._shell(sid, state, f"rm -f -- {shlex.quote(path)}", call_id,
                               title=f"Delete: {path}", kind="delete", paths=[path])
         elif "shell" in action:
-            await self._shell(sid, state, str(action["shell"]), call_id)
+            await self._shell(sid, state, str(action["shell"]), call_id, unasked=bool(action.get("unasked")))
         elif "read" in action:
             await self._read(sid, state, action, call_id)
 
@@ -290,7 +292,7 @@ class ScriptedAgent:
         new = (old or "") + content if appending else content
         call = ToolCallUpdate(tool_call_id=call_id, title=title, kind="edit", status="pending", locations=location,
                               raw_input=raw, content=[tool_diff_content(target, new, old)])
-        if not await self._ask(sid, state, call, tool):
+        if not action.get("unasked") and not await self._ask(sid, state, call, tool):
             await self._fail(sid, call_id, f"The user rejected {title}.")
             return
         await self._update(sid, update_tool_call(call_id, status="in_progress"))
@@ -340,7 +342,7 @@ class ScriptedAgent:
         await self._update(sid, update_tool_call(call_id, status="completed", content=[tool_content(text_block(text))]))
 
     async def _shell(self, sid: str, state: _SessionState, command: str, call_id: str, *, title: str | None = None,
-                     kind: str = "execute", paths: list[str] | None = None) -> None:
+                     kind: str = "execute", paths: list[str] | None = None, unasked: bool = False) -> None:
         title = title or f"Shell: {command}"
         locations = [ToolCallLocation(path=_absolute(state.cwd, p)) for p in paths or []] or None
         raw = {"command": command}
@@ -348,7 +350,7 @@ class ScriptedAgent:
                                                 locations=locations, raw_input=raw))
         call = ToolCallUpdate(tool_call_id=call_id, title=title, kind=kind, status="pending",
                               locations=locations, raw_input=raw)
-        if not await self._ask(sid, state, call, title.split(":", 1)[0]):
+        if not unasked and not await self._ask(sid, state, call, title.split(":", 1)[0]):
             await self._fail(sid, call_id, f"The user rejected {title}.")
             return
         await self._update(sid, update_tool_call(call_id, status="in_progress"))

@@ -21,7 +21,7 @@ def exit_code_for(status: str) -> int:
 
 
 class StopSignals:
-    """SIGINT/SIGTERM as a pause from the moment a goal is about to exist until its run's summary is printed.
+    """SIGINT/SIGTERM/SIGHUP as a pause from the moment a goal is about to exist until its run's summary is printed.
 
     The controller's event loop handles the signals while it runs; before it starts (the goal being created, the
     loop starting) and after it ends (the summary), Python's default would raise KeyboardInterrupt and leave a
@@ -29,7 +29,7 @@ class StopSignals:
     becomes a pause as soon as the controller exists; the run then stops at once, recorded as paused.
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
         self.ctl = None
@@ -78,8 +78,9 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False,
 
     async def main():
         loop = asyncio.get_running_loop()
-        # SIGINT/SIGTERM pause the goal cleanly (agents and gates are ended as process groups).
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # SIGINT/SIGTERM/SIGHUP (a closed terminal) pause the goal cleanly (agents and gates are ended as
+        # process groups).
+        for sig in StopSignals.SIGNALS:
             try:
                 loop.add_signal_handler(sig, ctl.pause)
             except (NotImplementedError, RuntimeError):

@@ -39,6 +39,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import asyncio
+    import signal
     from pathlib import Path
 
     from omk_tui.agents.base import AgentError, SessionConfig
@@ -85,6 +86,14 @@ def run(args) -> int:
         return 1
 
     async def one_turn():
+        # SIGTERM and SIGHUP (a closed terminal) end the turn as Ctrl+C does: the agent and its commands are
+        # ended with it, never left behind
+        loop, me = asyncio.get_running_loop(), asyncio.current_task()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, me.cancel)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
         try:
             await session.start()
             return await session.prompt(text, printer.update, timeout=args.timeout)
@@ -95,6 +104,9 @@ def run(args) -> int:
         result = asyncio.run(one_turn())
     except AgentError as exc:
         printer.failure(str(exc))
+        return 1
+    except asyncio.CancelledError:
+        printer.failure("stopped by a signal; the agent and its commands were ended")
         return 1
     from omk_tui.agents.pricing import PriceTable
 
