@@ -97,3 +97,38 @@ def test_sigterm_or_sighup_ends_the_agent_and_its_commands_too(tmp_path, sig):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1 and "stopped by a signal" in (out + err)
     assert "sleep 3022" not in os.popen("ps -eo args").read()  # not left behind (it was, orphaned)
+
+
+def test_ask_on_a_terminal_a_question_left_unanswered_times_out_and_later_answers_still_count(tmp_path):
+    """The question goes to stderr (stdout stays JSON lines); after a timeout nothing keeps reading the terminal,
+    so the next answer reaches the next question and the process ends with its turn."""
+    import os
+    import pty
+
+    wt = tmp_path / "wt"
+    (wt / ".omk").mkdir(parents=True)
+    (wt / ".omk" / "config.toml").write_text("[agent]\nask_timeout_secs = 1.5\n")
+    spec = script(tmp_path, [{"write": "first.txt", "content": "1"}, {"write": "second.txt", "content": "2"},
+                             {"say": "done"}])
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "omk_tui", "prompt", "--agent", spec, "--cwd", str(wt),
+                             "--approval", "ask", "--json", "go"], cwd=tmp_path, stdin=slave,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    lines = []
+    try:
+        for line in proc.stdout:  # the first question is left to time out (1.5 s)
+            lines.append(line)
+            if '"by": "timeout"' in line:
+                break
+        os.write(master, b"y\n")  # the answer to the second question
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+    out = "".join(lines) + out
+    assert proc.returncode == 0, err
+    assert not (wt / "first.txt").exists() and (wt / "second.txt").read_text() == "2"
+    records = [json.loads(line) for line in out.splitlines()]  # every stdout line is JSON
+    decided = [r for r in records if r.get("kind") == "permission_decided"]
+    assert [(d["decision"], d["by"]) for d in decided] == [("reject", "timeout"), ("approve", "person")]
+    assert err.count("allow WriteFile") == 2

@@ -116,12 +116,36 @@ def run(args) -> int:
 
 
 def _terminal_asker():
+    """Questions on stderr (stdout carries the events, JSON lines with --json), answers read from the terminal by
+    the event loop itself: a question nobody answers in time leaves no reader behind to swallow later answers or
+    keep the process alive."""
     import asyncio
+    import os
+
+    pending = bytearray()  # what was typed beyond the answer being read (answers typed ahead)
+
+    async def read_line() -> str:
+        loop = asyncio.get_running_loop()
+        fd = sys.stdin.fileno()
+        while b"\n" not in pending:
+            ready = loop.create_future()
+            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+            data = os.read(fd, 4096)
+            if not data:  # end of input: no answer
+                return ""
+            pending.extend(data)
+        line, _, rest = bytes(pending).partition(b"\n")
+        pending[:] = rest
+        return line.decode("utf-8", errors="replace")
 
     async def ask(request):
-        question = f"\nallow {request.title}? [y = once / a = for this session / N = reject] "
-        answer = await asyncio.to_thread(input, question)
-        answer = answer.strip().lower()
+        sys.stderr.write(f"\nallow {request.title}? [y = once / a = for this session / N = reject] ")
+        sys.stderr.flush()
+        answer = (await read_line()).strip().lower()
         return "approve" if answer in ("y", "yes") else "approve_for_session" if answer == "a" else "reject"
 
     return ask
