@@ -19,9 +19,11 @@ def _e(value) -> str:
 class HeadlessPrinter:
     """Subscribes to a controller's events and prints what a person needs to follow the run."""
 
-    def __init__(self, quiet: bool = False):
+    def __init__(self, quiet: bool = False, *, ask_hint: str | None = None):
+        """`ask_hint`: under the `ask` policy, how a person answers a question (said after each one)."""
         self.console = Console(stderr=True, highlight=False, soft_wrap=True)
         self.quiet = quiet
+        self.ask_hint = ask_hint
 
     def __call__(self, ev: Event) -> None:
         if self.quiet:
@@ -47,7 +49,12 @@ class HeadlessPrinter:
         elif k == "integration_conflict":
             line = f"  [red]conflict[/] slice {_e(p['slice_id'])}: {_e(', '.join(p.get('files', [])))}"
         elif k == "permission_asked":
-            line = f"  [magenta]permission[/] {_e(permission_label(p.get('tool', ''), p.get('command', '')))}"
+            line = f"  [magenta]permission?[/] {_e(permission_label(p.get('tool', ''), p.get('command', '')))}"
+            if self.ask_hint:
+                line += f" [dim]— {_e(self.ask_hint)}[/]"
+        elif k == "permission_decided":
+            reason = f": {p['reason']}" if p.get("reason") else ""
+            line = f"  [magenta]permission {_e(p.get('decision', ''))}[/] by {_e(p.get('by', ''))}{_e(reason)}"
         elif k == "status_changed" and p["status"] != "running":
             line = f"[bold]■ {_e(p['status'])}[/] {_e(p.get('reason', ''))}"
         if line:

@@ -222,3 +222,17 @@ def test_budget_summary_names_the_limits_nothing_was_added_to():
     assert said == ("budget now time_secs=unlimited tokens=1500 usd=unlimited (time_secs unlimited: nothing added "
                     "there); r resumes it")
     assert budget_summary(state, None, 1, None).endswith("`omk-tui resume goal-x` continues")
+
+
+def test_a_headless_run_under_ask_says_how_to_answer_and_what_was_decided(tmp_path, env):
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".omk").mkdir(exist_ok=True)
+    (repo / ".omk" / "config.toml").write_text("[agent]\nask_timeout_secs = 1\n")
+    agent = write_script(tmp_path / "w.json", {"plan": {"tasks": [task("w", ["w.check"])]},
+                                               "tasks": {"w": [[{"write": "w.check", "content": "ok\n"}]]}})
+    done = omk(repo, "run", "write w.check so the gate passes", "--agent", agent, "--approval", "ask", env=env)
+    assert done.returncode == 3, done.stderr
+    assert "permission? WriteFile: w.check — waiting up to 1s for a person: open `omk-tui` in this repository " \
+           "and press a" in done.stderr
+    assert "permission reject by timeout: no answer within 1s" in done.stderr
+    assert "permission request(s) were rejected (by timeout)" in done.stderr

@@ -183,6 +183,17 @@ async def test_repeated_conflict_blocks_with_evidence(tmp_path):
     ctl.close()
 
 
+async def test_a_slice_whose_writes_the_policy_rejected_says_so_in_its_blocker(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("w", ["w.check"])]},
+              "tasks": {"w": [[{"write": "w.check", "content": "ok\n"}]]}}
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script, approval="safe")
+    assert proof.status is GoalStatus.not_ready
+    assert "changed no file in 2 attempts" in proof.blocker
+    assert "2 of its permission request(s) were rejected (by policy:safe)" in proof.blocker
+    ctl.close()
+
+
 async def test_crashing_agent_blocks_its_slice_and_the_rest_goes_on(tmp_path):
     repo = make_repo(tmp_path / "repo")
     script = {

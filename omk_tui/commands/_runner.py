@@ -74,7 +74,11 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False,
     from omk_tui.headless import HeadlessPrinter, print_proof_json
 
     signals.attach(ctl)
-    ctl.log.subscribe(HeadlessPrinter(quiet=quiet))
+    ask_hint = None
+    if ctl.state.options.approval == "ask":
+        ask_hint = (f"waiting up to {ctl.config.agent.ask_timeout_secs:g}s for a person: open `omk-tui` in this "
+                    "repository and press a")
+    ctl.log.subscribe(HeadlessPrinter(quiet=quiet, ask_hint=ask_hint))
 
     async def main():
         loop = asyncio.get_running_loop()

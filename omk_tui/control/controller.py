@@ -63,6 +63,7 @@ class GoalController:
         self._intent: str | None = None
         self._interrupted: asyncio.Event | None = None
         self._permission_waiters: dict[str, asyncio.Future] = {}
+        self._rejected: dict[str, list[str]] = {}  # slice id -> who rejected each of its permission requests
         self._sessions: set = set()
         self._run_started: float | None = None
         self._time_base = state.budget.spent_time_secs
@@ -616,6 +617,8 @@ class GoalController:
                     counted["usage"] = True
                     account(u.input_tokens, u.output_tokens)
                     return
+                if u.kind == "permission_decided" and u.decision == "reject" and slice_id:
+                    self._rejected.setdefault(slice_id, []).append(u.by or "policy")
                 kind, payload = _update_event(u, slice_id, scope)
                 if kind:
                     self.emit(kind, payload, actor="agent")
@@ -857,6 +860,9 @@ class GoalController:
                     if rec.empty_rounds > NO_CHANGE_RETRIES:
                         reason = (f"the agent changed no file in {rec.empty_rounds} attempts (its write scope: "
                                   f"{', '.join(task.write_set)}); nothing to verify")
+                        if rejected := self._rejected.get(rec.slice_id):  # say why, where the policy was the cause
+                            reason += (f"; {len(rejected)} of its permission request(s) were rejected (by "
+                                       f"{', '.join(sorted(set(rejected)))})")
                         self._slice_state(rec, "blocked", reason=reason)
                         self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": reason})
                         return
