@@ -72,6 +72,9 @@ def test_usage_errors_exit_2(tmp_path):
         (["--approval", "sometimes"], "unknown approval policy"),
         (["--cwd", str(tmp_path / "nope")], "no such folder"),
         (["--timeout", "0"], "--timeout"),
+        (["--agent", f"script:{tmp_path}"], "is a folder, not a script file"),
+        (["--scope", "/etc"], "give a path relative to --cwd"),
+        (["--scope", "../elsewhere"], "give a path relative to --cwd"),
     ]:
         done = omk("prompt", *args, "go", cwd=tmp_path)
         assert done.returncode == 2, (args, done.stderr)

@@ -75,7 +75,8 @@ def parse_spec(spec: str) -> AgentSpec:
             raise AgentSpecError("script: needs the path of a script file, e.g. script:demo/script.json")
         path = Path(raw).expanduser().resolve()
         if not path.is_file():
-            raise AgentSpecError(f"agent script {path} does not exist")
+            raise AgentSpecError(f"agent script {path} " + ("is a folder, not a script file" if path.is_dir()
+                                                              else "does not exist"))
         return AgentSpec("acp", (sys.executable, "-m", "omk_tui.agents.scripted", str(path)), text, scripted=True)
     raise AgentSpecError(f"unknown agent SPEC {text!r}; use one of: {SPEC_FORMS}")
 
@@ -99,6 +100,9 @@ def check_executable(spec: AgentSpec) -> str:
     found = shutil.which(exe)
     if found:
         return found
+    if os.sep in exe and Path(exe).exists():  # a path given: say what is wrong with it
+        what = "a folder" if Path(exe).is_dir() else "not executable (chmod +x it, or name its interpreter)"
+        raise AgentError(f"the agent executable {exe!r} is {what}")
     if Path(exe).name == "kimi":
         raise AgentError(f"the agent executable 'kimi' was not found on PATH: {KIMI_INSTALL_HINT}")
     raise AgentError(f"the agent executable {exe!r} was not found on PATH; install it or give its full path")

@@ -60,6 +60,9 @@ def run(args) -> int:
         raise UsageError("the prompt TEXT is empty")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
+    for entry in args.scope or []:
+        if not entry.strip() or Path(entry).is_absolute() or ".." in Path(entry).parts:
+            raise UsageError(f"--scope {entry!r}: give a path relative to --cwd ({cwd}) that stays inside it")
     approval = args.approval or config.agent.approval
     try:
         parse_policy(approval)

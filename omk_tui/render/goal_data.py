@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from omk_tui.control.lock import INTERRUPTED
-from omk_tui.projection import GoalView
+from omk_tui.projection import GoalView, permission_label
 from omk_tui.state.reader import GoalBundle
 from omk_tui.state.summary import GoalSummary
 
@@ -85,7 +85,7 @@ def blockers(b: GoalBundle) -> list[str]:
             files = ", ".join(c.get("files") or [])
             add(f"merge conflict in slice {c.get('slice_id')}" + (f" ({files})" if files else ""))
         for rid, p in v.permissions.items():
-            add(f"permission pending: {p.tool} {p.command}".rstrip() + f" [{rid}]")
+            add(f"permission pending: {permission_label(p.tool, p.command)} [{rid}]")
     return out
 
 
