@@ -205,6 +205,8 @@ class ScriptedAgent:
                 await self._run(session_id, state, action, f"{state.turn}/{n}")
         except _Cancelled:
             return PromptResponse(stop_reason="cancelled")
+        except ConnectionError:  # the client went away (a pause ends the session): nobody to answer, no traceback
+            return PromptResponse(stop_reason="cancelled")
         return PromptResponse(stop_reason="cancelled" if state.cancelled.is_set() else "end_turn")
 
     # ------------------------------------------------------------------ actions
