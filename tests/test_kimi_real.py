@@ -143,3 +143,24 @@ async def test_a_failing_model_service_is_a_failed_turn_not_an_empty_success(kim
         await session.close()
     assert result.stop_reason == "error"
     assert "without any output" in result.error and "logs/kimi.log" in result.error and "~/.kimi" in result.error
+
+
+async def test_kimi_writes_and_runs_what_a_pattern_policy_approves(kimi_bin, fake_model, kimi_home, worktree):
+    # under a policy other than yolo, a write or command needs an approved request: kimi's own requests count
+    fake_model.add(
+        Reply.tool("WriteFile", path="src/ok.txt", content="approved\n"),
+        Reply.tool("Shell", command="echo ran > src/shell.txt"),
+        Reply(text="Finished."),
+    )
+    updates: list[AgentUpdate] = []
+    session = _kimi_acp(kimi_bin, kimi_home, worktree, approval="pattern:^(WriteFile: src/ok|Shell: echo)")
+    try:
+        await session.start()
+        result = await session.prompt("write and run", updates.append, timeout=60)
+    finally:
+        await session.close()
+    assert result.stop_reason == "end_turn", result.error
+    assert [d.decision for d in _of(updates, "permission_decided")] == ["approve", "approve"]
+    assert (worktree / "src" / "ok.txt").read_text() == "approved\n"
+    assert (worktree / "src" / "shell.txt").read_text() == "ran\n"
+    assert not _of(updates, "scope_refused")
