@@ -31,6 +31,18 @@ def _of(updates: list[AgentUpdate], kind: str) -> list[AgentUpdate]:
     return [u for u in updates if u.kind == kind]
 
 
+async def _one_turn(kimi_bin: Path, kimi_home, worktree: Path, text: str, **config):
+    """One kimi turn in a session of its own: (result, updates, session), the session closed."""
+    updates: list[AgentUpdate] = []
+    session = _kimi_acp(kimi_bin, kimi_home, worktree, **config)
+    try:
+        await session.start()
+        result = await session.prompt(text, updates.append, timeout=60)
+    finally:
+        await session.close()
+    return result, updates, session
+
+
 @pytest.fixture
 def worktree(tmp_path: Path) -> Path:
     path = tmp_path / "wt"
@@ -44,13 +56,8 @@ async def test_kimi_writes_through_our_fs_handler(kimi_bin, fake_model, kimi_hom
         Reply.tool("WriteFile", path="README.md", content="not in scope\n"),
         Reply(text="Finished."),
     )
-    updates: list[AgentUpdate] = []
-    session = _kimi_acp(kimi_bin, kimi_home, worktree, approval="yolo", write_scope=["src"])
-    try:
-        await session.start()
-        result = await session.prompt("write src/hello.txt", updates.append, timeout=60)
-    finally:
-        await session.close()
+    result, updates, session = await _one_turn(kimi_bin, kimi_home, worktree, "write src/hello.txt",
+                                               approval="yolo", write_scope=["src"])
 
     assert result.stop_reason == "end_turn", result.error
     assert result.text == "Writing.Finished."
@@ -71,13 +78,7 @@ async def test_kimi_writes_through_our_fs_handler(kimi_bin, fake_model, kimi_hom
 
 async def test_never_policy_keeps_the_file_unwritten(kimi_bin, fake_model, kimi_home, worktree):
     fake_model.add(Reply.tool("WriteFile", path="src/nope.txt", content="x\n"))
-    updates: list[AgentUpdate] = []
-    session = _kimi_acp(kimi_bin, kimi_home, worktree, approval="never")
-    try:
-        await session.start()
-        result = await session.prompt("write src/nope.txt", updates.append, timeout=60)
-    finally:
-        await session.close()
+    result, updates, _ = await _one_turn(kimi_bin, kimi_home, worktree, "write src/nope.txt", approval="never")
 
     assert result.stop_reason == "end_turn", result.error
     assert not (worktree / "src" / "nope.txt").exists()
@@ -152,13 +153,8 @@ async def test_kimi_writes_and_runs_what_a_pattern_policy_approves(kimi_bin, fak
         Reply.tool("Shell", command="echo ran > src/shell.txt"),
         Reply(text="Finished."),
     )
-    updates: list[AgentUpdate] = []
-    session = _kimi_acp(kimi_bin, kimi_home, worktree, approval="pattern:^(WriteFile: src/ok|Shell: echo)")
-    try:
-        await session.start()
-        result = await session.prompt("write and run", updates.append, timeout=60)
-    finally:
-        await session.close()
+    result, updates, _ = await _one_turn(kimi_bin, kimi_home, worktree, "write and run",
+                                         approval="pattern:^(WriteFile: src/ok|Shell: echo)")
     assert result.stop_reason == "end_turn", result.error
     assert [d.decision for d in _of(updates, "permission_decided")] == ["approve", "approve"]
     assert (worktree / "src" / "ok.txt").read_text() == "approved\n"
