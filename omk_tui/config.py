@@ -47,18 +47,13 @@ class AgentConfig(_Section):
     @field_validator("ask_fallback")
     @classmethod
     def _known_fallback(cls, value: str) -> str:
-        from omk_tui.agents.policy import DECISIONS, PolicyError, parse_policy
+        from omk_tui.agents.policy import PolicyError, parse_fallback
 
-        text = value.strip()
-        if text in DECISIONS:
-            return text
         try:
-            policy = parse_policy(text)
+            parse_fallback(value)
         except PolicyError as exc:
-            raise ValueError(f"not a decision ({', '.join(DECISIONS)}) or a policy: {exc}") from None
-        if policy.name == "ask":
-            raise ValueError("'ask' cannot be its own fallback: there is no person to ask")
-        return text
+            raise ValueError(str(exc)) from None
+        return value.strip()
 
     def price(self, model: str | None = None) -> Price:
         return self.prices.get(model or self.model) or self.prices.get("default") or Price()

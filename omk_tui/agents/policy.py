@@ -16,6 +16,7 @@ A read-only session rejects every mutating tool whatever the policy.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ class ApprovalPolicy:
         return f"pattern:{self.pattern.pattern}" if self.pattern is not None else self.name
 
 
+@functools.lru_cache(maxsize=64)  # policies are immutable; a session asks for its own on every request and write
 def parse_policy(spec: str) -> ApprovalPolicy:
     text = (spec or "").strip()
     if text in ("never", "safe", "yolo", "ask"):
@@ -93,16 +95,28 @@ def _static_decision(policy: ApprovalPolicy, request: PermissionRequest) -> Poli
     raise PolicyError(f"policy {policy.label!r} needs a person")  # pragma: no cover - ask handled by caller
 
 
-def _fallback(config: SessionConfig, request: PermissionRequest) -> PolicyDecision:
-    fallback = (config.ask_fallback or "reject").strip()
-    if fallback in DECISIONS:
-        return PolicyDecision(fallback, f"fallback:{fallback}", "no person to ask (headless)")  # type: ignore[arg-type]
+def parse_fallback(spec: str) -> str | ApprovalPolicy:
+    """What answers for `ask` when no person can: a decision (reject, approve, approve_for_session) or a policy
+    other than ask. PolicyError for anything else (`[agent] ask_fallback` is checked with this when read)."""
+    text = (spec or "reject").strip()
+    if text in DECISIONS:
+        return text
     try:
-        policy = parse_policy(fallback)
-    except PolicyError:
-        return PolicyDecision("reject", "fallback:reject", f"unknown ask fallback {fallback!r}; rejected")
+        policy = parse_policy(text)
+    except PolicyError as exc:
+        raise PolicyError(f"not a decision ({', '.join(DECISIONS)}) or a policy: {exc}") from None
     if policy.name == "ask":
-        return PolicyDecision("reject", "fallback:reject", "no person to ask (headless)")
+        raise PolicyError("'ask' cannot be its own fallback: there is no person to ask")
+    return policy
+
+
+def _fallback(config: SessionConfig, request: PermissionRequest) -> PolicyDecision:
+    try:
+        policy = parse_fallback(config.ask_fallback)
+    except PolicyError as exc:
+        return PolicyDecision("reject", "fallback:reject", f"unusable ask fallback ({exc}); rejected")
+    if isinstance(policy, str):
+        return PolicyDecision(policy, f"fallback:{policy}", "no person to ask (headless)")  # type: ignore[arg-type]
     decided = _static_decision(policy, request)
     return PolicyDecision(decided.decision, f"fallback:{policy.label}", decided.reason)
 

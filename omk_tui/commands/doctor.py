@@ -72,8 +72,9 @@ def collect_checks(repo_arg: str = ".", *, repo_required: bool = False) -> list[
         out = {key: f.result() for key, f in futures.items()}
 
     checks = [_python_check(), _git_check(out.get("git")), _pygit2_check(), confine_check(confinement_problem())]
-    checks.extend(_kimi_checks(shutil.which("kimi"), out.get("kimi_version"), out.get("kimi_help")))
-    if shutil.which("kimi") is not None:
+    kimi = shutil.which("kimi")
+    checks.extend(_kimi_checks(kimi, out.get("kimi_version"), out.get("kimi_help")))
+    if kimi is not None:
         checks.append(kimi_setup_check())
     checks.append(_gh_check(shutil.which("gh"), out.get("gh_version"), out.get("gh_auth")))
     checks.extend(_repo_checks(repo_arg, repo_required))

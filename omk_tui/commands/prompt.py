@@ -58,8 +58,6 @@ def run(args) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
         raise UsageError("the prompt TEXT is empty")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
     for entry in args.scope or []:
         if not entry.strip() or Path(entry).is_absolute() or ".." in Path(entry).parts:
             raise UsageError(f"--scope {entry!r}: give a path relative to --cwd ({cwd}) that stays inside it")

@@ -35,18 +35,14 @@ def run(args) -> int:
     except StateFileError as exc:
         raise UsageError(f"{exc}; the event log {paths.events} still has the history (`omk-tui show "
                          f"{paths.goal_id}`)") from exc
-    if proof is None:
-        status = ""
-        try:
-            status = f" (status {shown_status(load_goal(paths).status.value, paths.lock)})"
-        except (StateFileError, GoalNotFound):
-            pass
-        raise UsageError(f"goal {paths.goal_id} has no proof yet{status}; a proof is written when a run "
-                         f"ends — see `omk-tui show {paths.goal_id}`")
     try:
-        now = shown_status(load_goal(paths).status.value, paths.lock)
+        now = shown_status(load_goal(paths).status.value, paths.lock)  # what the goal is doing now
     except (StateFileError, GoalNotFound):
         now = None
+    if proof is None:
+        status = f" (status {now})" if now else ""
+        raise UsageError(f"goal {paths.goal_id} has no proof yet{status}; a proof is written when a run "
+                         f"ends — see `omk-tui show {paths.goal_id}`")
     if now == "running":
         print(f"note: goal {paths.goal_id} is running again; this proof is from its earlier run (status "
               f"{proof.status.value}), and a new one is written when this run ends", file=sys.stderr)

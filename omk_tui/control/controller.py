@@ -839,18 +839,17 @@ class GoalController:
                 if self._intent:
                     raise StopRun(self._intent)
                 if not result.ok:
-                    rec.attempts -= 1
                     rec.crash_retries += 1
                     why = result.error or result.stop_reason
                     if result.stop_reason == "lease_expired":
                         self.emit("lease_expired", {"slice_id": rec.slice_id})
                     if result.stop_reason == "timeout":
                         why = f"the agent exceeded its time budget of {self._turn_timeout(task) or 0:.0f}s"
-                    if rec.crash_retries > CRASH_RETRIES:
-                        rec.attempts += 1  # the attempt that kept failing is the one the slice is blocked in
+                    if rec.crash_retries > CRASH_RETRIES:  # blocked in the attempt that kept failing
                         self._slice_state(rec, "blocked", reason=f"agent failed {rec.crash_retries} times: {why}")
                         self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": why})
                         return
+                    rec.attempts -= 1  # a turn that failed is re-run as the same attempt
                     self.narrate("execute", f"slice {rec.slice_id}: agent turn failed ({why}); retrying")
                     continue
                 self._collect_follow_ups(result.text)

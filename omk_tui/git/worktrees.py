@@ -311,7 +311,7 @@ def checkout_worktree(
         if Path(repo.lookup_worktree(name).path).resolve() == path.resolve():
             # The worktree's folder was deleted and something made a folder of that name again (it is no
             # worktree: no `.git`). Set it aside, not deleted, so its entry is stale and the worktree is made anew.
-            path.rename(path.with_name(f".{path.name}.orphaned-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"))
+            _set_aside(path)
     prune_stale(repo, [name])
     if name in repo.list_worktrees():
         wt = repo.lookup_worktree(name)
@@ -326,7 +326,7 @@ def checkout_worktree(
     if path.exists() or path.is_symlink():
         if _is_orphaned_worktree_of(path, common, name):
             # This worktree's own folder, its entry gone: a crash while it was being made. Set aside, not deleted.
-            path.rename(path.with_name(f".{path.name}.orphaned-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"))
+            _set_aside(path)
         elif not path.is_dir() or any(path.iterdir()):
             raise PathOccupied(
                 f"{path} already exists and is not the worktree of {branch}. Move or delete it, or set a "
@@ -366,6 +366,11 @@ def checkout_worktree(
     if on_new is not None:
         on_new(path)
     return path
+
+
+def _set_aside(path: Path) -> None:
+    """Move a folder that is in a worktree's way to `.<name>.orphaned-<time>-<pid>` beside it: nothing is deleted."""
+    path.rename(path.with_name(f".{path.name}.orphaned-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"))
 
 
 def _is_orphaned_worktree_of(path: Path, common: Path, name: str) -> bool:
