@@ -297,7 +297,7 @@ def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalV
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for block in iter_record_blocks(path, 0, counter, checker=True):
+        for block in iter_record_blocks(path, 0, counter, checker=True, timed=TIMED_KINDS):
             if not block:
                 continue
             if first is None:
@@ -332,8 +332,13 @@ def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalV
     return view
 
 
+# The kinds whose handler reads the event's time (`_ts`): only for these does a large log's fold make a str of ts.
+TIMED_KINDS = frozenset({"goal_created", "narrative", "gate_started"})
+
+
 def _ts(ev) -> datetime:
-    """An event's time; `ev` is an Event or a record dict from `iter_record_blocks` (ts a datetime, or as stored)."""
+    """An event's time; `ev` is an Event or a record dict from `iter_record_blocks` (ts a datetime, or as stored;
+    a kind in TIMED_KINDS, or a block's first or last record, has it)."""
     if type(ev) is not dict:
         return ev.ts
     ts = ev["ts"]

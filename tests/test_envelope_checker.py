@@ -45,6 +45,8 @@ def test_a_line_both_halves_take_is_a_canonical_line_with_the_same_values():
     raw = canonical(9, payload={"slice_id": "s1", "text": "hi"})
     whole = envelope.validate_canonical(raw)
     record = envelope.validate_fold_record(raw)
+    assert record == {k: whole[k] for k in ("seq", "kind", "payload")}
+    record = envelope.validate_timed_fold_record(raw)
     assert {k: record[k] for k in ("seq", "kind", "payload")} == {k: whole[k] for k in ("seq", "kind", "payload")}
     assert envelope.parse_ts(record["ts"]) == whole["ts"]
     assert type(envelope.parse_ts(record["ts"]).tzinfo) is type(whole["ts"].tzinfo)
@@ -114,3 +116,42 @@ def test_odd_lines_in_a_log_of_many_blocks(tmp_path, monkeypatch):
             fh.write(b"\xff garbage\n" if i % 5 == 0 else b"\n")
     view = assert_same(path)
     assert view.gaps == 14 + 8  # "yesterday" 14 times, garbage 8 times
+
+
+def test_the_fold_reads_the_time_of_exactly_the_timed_kinds():
+    """A large log's fold makes a str of ts only for TIMED_KINDS: every handler that reads an event's time must
+    be one of them (or a view would lose the time)."""
+    import inspect
+
+    from omk_tui import projection
+
+    reads_time = {kind for kind, handler in projection._HANDLERS.items() if "_ts(" in inspect.getsource(handler)}
+    assert reads_time == projection.TIMED_KINDS
+
+
+def test_first_and_last_times_with_blank_lines_and_gaps_at_the_edges_of_blocks(tmp_path, monkeypatch):
+    """Blocks that begin and end with blank lines and with gaps the checker does not see (the payload is not its
+    field): the fold still finds each block's first and last event's time."""
+    monkeypatch.setattr(envelope, "READ_CHUNK", 1000)
+    path = tmp_path / GOAL / "events.jsonl"
+    path.parent.mkdir()
+    gap = canonical(0, payload=[1])
+    lines = [b"", gap]
+    for seq in range(1, 60):
+        lines.append(canonical(seq, ts=f"2026-11-22T12:{seq:02d}:00.000001Z",
+                               kind="narrative" if seq % 7 == 0 else "usage",
+                               payload={"step": "s", "summary": str(seq)} if seq % 7 == 0 else {"input_tokens": 1}))
+        if seq % 3 == 0:
+            lines.append(b"   " if seq % 2 else gap)
+    lines += [b"", gap, b""]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    fold_blocks = []
+    real = eventlog._fold_records
+    with with_checker() as started, patch.object(eventlog, "_fold_records",
+                                                 lambda *a: fold_blocks.append(1) or real(*a)):
+        view = load_view(path)
+    assert started[0].answered == len(fold_blocks) > 10  # every block read on the fold's fast path
+    assert view == validated_view(path)
+    assert (view.first_ts.minute, view.last_ts.minute) == (1, 59)
+    assert [t.minute for t, _, _ in view.narrative] == list(range(7, 60, 7))
+    assert view.gaps == 1 + 9 + 1  # the payload [1] at the start, at every sixth event, and at the end

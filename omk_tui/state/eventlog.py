@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.state.atomic import StateWriteError
 from omk_tui.state.envelope import (
-    REFUSED, Checker, line_blocks, validate_canonical, validate_fold_record,
+    REFUSED, Checker, line_blocks, validate_canonical, validate_fold_record, validate_timed_fold_record,
 )
 
 Subscriber = Callable[[Event], None]
@@ -312,14 +312,15 @@ def iter_events(path: Path, offset: int = 0, counter: ReadResult | None = None) 
 CHECKER_MIN_BYTES = 16 << 20
 
 
-def _records(lines: list[bytes], counter: ReadResult, validate=validate_canonical) -> list:
-    """The events of complete `lines`: `validate`'s dict for a line it takes (a canonical line), a validated Event
-    for any other line.
+def _records(lines: list[bytes], counter: ReadResult) -> list:
+    """The events of complete `lines`: `validate_canonical`'s dict for a line it takes (a canonical line), a
+    validated Event for any other line.
 
     What is accepted, and what is counted as a gap, is exactly what :func:`parse_line` decides line by line.
     """
     out = []
     append = out.append
+    validate = validate_canonical
     for raw in lines:
         try:
             append(validate(raw))
@@ -335,8 +336,52 @@ def _records(lines: list[bytes], counter: ReadResult, validate=validate_canonica
     return out
 
 
+def _fold_records(lines: list[bytes], counter: ReadResult, timed: frozenset[str]) -> list:
+    """Like :func:`_records` for a block whose other fields the checker found canonical: a canonical line's dict
+    has only what a fold reads (seq, kind, payload), and ts as stored for a kind in `timed` and for the block's
+    first and last event (a view's first and last time)."""
+    out = []
+    append = out.append
+    validate, with_ts = validate_fold_record, validate_timed_fold_record
+    for raw in lines:
+        try:
+            record = validate(raw)
+        except REFUSED:
+            if not raw or raw.isspace():
+                continue
+            event = parse_line(raw)
+            if event is None:
+                counter.gaps += 1
+            else:
+                append(event)
+            continue
+        if record["kind"] in timed:
+            record = with_ts(raw)
+        append(record)
+    if out:
+        for i, ordered in ((0, lines), (-1, reversed(lines))):
+            if type(out[i]) is dict and "ts" not in out[i]:
+                out[i] = _first_timed(ordered, out[i])
+    return out
+
+
+def _first_timed(lines, record: dict) -> dict:
+    """`record` with its ts: the first of `lines` `validate_fold_record` takes is the one `record` was made of
+    (the lines before it are blank lines and gaps)."""
+    for raw in lines:
+        try:
+            return validate_timed_fold_record(raw)
+        except REFUSED:
+            try:
+                validate_fold_record(raw)
+            except REFUSED:
+                continue  # not this line
+            break  # `record`'s line, with a ts that is not a string (the checker would have reported it)
+    return {**record, "ts": None}
+
+
 def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None = None, *,
-                       checker: bool = False) -> Iterator[list]:
+                       checker: bool = False, timed: frozenset[str] = frozenset()) -> Iterator[list]:
     """The log's events from `offset` in blocks (lists) of plain dicts, for folding a large log fast.
 
     Each item is either a canonical line as a plain dict with the envelope's keys and values (what
@@ -345,8 +390,9 @@ def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None =
     counted into `counter`.
 
     With `checker`, a log of at least `CHECKER_MIN_BYTES` on a machine with a second CPU is validated with a
-    checker process (see `envelope`); a canonical line's dict is then what a fold reads of it: seq, kind, payload
-    and ts as stored (`envelope.validate_fold_record`).
+    checker process (see `envelope`); a canonical line's dict is then what a fold reads of it: seq, kind and
+    payload, and ts as stored for the kinds in `timed` and for each block's first and last event
+    (`_fold_records`).
     """
     counter = counter if counter is not None else ReadResult(offset=offset)
     counter.offset = offset
@@ -360,7 +406,7 @@ def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None =
         for lines, pos in line_blocks(path, offset):
             bad = helper.bad_lines(pos) if helper is not None else None
             # bad == []: the checker found every line's other fields canonical, so the fold's fields will do
-            block = _records(lines, counter, validate_fold_record if bad == [] else validate_canonical)
+            block = _fold_records(lines, counter, timed) if bad == [] else _records(lines, counter)
             counter.offset = pos
             yield block
     except FileNotFoundError:
