@@ -203,6 +203,9 @@ class GoalView:
     log_offset: int = field(default=0, compare=False)  # `load_view`: the log's byte offset after the last line read
     payload_errors: int = 0  # events whose payload did not have the fields its kind needs (skipped)
     overlap_keys: set = field(default_factory=set)
+    # When the budget's spent time was last recorded while the goal ran (its run's start, a budget checkpoint):
+    # the time since then is spent too, as long as the run goes on.
+    clock_ts: datetime | None = None
 
     # ------------------------------------------------------------ derived
     @property
@@ -226,12 +229,20 @@ class GoalView:
 
     @property
     def elapsed_secs(self) -> float:
+        """The time the goal has run, as recorded (paused and crashed spells are not counted)."""
         spent = self.budget.get("spent_time_secs")
-        if spent:  # recorded (a paused goal's clock stops); 0 is only the budget the goal was created with
-            return float(spent)
-        if self.first_ts and self.last_ts:
+        if spent or self.clock_ts is not None:
+            return float(spent or 0.0)
+        if self.first_ts and self.last_ts:  # a log from before runs recorded their time
             return (self.last_ts - self.first_ts).total_seconds()
         return 0.0
+
+    def time_spent(self, now: datetime | None = None) -> float:
+        """`elapsed_secs`, and with `now` (the goal's run going on) the time since it was last recorded."""
+        spent = self.elapsed_secs
+        if now is not None and self.status == "running" and self.clock_ts is not None:
+            spent += max(0.0, (now - self.clock_ts).total_seconds())
+        return spent
 
 
 # What a handler raises for a payload missing what its kind needs (counted in `payload_errors`).
@@ -333,7 +344,8 @@ def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalV
 
 
 # The kinds whose handler reads the event's time (`_ts`): only for these does a large log's fold make a str of ts.
-TIMED_KINDS = frozenset({"goal_created", "narrative", "gate_started"})
+TIMED_KINDS = frozenset({"goal_created", "narrative", "gate_started", "run_started", "budget_checkpoint",
+                         "budget_exhausted", "budget_extended"})
 
 
 def _ts(ev) -> datetime:
@@ -359,6 +371,7 @@ def _goal_created(v: GoalView, p: dict, ev: Event) -> None:
 
 
 def _run_started(v: GoalView, p: dict, ev: Event) -> None:
+    v.clock_ts = _ts(ev)
     v.controller_pid = p.get("pid")
     v.status = "running"
     v.blocker = None
@@ -370,6 +383,9 @@ def _run_finished(v: GoalView, p: dict, ev: Event) -> None:
     if p.get("reason") and v.status != "ready":
         v.blocker = p["reason"]
     v.controller_pid = None
+    budget = p.get("budget")
+    if budget and isinstance(budget, dict):  # with the time spent, to the run's end
+        v.budget = dict(budget)
     _no_agent_runs(v)
 
 
@@ -631,6 +647,7 @@ def _review(v: GoalView, p: dict, ev: Event) -> None:
 
 def _budget(v: GoalView, p: dict, ev: Event) -> None:
     v.budget = dict(p.get("budget", v.budget))
+    v.clock_ts = _ts(ev)
 
 
 def _paused(v: GoalView, p: dict, ev: Event) -> None:

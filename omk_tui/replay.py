@@ -154,7 +154,7 @@ def render_json(view: GoalView, events: int | None = None) -> dict:
         "progress": {"done": done, "total": total},
         "events": view.events_applied if events is None else events,
         "known_gaps": view.gaps,
-        "recorded_secs": round(view.elapsed_secs, 3),
+        "recorded_secs": round(view.time_spent(view.last_ts), 3),  # the time run up to the last event
         "tokens": {"input": view.tokens_in, "output": view.tokens_out},
         "usd": round(view.usd, 6),
         "budget": {k: budget.get(k) for k in sorted(budget)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from omk_tui.control.controller import GoalController
 from omk_tui.control.orphans import marked_processes
 from omk_tui.models.goal import Budget, GoalOptions, GoalStatus
+from omk_tui.projection import load_view
 from omk_tui.state.eventlog import read_events
 from omk_tui.state.store import load_goal, load_proof
 
@@ -317,6 +319,9 @@ async def test_pause_then_resume_continues_from_the_snapshots(tmp_path):
     assert load_goal(ctl.paths).status is GoalStatus.paused
     assert not marked_processes(ctl.state.goal_id)
     ctl.close()
+    spent = load_goal(ctl.paths).budget.spent_time_secs
+    await asyncio.sleep(1.0)  # paused: no time spent
+    assert 0 < load_view(ctl.paths.events).time_spent(datetime.now(timezone.utc)) == spent  # as the TUI shows it
     script["tasks"]["slow"] = [[{"write": "slow.check", "content": "ok\n"}]]  # the re-run turn is quick
     write_script(tmp_path / "s.json", script)
     ctl = GoalController.open(repo, ctl.state.goal_id)

@@ -151,6 +151,30 @@ def test_finish_budget_pause_resume_and_proof():
     assert v.controller_pid is None and not v.running_turns
 
 
+def test_the_time_spent_counts_only_the_runs_not_pauses_crashes_or_later_events():
+    def at(secs, kind, payload):
+        e = make_event(GOAL, kind, payload)
+        e.ts = T0 + timedelta(seconds=secs)
+        return e
+
+    budget = {"time_secs": 600}
+    v = fold(GOAL, [at(0, "goal_created", {"goal": "g", "repo": "/r", "budget": budget}), at(1, "run_started", {"pid": 1})])
+    assert v.time_spent() == 0 and v.time_spent(T0 + timedelta(seconds=8)) == 7  # the run goes on
+    apply(v, at(11, "budget_checkpoint", {"budget": {**budget, "spent_time_secs": 10}}))
+    assert v.time_spent(T0 + timedelta(seconds=15)) == 14
+    apply(v, at(13, "goal_paused", {"by": "user"}))
+    apply(v, at(13, "run_finished", {"status": "paused", "budget": {**budget, "spent_time_secs": 12}}))
+    # paused an hour, then more budget: neither is time spent
+    apply(v, at(3600, "budget_extended", {"budget": {"time_secs": 1200, "spent_time_secs": 12}}))
+    assert v.elapsed_secs == v.time_spent(T0 + timedelta(seconds=4000)) == 12
+    apply(v, at(4000, "run_started", {"pid": 2}))
+    apply(v, at(4000, "goal_resumed", {}))
+    assert v.time_spent(T0 + timedelta(seconds=4005)) == 17
+    # the controller is killed: the view still says running, the dashboard shows it interrupted and asks
+    # for the recorded time (no clock)
+    assert v.time_spent() == 12
+
+
 def test_status_blocker_and_cancel():
     v = fold(GOAL, events(("run_started", {"pid": 1}),
                           ("status_changed", {"status": "blocked_on_human", "reason": "goal is too vague"})))

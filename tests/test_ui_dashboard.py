@@ -79,6 +79,7 @@ async def test_panes_show_the_recorded_goal(repo):
         status = str(app.dashboard.query_one("#status").render())
         # recorded as running, but no controller holds it: shown as interrupted, and the clock does not go on
         assert "interrupted" in status and "execution" in status and "tokens 54.2k/2.0M" in status
+        assert "· 6m52s  time 6m52s/30m00s " in status  # as the last checkpoint recorded it: the clock stopped
         assert "interrupted" in goals[0][0] and app.dashboard.view.status == "running"
         assert "$0.21/5.00" in status and "agents 0 busy" in status and "permission" in status
         stream = app.dashboard.query_one(AgentStreamView)

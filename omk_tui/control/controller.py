@@ -328,6 +328,7 @@ class GoalController:
             if self._state_broken:
                 lock.release()
         self.emit("run_finished", {"status": self.state.status.value, "readiness": proof.readiness,
+                                   "budget": self.state.budget.model_dump(mode="json"),
                                    "reason": proof.blocker or ""}, durable=True)
         self.log.sync()
         lock.release()

@@ -53,6 +53,7 @@ class RunFinished(_P):
     status: str
     readiness: str = ""
     reason: str = ""
+    budget: dict = Field(default_factory=dict)  # the goal's budget as the run ended (with the time it took)
 
 
 class RunFailed(_P):

@@ -340,15 +340,15 @@ class DashboardScreen(Screen):
 
     # ------------------------------------------------------------ drawing
     def elapsed(self, status: str) -> float:
-        """The goal's elapsed time; it goes on with the clock only while the goal is shown as running."""
+        """The time the goal has run (its time budget spent); it goes on with the clock only while the goal is
+        shown as running (not while paused, nor while recorded as running by a controller that died). A replay
+        shows it as it was at the moment replayed."""
         v = self.view
         if v is None:
             return 0.0
-        if not self.replay and status == "running" and v.first_ts is not None:
-            return max(v.elapsed_secs, (self.now() - v.first_ts).total_seconds())
-        if v.first_ts is not None and v.last_ts is not None:
-            return max(v.elapsed_secs, (v.last_ts - v.first_ts).total_seconds())
-        return v.elapsed_secs
+        if self.replay:
+            return v.time_spent(v.last_ts)
+        return v.time_spent(self.now() if status == "running" else None)
 
     def show_status(self, status: str) -> None:
         if self.view is None:

@@ -28,7 +28,7 @@ def status_text(view: GoalView | None, elapsed: float, *, mode: str = "", status
     parts = [
         status_badge(status or view.status), Text(f" {view.phase} ", style="bold"),
         Text("· "), Text(duration(elapsed)), Text("  time "),
-        _used(max(elapsed, float(b.get("spent_time_secs") or 0.0)), b.get("time_secs"), duration),
+        _used(elapsed, b.get("time_secs"), duration),
         Text("  tokens "), _used(spent_tokens, b.get("tokens"), tokens),
         Text("  $"), _used(spent_usd, b.get("usd"), lambda v: "∞" if v is None else f"{v:.2f}"),
         Text(f"  agents {0 if status == INTERRUPTED else len(view.running_turns)} busy"),
