@@ -384,6 +384,30 @@ async def test_goals_list_newest_first_and_selecting_another_goal(repo):
     assert [m.goal_id for m in messages if isinstance(m, GoalFolded)][-1] == SAMPLE_GOAL_ID
 
 
+async def test_a_rescan_leaves_the_goals_cursor_where_the_person_moved_it(repo, monkeypatch):
+    """Holding a key down moves the cursor faster than a goal is selected (SELECT_DELAY_SECS): a rescan of the
+    goals list then must not put the cursor back on the goal still selected."""
+    from datetime import timedelta
+
+    from omk_tui.ui.screens import dashboard
+    from tests.support.sample_goal import SAMPLE_T0
+
+    for i in range(1, 6):
+        write_minimal_goal(repo, f"goal-20261121-09000{i}-000-0000000{i}", SAMPLE_T0 - timedelta(days=1, minutes=i))
+    monkeypatch.setattr(dashboard, "SELECT_DELAY_SECS", 30.0)  # the key is still held
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        dash = app.dashboard
+        table = dash.query_one("#goals", DataTable)
+        table.focus()
+        for _ in range(3):
+            await pilot.press("down")
+        dash.on_goals_scanned(GoalsScanned(dash.goals))
+        await pilot.pause()
+        assert table.cursor_row == 3 and dash.goal_id == SAMPLE_GOAL_ID
+
+
 WRITER = r'''
 import sys, time
 from omk_tui.models.events import make_event

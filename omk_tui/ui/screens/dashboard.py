@@ -184,11 +184,13 @@ class DashboardScreen(Screen):
         if self.view is not None and self.shown_status() != self._status_shown:
             self.refresh_panes()  # a controller that died shows as `interrupted` within a scan
         table = self.query_one(GoalsTable)
-        table.show_goals(self.goals, self.now())
+        listed = self.goal_id in table.row_keys
+        table.show_goals(self.goals, self.now())  # keeps the cursor on its row: where the person moved it
         if self.goal_id is None and self.goals:
             self.select_goal(self.goals[0].goal_id)
         elif self.goal_id is not None:
-            table.select_key(self.goal_id)
+            if not listed:  # the selected goal's row is new (a goal just started): the cursor goes to it
+                table.select_key(self.goal_id)
             if self.view is None and self.goal_id in table.row_keys:
                 self.select_goal(self.goal_id, force=True)
 
