@@ -52,6 +52,12 @@ async def loaded(pilot, secs: float = 0.3) -> None:
     await pilot.pause(secs)
 
 
+async def press_and_find(pilot, *keys: str) -> None:
+    """Press keys on the gate log screen; a search or failure jump they start has finished when this returns."""
+    await pilot.press(*keys)
+    await wait_for(pilot, lambda: not pilot.app.screen.searching, what="the search to finish")
+
+
 def rows(app, table_id: str) -> list[list[str]]:
     table = app.dashboard.query_one(f"#{table_id}", DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
@@ -260,18 +266,18 @@ async def test_enter_on_a_gate_opens_its_log_with_search_and_failures(repo):
         assert "baseline-pytest-1.log" in header and "failed" in header
         view = app.screen.query_one(LogView)
         assert view.log_file.line_count == 20
-        await pilot.press("f")
+        await press_and_find(pilot, "f")
         assert "test_strips_edges" in view.log_file.line(view.current_line)
-        await pilot.press("f")
+        await press_and_find(pilot, "f")
         assert view.log_file.line(view.current_line).lstrip("\x1b[0123456789;m").startswith(">") or \
             "E " in view.log_file.line(view.current_line)
         await pilot.press("slash")
-        await pilot.press(*"test_slug", "enter")
+        await press_and_find(pilot, *"test_slug", "enter")
         first = view.current_line
         assert "test_slug" in view.log_file.line(first)
-        await pilot.press("n")
+        await press_and_find(pilot, "n")
         assert view.current_line > first
-        await pilot.press("N")
+        await press_and_find(pilot, "N")
         assert view.current_line == first
         await pilot.press("escape")
         assert not isinstance(app.screen, GateLogScreen)

@@ -16,7 +16,7 @@ from omk_tui.ui.screens.modals import BudgetModal, NewGoalModal
 from omk_tui.ui.widgets.log_view import LogView
 from tests.support.pilot_wait import wait_for
 from tests.support.sample_goal import SAMPLE_NOW
-from tests.test_ui_dashboard import SIZE, loaded, repo  # noqa: F401 - `repo` is the dashboard tests' fixture
+from tests.test_ui_dashboard import SIZE, loaded, press_and_find, repo  # noqa: F401 - `repo` is the dashboard tests' fixture
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -35,11 +35,12 @@ async def test_a_gate_log_deleted_while_open_stays_readable(repo):
         status = app.screen.query_one("#log-status")
         assert "20 lines" in str(status.render())  # counted on open, before any key
         Path(gate.log_path).unlink()  # `omk-tui clean` in another terminal
-        await pilot.press("f", "pagedown", "G", "F", "g")
+        await press_and_find(pilot, "f")
+        await press_and_find(pilot, "pagedown", "G", "F", "g")
         view = app.screen.query_one(LogView)
         assert app.is_running and isinstance(app.screen, GateLogScreen)
         assert view.current_line == 0 and "line 1" in str(status.render())  # g moved the current line
-        await pilot.press("G", "F")  # the last failure, searching up from the bottom
+        await press_and_find(pilot, "G", "F")  # the last failure, searching up from the bottom
         assert view.current_line is not None and view.current_line > 0
         assert view.log_file.line(view.current_line)  # still read from the open file
     assert app._exception is None
@@ -53,7 +54,7 @@ async def test_a_gate_log_that_does_not_exist_says_so(repo):
         Path(gate.log_path).unlink()
         await app.push_screen(GateLogScreen(gate))
         await pilot.pause(0.3)
-        await pilot.press("f", "n", "G")
+        await press_and_find(pilot, "f", "n", "G")
         assert "does not exist" in str(app.screen.query_one("#log-status").render())
     assert app._exception is None
 

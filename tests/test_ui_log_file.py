@@ -62,3 +62,25 @@ def test_failures_found_through_ansi_colours(tmp_path):
     clean = LogFile(ok)
     clean.index_all()
     assert clean.next_failure(-1) is None
+
+
+def test_a_search_reads_in_windows_of_whole_lines_and_can_be_stopped(tmp_path, monkeypatch):
+    from omk_tui.ui import log_file
+
+    path = tmp_path / "w.log"
+    lines = [f"line {i} {'needle' if i % 37 == 0 else 'hay'} " + "x" * (i % 50) for i in range(3000)]
+    path.write_text("\n".join(lines) + "\n")
+    log = LogFile(path)
+    log.index_all()
+    expected_next = [log.find("needle", i) for i in range(-1, 3000, 7)]
+    expected_prev = [log.find("needle", i, backwards=True) for i in range(0, 3001, 7)]
+    monkeypatch.setattr(log_file, "SCAN_WINDOW", 100)  # windows of a line or two: matches at every edge
+    assert [log.find("needle", i) for i in range(-1, 3000, 7)] == expected_next
+    assert [log.find("needle", i, backwards=True) for i in range(0, 3001, 7)] == expected_prev
+    assert expected_next[0] == 0 and expected_prev[-1] == 2960  # 37 * 80, the last before line 2996
+    asked = []
+    assert log.find("no such text", -1, stopped=lambda: asked.append(1) or len(asked) > 5) is None
+    assert len(asked) == 6  # asked between windows, and the scan ended when told
+    asked.clear()
+    assert log.next_failure(3000, backwards=True, stopped=lambda: asked.append(1) or len(asked) > 3) is None
+    assert len(asked) == 4

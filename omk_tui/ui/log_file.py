@@ -15,6 +15,7 @@ import os
 import re
 import threading
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 ANSI_RE = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -27,6 +28,8 @@ FAILURE_RE = re.compile(
     re.MULTILINE,
 )
 CHUNK = 8 << 20
+# A search reads the file in windows of whole lines about this large, and can be stopped between them.
+SCAN_WINDOW = 4 << 20
 
 
 class LogFile:
@@ -141,7 +144,16 @@ class LogFile:
             return self._starts[min(max(index, 0), len(self._starts) - 1)]
 
     # ------------------------------------------------------------ search
-    def _scan(self, pattern: re.Pattern[bytes], start_line: int, backwards: bool) -> int | None:
+    def _line_start_after(self, offset: int) -> int | None:
+        with self._lock:
+            i = bisect.bisect_right(self._starts, offset)
+            return self._starts[i] if i < len(self._starts) else None
+
+    def _scan(self, pattern: re.Pattern[bytes], start_line: int, backwards: bool,
+              stopped: Callable[[], bool] | None) -> int | None:
+        """The first line after (or the last before) `start_line` where `pattern` matches. The file is read in
+        windows of whole lines (`SCAN_WINDOW` bytes), and `stopped` is asked between them: a scan of a huge log
+        can be stopped (it then returns None)."""
         fh = self._file()
         if self._indexed == 0 or fh is None:
             return None
@@ -150,27 +162,37 @@ class LogFile:
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             limit = min(self._indexed, len(mm))
             if not backwards:
-                begin = self.offset_of_line(start_line + 1) if start_line + 1 < self.line_count else limit
-                m = pattern.search(mm, begin, limit)
-                return self.line_of_offset(m.start()) if m else None
-            stop = self.offset_of_line(start_line)
-            last = None
-            # scan backwards in windows so a search near the end of a huge file stays cheap
-            window = 1 << 20
-            hi = stop
-            while hi > 0 and last is None:
-                lo = self.offset_of_line(self.line_of_offset(max(0, hi - window)))
+                lo = self.offset_of_line(start_line + 1) if start_line + 1 < self.line_count else limit
+                while lo < limit:
+                    if stopped is not None and stopped():
+                        return None
+                    hi = limit if lo + SCAN_WINDOW >= limit else (self._line_start_after(lo + SCAN_WINDOW) or limit)
+                    m = pattern.search(mm, lo, hi)
+                    if m:
+                        return self.line_of_offset(m.start())
+                    lo = hi
+                return None
+            hi = self.offset_of_line(start_line)
+            while hi > 0:
+                if stopped is not None and stopped():
+                    return None
+                lo = self.offset_of_line(self.line_of_offset(max(0, hi - SCAN_WINDOW)))
+                last = None
                 for m in pattern.finditer(mm, lo, hi):
                     last = m.start()
+                if last is not None:
+                    return self.line_of_offset(last)
                 hi = lo
-            return self.line_of_offset(last) if last is not None else None
+            return None
 
-    def find(self, text: str, start_line: int, *, backwards: bool = False) -> int | None:
+    def find(self, text: str, start_line: int, *, backwards: bool = False,
+             stopped: Callable[[], bool] | None = None) -> int | None:
         """The next (or previous) line after `start_line` containing `text` (case-insensitive)."""
         if not text:
             return None
         pattern = re.compile(re.escape(text.encode("utf-8")), re.IGNORECASE)
-        return self._scan(pattern, start_line, backwards)
+        return self._scan(pattern, start_line, backwards, stopped)
 
-    def next_failure(self, start_line: int, *, backwards: bool = False) -> int | None:
-        return self._scan(FAILURE_RE, start_line, backwards)
+    def next_failure(self, start_line: int, *, backwards: bool = False,
+                     stopped: Callable[[], bool] | None = None) -> int | None:
+        return self._scan(FAILURE_RE, start_line, backwards, stopped)

@@ -473,7 +473,8 @@ class DashboardScreen(Screen):
         if not gate.log_path:
             self.notify(f"gate {name} ({scope}) has no log file", severity="warning")
             return
-        self.app.push_screen(GateLogScreen(gate))
+        self.app.push_screen(GateLogScreen(
+            gate, current=lambda: self.view.gates.get((scope, name)) if self.view is not None else None))
 
     def action_diff(self) -> None:
         from omk_tui.ui.screens.diff import DiffScreen

@@ -72,6 +72,10 @@ class LogView(ScrollView, can_focus=True):
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
 
+    def index_rest(self) -> None:
+        """Index whatever the file has beyond the index now (the gate has finished writing it)."""
+        self._index()
+
     def _check_growth(self) -> None:
         if self.follow and self.log_file.size > self.log_file.indexed_bytes:
             self._index()
