@@ -414,6 +414,24 @@ async def test_a_rescan_leaves_the_goals_cursor_where_the_person_moved_it(repo, 
         assert table.cursor_row == 3 and dash.goal_id == SAMPLE_GOAL_ID
 
 
+async def test_the_goal_asked_for_with_goal_stays_selected(repo):
+    """`dashboard --goal`: the list's first row is highlighted as the table fills, before the cursor is put on
+    the goal asked for; that first highlight must not select the newest goal a moment later."""
+    from datetime import timedelta
+
+    from tests.support.sample_goal import SAMPLE_T0
+
+    newer = "goal-20261122-110000-000-00000002"
+    write_minimal_goal(repo, newer, SAMPLE_T0 + timedelta(minutes=5), goal_text="A newer goal")
+    app = OmkApp(repo, goal_id=SAMPLE_GOAL_ID, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.pause(0.5)  # longer than SELECT_DELAY_SECS
+        dash = app.dashboard
+        assert dash.goal_id == SAMPLE_GOAL_ID and dash.view.goal_id == SAMPLE_GOAL_ID
+        assert dash.query_one("#goals", DataTable).cursor_row == 1
+
+
 WRITER = r'''
 import sys, time
 from omk_tui.models.events import make_event

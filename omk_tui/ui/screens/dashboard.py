@@ -218,10 +218,14 @@ class DashboardScreen(Screen):
     @on(DataTable.RowHighlighted, "#goals")
     def _goal_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
-        if key and key != self.goal_id and not self.replay:
-            # moving through the list quickly folds only the goal the cursor stops on
-            if self._select_timer is not None:
-                self._select_timer.stop()
+        if self.replay:
+            return
+        # moving through the list quickly folds only the goal the cursor stops on; back on the selected goal
+        # (or put there: `--goal`, a goal just started), nothing else is selected
+        if self._select_timer is not None:
+            self._select_timer.stop()
+            self._select_timer = None
+        if key and key != self.goal_id:
             self._select_timer = self.set_timer(SELECT_DELAY_SECS, lambda: self.select_goal(key))
 
     def goal_paths(self, goal_id: str | None = None) -> GoalPaths | None:
