@@ -295,3 +295,73 @@ def test_a_half_made_worktree_entry_does_not_block_the_checkout(repo):
     (half / "commondir").write_text("../..\n")
     assert mgr.create("s1") == mgr.path_for("s1")
     assert mgr.name_for("s1") in pygit2.Repository(str(repo)).list_worktrees()
+
+
+CHECKOUT = r'''
+import sys
+from omk_tui.git.worktrees import WorktreeManager
+repo, goal, base = sys.argv[1:4]
+WorktreeManager(repo, goal, base, copy_files=()).create("s1")
+'''
+
+
+def test_a_checkout_killed_midway_is_made_again_not_taken_for_the_slices_work(tmp_path, wt_root):
+    """kill -9 while a slice's worktree is being checked out leaves a folder with part of the files and an empty
+    index: reused as it was, every missing file would be committed as deleted (and delivered)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    files = {f"data/f{i:04d}.txt": f"file {i}\n" * 20 for i in range(3000)}
+    repo = make_repo(tmp_path / "big", files)
+    mgr = manager(repo)
+    path = mgr.path_for("s1")
+    env = {**os.environ, "OMK_WORKTREES_DIR": str(wt_root), "PYTHONPATH": str(Path(__file__).parents[1])}
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, "-c", CHECKOUT, str(repo), GOAL, head_sha(repo)], env=env)
+        while proc.poll() is None and not (path / "data").is_dir():
+            time.sleep(0.001)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        entry = common_dir(pygit2.Repository(str(repo))) / "worktrees" / mgr.name_for("s1")
+        torn = entry.is_dir() and not (entry / "omk-checked-out").exists()
+        if torn and len(list((path / "data").iterdir())) < 3000:
+            break
+        shutil.rmtree(path, ignore_errors=True)
+        git(repo, "worktree", "prune")
+    else:
+        raise AssertionError("the kill never landed mid-checkout")
+    again = manager(repo).create("s1")  # the resumed goal
+    assert again == path and len(list((path / "data").iterdir())) == 3000
+    assert git(path, "status", "--porcelain") == "" and mgr.status("s1") == []
+    assert not [p for p in path.parent.iterdir() if ".torn-" in p.name]  # what was torn is gone, not kept
+
+
+def test_a_worktree_without_its_checked_out_mark_is_made_again(repo):
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    entry = common_dir(pygit2.Repository(str(repo))) / "worktrees" / mgr.name_for("s1")
+    (entry / "omk-checked-out").unlink()  # as after a kill before the checkout finished
+    (path / "src" / "app.py").unlink()
+    (entry / "index").unlink(missing_ok=True)
+    assert manager(repo).create("s1") == path
+    assert (path / "src" / "app.py").read_text() == "print('hi')\n" and mgr.status("s1") == []
+    assert (entry / "omk-checked-out").exists()
+
+
+def test_a_moved_repository_keeps_plain_git_working_and_its_worktrees_follow(tmp_path, wt_root):
+    repo = make_repo(tmp_path / "proj")
+    mgr = manager(repo)
+    old = mgr.create("s1")
+    write(old, {"work.txt": "not committed yet"})
+    moved = repo.rename(tmp_path / "moved")
+    assert "main" in git(moved, "branch")  # libgit2's absolute commondir made this "fatal: Invalid path"
+    assert git(moved, "fsck", "--no-progress") is not None
+    again = manager(moved)
+    path = again.create("s1")  # the resumed goal, in the moved repository
+    assert path == again.path_for("s1") != old and not old.exists()
+    assert (path / "work.txt").read_text() == "not committed yet"
+    assert [c.path for c in again.status("s1")] == ["work.txt"]
+    assert str(path) in git(moved, "worktree", "list")
+    assert again.remove("s1", commit_dirty=True) is not None and not path.exists()

@@ -104,6 +104,9 @@ def list_entries(repo: pygit2.Repository) -> list[WorktreeInfo]:
 
 # The files libgit2 needs to see a `.git/worktrees/<name>` folder as an entry.
 _ENTRY_FILES = ("gitdir", "commondir", "HEAD")
+# Written into the entry once the worktree's checkout (and copied files) are complete: a worktree without it was
+# being made when its process died (half its files missing, its index empty), and no agent has worked in it.
+CHECKED_OUT = "omk-checked-out"
 
 
 def drop_broken_entries(repo: pygit2.Repository) -> list[str]:
@@ -121,14 +124,33 @@ def drop_broken_entries(repo: pygit2.Repository) -> list[str]:
     return dropped
 
 
+def repair_links(common: Path, name: str) -> None:
+    """Make a worktree entry's links what git writes and what still holds once the repository folder is moved:
+    `commondir` relative (`../..`; libgit2 writes an absolute path, and a stale one makes plain git fail in the
+    whole repository: "fatal: Invalid path"), and the worktree's `.git` file naming this entry when the entry it
+    names is gone (the repository was moved; `git worktree repair` does the same)."""
+    entry = common / "worktrees" / name
+    try:
+        if (entry / "commondir").read_text(encoding="utf-8").strip() != "../..":
+            (entry / "commondir").write_text("../..\n", encoding="utf-8")
+        dot_git = Path((entry / "gitdir").read_text(encoding="utf-8").strip())
+        link = dot_git.read_text(encoding="utf-8").strip() if dot_git.is_file() else ""
+        if link.startswith("gitdir:") and not (dot_git.parent / link[len("gitdir:"):].strip()).is_dir():
+            dot_git.write_text(f"gitdir: {entry}\n", encoding="utf-8")
+    except OSError:
+        pass  # an entry that is not whole: `drop_broken_entries` and pruning deal with it
+
+
 def prune_stale(repo: pygit2.Repository, names: Iterable[str] | None = None) -> list[str]:
-    """Drop worktree entries whose folder is gone (all of them, or only `names`), and broken entries. Returns the
-    pruned names."""
+    """Drop worktree entries whose folder is gone (all of them, or only `names`), and broken entries; mend the
+    links of the others (`repair_links`). Returns the pruned names."""
     wanted = set(names) if names is not None else None
     pruned = drop_broken_entries(repo)
+    common = common_dir(repo)
     for name in repo.list_worktrees():
         if wanted is not None and name not in wanted:
             continue
+        repair_links(common, name)
         wt = repo.lookup_worktree(name)
         if wt.is_prunable and not Path(wt.path).exists():
             wt.prune(True)
@@ -316,13 +338,22 @@ def checkout_worktree(
     if name in repo.list_worktrees():
         wt = repo.lookup_worktree(name)
         here = Path(wt.path).resolve()
-        if here == path.resolve() and worktree_head_ref(common, name) == ref_name:
+        if here != path.resolve() and worktree_head_ref(common, name) == ref_name and \
+                not (path.exists() or path.is_symlink()):
+            # The slice's worktree, where the repository's old place put it (its folder was moved, and the
+            # worktrees folder's name comes from it): it follows, with its work, as `git worktree move` would.
+            _move(common, name, here, path)
+        elif here != path.resolve() or worktree_head_ref(common, name) != ref_name:
+            raise PathOccupied(
+                f"worktree entry {name!r} already exists at {here} on "
+                f"{worktree_head_ref(common, name) or 'a detached HEAD'}, not at {path} on {branch}. "
+                f"Remove it with `git worktree remove {here}` if it is no longer needed."
+            )
+        if (common / "worktrees" / name / CHECKED_OUT).exists():
             return path
-        raise PathOccupied(
-            f"worktree entry {name!r} already exists at {here} on "
-            f"{worktree_head_ref(common, name) or 'a detached HEAD'}, not at {path} on {branch}. "
-            f"Remove it with `git worktree remove {here}` if it is no longer needed."
-        )
+        # Torn: its checkout never finished (taken for the slice's work, the missing files would be committed
+        # as deleted). Nothing in it is anyone's work: it is made again.
+        _discard(repo, name, path)
     if path.exists() or path.is_symlink():
         if _is_orphaned_worktree_of(path, common, name):
             # This worktree's own folder, its entry gone: a crash while it was being made. Set aside, not deleted.
@@ -365,7 +396,35 @@ def checkout_worktree(
         raise GitError(f"could not create the worktree {path} for {branch}: {exc}") from exc
     if on_new is not None:
         on_new(path)
+    repair_links(common, name)
+    _mark_checked_out(common / "worktrees" / name)
     return path
+
+
+def _mark_checked_out(entry: Path) -> None:
+    with open(entry / CHECKED_OUT, "w", encoding="utf-8") as fh:
+        fh.write("the checkout of this worktree is complete\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _move(common: Path, name: str, old: Path, new: Path) -> None:
+    new.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(old, new)
+    except OSError as exc:
+        raise PathOccupied(f"the worktree {old} must move to {new} (the repository was moved), and could not: {exc}. "
+                           f"Run `git worktree move {old} {new}`, then try again.") from exc
+    (common / "worktrees" / name / "gitdir").write_text(f"{new / '.git'}\n", encoding="utf-8")
+    _remove_empty_parents(old)
+
+
+def _discard(repo: pygit2.Repository, name: str, path: Path) -> None:
+    """Delete a worktree's folder and entry (renamed first, so a crash midway leaves the path free)."""
+    doomed = path.with_name(f".{path.name}.torn-{os.getpid()}")
+    path.rename(doomed)
+    repo.lookup_worktree(name).prune(True)
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def _set_aside(path: Path) -> None:
