@@ -141,6 +141,8 @@ async def test_keys_with_no_goal_say_so(tmp_path):
         await pilot.press("c", "b", "p", "r", "g")
         await wait_for(pilot, lambda: notes(app).count("no goal selected") == 5)
         assert app.screen is app.dashboard
+        await pilot.press("a")  # not only dimmed in the footer: pressed, it says why nothing happens
+        await wait_for(pilot, lambda: "no permission request is waiting" in notes(app))
 
 
 async def test_an_event_log_that_cannot_be_read_is_said_once(repo):

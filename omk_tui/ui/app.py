@@ -25,12 +25,12 @@ QUIT_PAUSE_WAIT_SECS = 20.0
 class OmkApp(App[None]):
     TITLE = "omk-tui"
     CSS_PATH = stylesheet_paths()
-    COMMANDS = App.COMMANDS | {ActionsProvider}
+    COMMANDS = {ActionsProvider}
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("t", "toggle_theme", "Theme"),
-        Binding("f8", "screenshot", "Screenshot"),
+        Binding("q", "quit", "Quit", tooltip="Quit (a goal running here is paused or kept running: asks first)"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Show the keys of every screen"),
+        Binding("t", "toggle_theme", "Theme", tooltip="Switch between the dark and the light theme"),
+        Binding("f8", "screenshot", "Screenshot", tooltip="Save an SVG screenshot of the screen"),
     ]
 
     def __init__(self, repo: Path | None = None, *, clock: ReplayClock | None = None, goal_id: str | None = None,

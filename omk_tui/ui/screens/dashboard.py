@@ -81,13 +81,14 @@ class DashboardScreen(Screen):
         Binding("shift+tab", "app.focus_previous", "Pane", key_display="⇤", tooltip="Previous pane"),
         # Replay keys work whichever pane has focus (priority: before a table's own home/end/left/right); in a
         # live dashboard check_action turns them off, and the key goes on to the focused pane.
-        Binding("space", "play_pause", "Play/pause", priority=True),
-        Binding("plus,equals_sign", "faster", "Faster", key_display="+", priority=True),
-        Binding("minus", "slower", "Slower", key_display="-", priority=True),
-        Binding("right", "step", "Step", priority=True),
-        Binding("left", "step_back", "Back", show=False, priority=True),
-        Binding("home", "replay_home", "Start", show=False, priority=True),
-        Binding("end", "replay_end", "End", show=False, priority=True),
+        Binding("space", "play_pause", "Play/pause", priority=True, tooltip="Play or pause the replay"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+", priority=True,
+                tooltip="Replay faster"),
+        Binding("minus", "slower", "Slower", key_display="-", priority=True, tooltip="Replay slower"),
+        Binding("right", "step", "Step", priority=True, tooltip="Step the replay one event forward"),
+        Binding("left", "step_back", "Back", show=False, priority=True, tooltip="Step the replay one event back"),
+        Binding("home", "replay_home", "Start", show=False, priority=True, tooltip="Replay from the start"),
+        Binding("end", "replay_end", "End", show=False, priority=True, tooltip="Jump to the end of the replay"),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
@@ -168,7 +169,7 @@ class DashboardScreen(Screen):
         if action in REPLAY_ACTIONS:
             return self.replay
         if action == "answer_permission":
-            return False if self.replay else (True if self.view and self.view.permissions else None)
+            return not self.replay  # with none waiting, `a` says so
         return True
 
     # ------------------------------------------------------------ goals
