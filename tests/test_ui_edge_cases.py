@@ -168,3 +168,17 @@ def test_the_diff_of_a_slice_whose_branch_was_removed_says_so(repo):
     assert "were removed" in d.error and "aaaaaaaaaaaa" in d.error
     planned = SliceView(slice_id="s9", task_id="t9", branch="omk/x/s9")
     assert "has no worktree or branch yet" in slice_diff(repo, planned, None).error
+
+
+async def test_no_budget_is_added_to_a_settled_goal(tmp_path):
+    from tests.support.sample_goal import SAMPLE_T0, write_minimal_goal
+
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    write_minimal_goal(repo, "goal-20261122-120000-000-00000001", SAMPLE_T0, "ready")
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await loaded(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: any("is ready: no budget to add" in n for n in notes(app)))
+        assert app.screen is app.dashboard

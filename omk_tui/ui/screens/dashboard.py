@@ -584,6 +584,10 @@ class DashboardScreen(Screen):
         if self.goal_id is None:
             self.notify("no goal selected", severity="warning")
             return
+        status = self.view.status if self.view is not None and self.view.goal_id == self.goal_id else ""
+        if status in ("ready", "cancelled"):  # settled: no run of it will ever spend more
+            self.notify(f"{self.goal_id} is {status}: no budget to add", severity="warning")
+            return
         self.app.push_screen(BudgetModal(), added)
 
     @work(thread=True, group="offline", exit_on_error=False)
