@@ -18,7 +18,7 @@ from omk_tui.commands.demo import prepare_demo
 from omk_tui.control.controller import GoalController
 from omk_tui.control.orphans import marked_processes
 from omk_tui.models.goal import Budget, GoalOptions
-from omk_tui.state.store import goal_paths, load_goal
+from omk_tui.state.store import goal_paths, load_goal, load_proof
 from omk_tui.ui.app import OmkApp
 from omk_tui.ui.screens.dashboard import PERMISSION_ARM_SECS
 from omk_tui.ui.screens.modals import ConfirmModal, NewGoalModal, PermissionModal, QuitModal
@@ -209,6 +209,8 @@ async def test_new_goal_modal_starts_a_real_controller(demo, tmp_path):
         await wait_for(pilot, lambda: app.dashboard.goal_id == gid and view_status(app) == "not_ready", 10,
                        "the dashboard to show the new goal's end")
         assert app.dashboard.query_one("#goals", DataTable).row_count == 1
+        blocker = load_proof(goal_paths(repo, gid)).blocker
+        assert blocker and any(n.message == f"{gid} stopped, not_ready: {blocker}" for n in app._notifications)
     state = load_goal(goal_paths(repo, gid))
     assert state.status.value == "not_ready" and state.options.agent == f"script:{script}"
     assert state.options.approval == "yolo"

@@ -37,12 +37,14 @@ class ControllerStarted(Message):
 class ControllerStopped(Message):
     """A controller in this process ended (or never started: `error` says why; `note` says why it was not run)."""
 
-    def __init__(self, goal_id: str, status: str, error: str | None = None, *, note: str | None = None) -> None:
+    def __init__(self, goal_id: str, status: str, error: str | None = None, *, note: str | None = None,
+                 blocker: str | None = None) -> None:
         super().__init__()
         self.goal_id = goal_id
         self.status = status
         self.error = error
         self.note = note
+        self.blocker = blocker  # the proof's blocker of a run that ended other than ready
 
 
 class LogIndexed(Message):

@@ -676,16 +676,17 @@ class DashboardScreen(Screen):
         unsubscribe = controller.log.subscribe(lambda ev: self.push_event(gid, ev))  # type: ignore[attr-defined]
         self.app.controllers[gid] = controller
         self.post_message(ControllerStarted(gid))
-        status, error = "stopped", None
+        status, error, blocker = "stopped", None, None
         try:
             proof = asyncio.run(controller.run())  # type: ignore[attr-defined]
             status = getattr(getattr(proof, "status", None), "value", str(getattr(proof, "status", "stopped")))
+            blocker = getattr(proof, "blocker", None)
         except Exception as exc:  # shown to the person; the record on disk says the rest
             status, error = "failed_infra", f"{type(exc).__name__}: {exc}"
         finally:
             unsubscribe()
             self.app.controllers.pop(gid, None)
-        self.post_message(ControllerStopped(gid, status, error))
+        self.post_message(ControllerStopped(gid, status, error, blocker=blocker))
 
     def on_controller_started(self, message: ControllerStarted) -> None:
         self.scan()
@@ -697,8 +698,11 @@ class DashboardScreen(Screen):
             self.notify(f"{where}{message.error}", severity="error", timeout=10)
         elif message.note:
             self.notify(message.note)
-        else:
-            self.notify(f"{message.goal_id} stopped: {message.status}")
+        elif message.status in ("ready", "paused"):
+            self.notify(f"{message.goal_id} {message.status}" + (" (r resumes it)" if message.status == "paused" else ""))
+        else:  # blocked, out of budget, failed: why, as the proof says it
+            why = f": {message.blocker}" if message.blocker else ""
+            self.notify(f"{message.goal_id} stopped, {message.status}{why}", severity="warning", timeout=10)
         self.scan()
 
     # ------------------------------------------------------------ replay
