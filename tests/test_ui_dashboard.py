@@ -568,3 +568,14 @@ async def test_the_palette_offers_every_enabled_binding_of_the_dashboard(repo):
         from omk_tui.ui.app import OmkApp as App_
 
         assert App_.COMMANDS == {ActionsProvider}  # not Textual's quit/theme/screenshot a second time
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)])
+async def test_the_footers_last_column_is_the_palette_key_not_a_key_under_it(repo, size):
+    """Keys that do not fit run under the palette key; Textual docked it a column short of the edge, so the last
+    character of the key under it showed ("^p paletteo")."""
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot)
+        widget, _ = app.screen.get_widget_at(size[0] - 1, size[1] - 1)
+        assert widget.has_class("-command-palette")
