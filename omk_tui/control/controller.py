@@ -488,6 +488,7 @@ class GoalController:
     # ------------------------------------------------------------------ plan
     async def _plan(self, specs: list[GateSpec]) -> None:
         self._set_phase(GoalPhase.planning)
+        self.exec.rejected_tasks = []  # a plan cut short by a crash is made again, from the start
         text = ""
         try:
             result = await self._agent_turn(
@@ -516,9 +517,9 @@ class GoalController:
             self.narrate("plan", "no usable plan: one task that may write the project files")
         self.graph = TaskGraph(goal_id=self.state.goal_id, generated_at=datetime.now(timezone.utc), tasks=accepted)
         self.graph.validate_graph()
+        self.save()  # the rejections first: once the graph exists, a resume does not plan again
         store.save_task_graph(self.paths, self.graph)
         self.narrate("plan", f"task graph: {len(accepted)} task(s) accepted")
-        self.save()
 
     def _budget_snapshot(self, task: Task) -> dict:
         return {"task_budget_secs": task.budget_secs, "goal_time_left_secs": self.state.budget.remaining_time()}
@@ -535,6 +536,9 @@ class GoalController:
             else:
                 self.emit("task_rejected", {"task_id": tid, "reason": v.reason})
                 self.emit("task_status", {"task_id": tid, "status": "failed", "reason": v.reason})
+                rejection = {"task_id": tid, "reason": v.reason}
+                if rejection not in self.exec.rejected_tasks:  # a turn re-run after a crash proposes them again
+                    self.exec.rejected_tasks.append(rejection)
         return accepted
 
     # ------------------------------------------------------------------ agents
@@ -955,6 +959,7 @@ class GoalController:
                     self.narrate("execute", "follow-up tasks ignored: the execute pass limit is reached")
                     return
                 accepted = self._accept_proposals(block["follow_up_tasks"], existing={t.id for t in self.graph.tasks})
+                self.save()
                 if accepted:
                     self.graph.tasks.extend(accepted)
                     store.save_task_graph(self.paths, self.graph)
@@ -1104,7 +1109,19 @@ class GoalController:
         if failed_reviews:
             r = failed_reviews[0]
             return f"review wall: {r.kind} failed ({r.severity}): {r.feedback}", True
+        if self.exec.rejected_tasks:
+            return self._rejected_tasks_blocker(), True
         return None, False
+
+    def _rejected_tasks_blocker(self) -> str:
+        """A rejected task counts as failed: its work was not done, so the goal is not ready; a person decides."""
+        rejected = self.exec.rejected_tasks
+        shown = "; ".join(f"{r['task_id']!r} ({r['reason']})" for r in rejected[:5])
+        more = f"; and {len(rejected) - 5} more (proof.json known_gaps lists them)" if len(rejected) > 5 else ""
+        gid = self.state.goal_id
+        return (f"{len(rejected)} proposed task(s) rejected at intake, so their work was not done: {shown}{more}. "
+                f"Take the rest with `omk-tui accept {gid}`, or `omk-tui reject {gid} --reason ...` and start a new "
+                "goal for the missing work")
 
     def _write_proof(self, blocker: str | None = None) -> Proof:
         from omk_tui.control.proof_builder import build_proof
