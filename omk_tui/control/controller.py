@@ -83,11 +83,13 @@ class GoalController:
         cls, repo: Path, goal_text: str, options: GoalOptions | None = None, budget: Budget | None = None,
         *, config: OmkConfig | None = None,
     ) -> "GoalController":
+        from omk_tui.gates.config import load_gates_file
         from omk_tui.git.repo import open_base
 
         repo = Path(repo).resolve()
         options = options or GoalOptions()
         base = open_base(repo, allow_dirty=options.allow_dirty)
+        load_gates_file(repo)  # a malformed .omk/gates.toml: GateConfigError now, before a goal exists
         store.omk_dir(repo)
         goal_id = store.new_goal_id()
         state = GoalState(
