@@ -306,3 +306,37 @@ def test_a_goal_running_again_does_not_show_its_earlier_proofs_blocker(repo, two
     code, out, err = run_cli(capsys, "proof", NEW_ID, "--repo", str(repo))
     assert code == 0 and "status paused" in out
     assert f"goal {NEW_ID} is running again; this proof is from its earlier run (status paused)" in err
+
+
+HOSTILE = "Evil \x1b[31mRED\x1b[0m \x1b]0;PWNED\x07 \x9b2J title\r\nFAKE: ready \u202e"
+
+
+def test_agent_text_with_terminal_controls_is_printed_escaped_everywhere(repo, capsys):
+    """A planner's task title (or a reason, a gap, the goal) with ESC/OSC/BEL/C1/CR-LF could recolour, retitle or
+    clear the terminal and forge output lines: every text output shows them escaped; JSON escapes them itself."""
+    from omk_tui.headless import HeadlessPrinter
+
+    paths = build_goal(repo, OLD_ID, "Fix it " + HOSTILE, done=True, created=NOW)
+    with EventLog(paths.events) as log:
+        log.append(make_event(OLD_ID, "task_proposed", {"task": {"id": "esc", "title": HOSTILE}}))
+        log.append(make_event(OLD_ID, "task_rejected", {"task_id": "esc", "reason": "malformed: " + HOSTILE}))
+    proof = Proof(goal_id=OLD_ID, status=GoalStatus.blocked_on_human, readiness="blocked", summary=HOSTILE,
+                  blocker=HOSTILE, known_gaps=[HOSTILE], human_decisions_required=[HOSTILE],
+                  slices=[SliceOutcome(slice_id="s1", task_id="t1", branch="b", status="blocked", reason=HOSTILE)])
+    save_proof(paths, proof)
+    outputs = []
+    for argv in (["goals"], ["show", OLD_ID], ["proof", OLD_ID], ["proof", OLD_ID, "--format", "md"],
+                 ["replay", OLD_ID, "--headless"]):
+        code, out, err = run_cli(capsys, *argv, "--repo", str(repo))
+        assert code == 0, (argv, err)
+        outputs.append((argv, out + err))
+    HeadlessPrinter()(make_event(OLD_ID, "task_rejected", {"task_id": "esc", "reason": HOSTILE}))
+    HeadlessPrinter()(make_event(OLD_ID, "status_changed", {"status": "not_ready", "reason": HOSTILE}))
+    outputs.append((["run progress"], capsys.readouterr().err))
+    for argv, text in outputs:
+        assert not any(c in text for c in "\x1b\x07\x9b\r\u202e"), argv
+        assert not any(line.startswith("FAKE") for line in text.splitlines()), argv
+    for argv, text in outputs[1:]:
+        assert "\\x1b[31mRED\\x1b[0m \\x1b]0;PWNED\\x07 \\x9b2J title\\r\\nFAKE: ready \\u202e" in text, argv
+    code, out, _ = run_cli(capsys, "proof", OLD_ID, "--format", "json", "--repo", str(repo))
+    assert json.loads(out)["blocker"] == HOSTILE  # JSON keeps the text as it is

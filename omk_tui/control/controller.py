@@ -12,6 +12,7 @@ import asyncio
 import functools
 import math
 import os
+import re
 import shutil
 import threading
 import time
@@ -303,9 +304,9 @@ class GoalController:
                 raise self._fatal from None
             proof = self._stopped(stop)
         except Exception as exc:  # an infrastructure failure: recorded with what to do
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = infra_reason(exc)
             try:
-                self.emit("run_failed", {"error": reason}, durable=True)
+                self.emit("run_failed", {"error": f"{type(exc).__name__}: {exc}"}, durable=True)
                 self._set_status(GoalStatus.failed_infra, reason,
                                  next_action=f"fix the cause, then `omk-tui resume {self.state.goal_id}`")
                 proof = self._write_proof(blocker=reason)
@@ -1182,6 +1183,16 @@ def _running_loop():
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def infra_reason(exc: BaseException) -> str:
+    """What stopped the run, said plainly: the file system's or our own message (without libgit2's leading object
+    id); the exception's type only for what is a bug (the run_failed event always records the type)."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"could not use {exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, OSError) or type(exc).__module__.startswith("omk_tui."):
+        return re.sub(r"^[0-9a-f]{40}: ", "", str(exc)) or type(exc).__name__
+    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 def apply_budget_add(budget: Budget, time_secs, tokens, usd) -> dict:
