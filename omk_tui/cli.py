@@ -86,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # never a bare traceback for a person
         from omk_tui.state.atomic import StateWriteError
-        from omk_tui.state.store import StateFileError
+        from omk_tui.state.store import GoalNotFound, StateFileError
 
+        if isinstance(exc, GoalNotFound):  # e.g. a goal folder without goal.json: the message says what to do
+            print(f"omk-tui: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if isinstance(exc, StateWriteError):
             print(f"omk-tui: error: {exc}", file=sys.stderr)
             print(f"  {state_write_advice(exc, args)}; the files written before are intact", file=sys.stderr)

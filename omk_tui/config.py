@@ -26,8 +26,8 @@ class WorktreesConfig(_Section):
 
 
 class Price(_Section):
-    input_per_million: float = 2.0
-    output_per_million: float = 8.0
+    input_per_million: float = Field(2.0, ge=0, allow_inf_nan=False)
+    output_per_million: float = Field(8.0, ge=0, allow_inf_nan=False)
 
 
 class AgentConfig(_Section):
@@ -43,6 +43,17 @@ class AgentConfig(_Section):
     # "on" refuses to run an agent unconfined, "off" does not confine. `writable`: more folders it may write to.
     confine: Literal["auto", "on", "off"] = "auto"
     writable: list[str] = Field(default_factory=list)
+
+    @field_validator("approval")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        from omk_tui.agents.policy import PolicyError, check_policy
+
+        try:
+            check_policy(value)
+        except PolicyError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("ask_fallback")
     @classmethod

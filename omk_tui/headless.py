@@ -9,11 +9,13 @@ from rich.markup import escape
 
 from omk_tui.models.events import Event
 from omk_tui.projection import permission_label
+from omk_tui.render.safe import printable
 
 
 def _e(value) -> str:
-    """A value from an event (agent, gate or user text) as literal text in rich markup: `[` is not a tag."""
-    return escape(str(value))
+    """A value from an event (agent, gate or user text) as literal text in rich markup: `[` is not a tag, and
+    control characters are shown escaped."""
+    return escape(printable(str(value)))
 
 
 class HeadlessPrinter:

@@ -182,8 +182,10 @@ def render_json(view: GoalView, events: int | None = None) -> dict:
 
 
 def render_text(view: GoalView) -> str:
-    """A readable, deterministic rendering of the final view."""
-    d = render_json(view)
+    """A readable, deterministic rendering of the final view (control characters escaped)."""
+    from omk_tui.render.safe import printable_data
+
+    d = printable_data(render_json(view))
     out: list[str] = []
     out.append(f"goal {d['goal_id']}")
     out.append(f"  {d['goal']}")

@@ -16,6 +16,9 @@ from omk_tui.config import ConfigError, load_config
     ('ask_fallback = "bogus"', "agent.ask_fallback", "unknown approval policy 'bogus'"),
     ('ask_fallback = "pattern:["', "agent.ask_fallback", "bad regular expression"),
     ('ask_fallback = "ask"', "agent.ask_fallback", "no person to ask"),
+    ('approval = "sometimes"', "agent.approval", "unknown approval policy 'sometimes'"),
+    ("prices.default.input_per_million = -1", "agent.prices.default.input_per_million", "greater than or equal to 0"),
+    ("prices.k2.output_per_million = inf", "agent.prices.k2.output_per_million", "finite"),
 ])
 def test_agent_values_a_run_cannot_use_are_refused(tmp_path: Path, line, field, why):
     (tmp_path / ".omk").mkdir()

@@ -186,6 +186,51 @@ def test_usage_errors_exit_2_with_a_message(tmp_path, env):
     assert "Traceback" not in res.stderr
 
 
+def test_a_malformed_gates_toml_is_a_usage_error_before_any_goal_exists(tmp_path, env):
+    """It started the planner, then recorded a failed_infra goal (exit 1), one more on every attempt."""
+    from omk_tui.control.controller import GoalController
+    from omk_tui.gates import GateConfigError
+    from omk_tui.models.goal import GoalOptions
+
+    repo = make_repo(tmp_path / "repo")
+    gates = repo / ".omk" / "gates.toml"
+    gates.write_text('[[gates]]\nname = "x"\ncommand = "true"\ntimeout_secs = "10"\n')
+    agent = write_script(tmp_path / "s.json", SLOW)
+    res = omk(repo, "run", "write slow.check so the gate passes", "--agent", agent, env=env)
+    assert res.returncode == 2, res.stderr
+    assert f"omk-tui: error: {gates}, line 4: gates[0].timeout_secs: must be a number of seconds" in res.stderr
+    assert "fix the file (or remove it to use the detected gates); no goal was created" in res.stderr
+    with pytest.raises(GateConfigError):  # the dashboard's new goal takes the same way (and says why)
+        GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
+    assert list_goal_ids(repo) == []
+
+
+def test_a_run_that_fails_on_infrastructure_says_what_happened_plainly_and_the_next_step(tmp_path, env):
+    """The last lines started with an internal prefix (`GateConfigError: `, `OSError: <sha>: `) and had no next
+    step; the event log still records the exception's type."""
+    from omk_tui.control.controller import GoalController, infra_reason
+    from omk_tui.models.goal import GoalOptions
+
+    repo = make_repo(tmp_path / "repo")
+    agent = write_script(tmp_path / "s.json", SLOW)
+    ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
+    ctl.close()
+    gates = repo / ".omk" / "gates.toml"
+    gates.write_text('[[gates]]\nname = "x"\ncommand = "true"\ntimeout_secs = "10"\n')  # broken after creation
+    res = omk(repo, "resume", "latest", "--quiet", env=env)
+    gid = ctl.state.goal_id
+    assert res.returncode == 1, res.stderr
+    assert f"failed_infra — failed_infra: {gates}, line 4: gates[0].timeout_secs: must be" in res.stderr
+    assert f"  next: fix the cause, then `omk-tui resume {gid}`" in res.stderr and "GateConfigError" not in res.stderr
+    failed = [e for e in read_events(ctl.paths.events).events if e.kind == "run_failed"]
+    assert failed[0].payload["error"].startswith("GateConfigError: ")
+    sha = "758e2daba2a52ae39287d9320b7b80f5a1fe482f"
+    assert infra_reason(OSError(f"{sha}: could not write to 'a.check': No space left on device")) == \
+        "could not write to 'a.check': No space left on device"
+    assert infra_reason(OSError(28, "No space left on device", "/wt/a")) == "could not use /wt/a: No space left on device"
+    assert infra_reason(KeyError("x")) == "internal error: KeyError: 'x'"
+
+
 def test_a_ctrl_c_before_the_run_starts_pauses_the_new_goal(tmp_path, env, monkeypatch, capsys):
     """Ctrl+C while `run` creates the goal (before the controller's loop handles signals) used to raise
     KeyboardInterrupt: exit 130 and a goal recorded as `running` that no controller ever held."""

@@ -102,11 +102,42 @@ async def test_hostile_plan_is_rejected_task_by_task(tmp_path):
     accepted = [e.payload for e in kinds(ctl, "task_accepted")]
     assert [a["task_id"] for a in accepted] == ["good"]
     assert accepted[0]["budget_snapshot"]["task_budget_secs"] == 120
-    # a rejected task counts as failed, never completed
+    # a rejected task counts as failed, never completed: the good task's work is done and integrated, but the
+    # goal is not ready without the rejected ones' work; a person decides (accept what was done, or not)
     statuses = {e.payload["task_id"]: e.payload["status"] for e in kinds(ctl, "task_status")}
     assert statuses["abs"] == "failed" and statuses["good"] == "done"
-    assert proof.status is GoalStatus.ready
+    assert [s.status for s in proof.slices] == ["merged"] and proof.final_gates[0].passed
+    assert proof.status is GoalStatus.blocked_on_human and proof.readiness == "blocked"
+    assert "8 proposed task(s) rejected at intake, so their work was not done: 'abs' (outside the allowed" \
+        in proof.blocker
+    assert f"`omk-tui accept {ctl.state.goal_id}`" in proof.blocker and "and 3 more" in proof.blocker
+    assert proof.human_decisions_required == [proof.blocker]
+    gaps = [g for g in proof.known_gaps if "rejected at intake" in g]
+    assert len(gaps) == 8 and f"task 'orphan' rejected at intake: {rejected['orphan']}" in gaps
     ctl.close()
+
+
+async def test_a_task_id_that_cannot_name_a_branch_is_rejected_and_the_goal_goes_on(tmp_path):
+    """Once accepted, such a task made the slice planner fail: failed_infra, and the same on every resume."""
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("good", ["good.check"]), task("bad id/..", ["bi.check"]),
+                                 task("after", ["after.check"], deps=["bad id/.."])]},
+              "tasks": {"good": [[{"write": "good.check", "content": "ok\n"}]]}}
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script)
+    rejected = {e.payload["task_id"]: e.payload["reason"] for e in kinds(ctl, "task_rejected")}
+    assert rejected == {"bad id/..": "malformed task (id 'bad id/..' cannot name a git branch or folder; use "
+                                     "letters, digits, '.', '_', '-')",
+                        "after": "depends on rejected task 'bad id/..'"}
+    assert [(s.slice_id, s.status) for s in proof.slices] == [("good", "merged")]
+    assert proof.status is GoalStatus.blocked_on_human
+    assert "'bad id/..' (malformed task" in proof.blocker and "'after' (depends on" in proof.blocker
+    ctl.close()
+    again = GoalController.open(repo, ctl.state.goal_id)  # a resume finds the same, and no new agent turn
+    turns = len(kinds(again, "agent_turn_started"))
+    proof2 = await again.run()
+    assert proof2.status is GoalStatus.blocked_on_human and proof2.blocker == proof.blocker
+    assert proof2.known_gaps == proof.known_gaps and len(kinds(again, "agent_turn_started")) == turns
+    again.close()
 
 
 async def test_vague_goal_is_blocked_on_a_human_before_any_agent(tmp_path):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -199,6 +200,37 @@ def test_a_goal_recorded_as_running_that_no_controller_holds_shows_as_interrupte
     code, _, err = run_cli(capsys, "proof", NEW_ID, "--repo", str(repo))
     assert code == 2 and "has no proof yet (status interrupted)" in err
     assert load_goal(goal_paths(repo, NEW_ID)).status == GoalStatus.running  # what is shown changes, not the record
+    code, out, _ = run_cli(capsys, "pause", NEW_ID, "--repo", str(repo))
+    assert code == 1 and out == (f"goal {NEW_ID} has no running controller (status interrupted); nothing to pause; "
+                                 f"`omk-tui resume {NEW_ID}` continues it\n")
+
+
+def test_a_goal_whose_run_was_killed_before_its_controller_took_the_lock_shows_as_interrupted(repo, capsys):
+    """Killed between goal.json written and controller.lock created: it showed as `running` forever."""
+    from omk_tui.control.lock import STARTING_GRACE_SECS
+
+    paths = build_goal(repo, NEW_ID, "Add a --json flag", done=False, created=datetime.now(timezone.utc))
+    old = time.time() - STARTING_GRACE_SECS - 1
+    os.utime(paths.goal_json, (old, old))
+    assert not paths.lock.exists()
+    code, out, _ = run_cli(capsys, "goals", "--repo", str(repo), "--json")
+    assert code == 0 and json.loads(out)[0]["status"] == "interrupted"
+    code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo))
+    assert code == 0 and "status interrupted" in out and f"`omk-tui resume {NEW_ID}`" in out
+
+
+def test_commands_on_a_goal_folder_without_goal_json_exit_2_saying_what_to_do(repo, capsys):
+    """`resume` (also pause, cancel, budget-add) said `internal error: GoalNotFound`, exit 1."""
+    folder = repo / ".omk" / "goals" / NEW_ID
+    (folder / "control").mkdir(parents=True)
+    for argv in (["resume"], ["pause"], ["cancel"], ["budget-add", "--time", "1m"]):
+        code, out, err = run_cli(capsys, argv[0], NEW_ID, *argv[1:], "--repo", str(repo))
+        assert code == 2, (argv, err)
+        assert err.startswith(f"omk-tui: error: goal {NEW_ID} has no goal.json ({folder / 'goal.json'} does not "
+                              "exist"), (argv, err)
+        assert "restore the file, or remove the folder and start a new goal with `omk-tui run`" in err
+        assert "internal error" not in err
+    assert not (folder / "goal.json").exists() and not (folder / "events.jsonl").exists()  # nothing recorded
 
 
 def test_goals_without_goals_exits_2_with_a_message(repo, capsys):
@@ -306,3 +338,37 @@ def test_a_goal_running_again_does_not_show_its_earlier_proofs_blocker(repo, two
     code, out, err = run_cli(capsys, "proof", NEW_ID, "--repo", str(repo))
     assert code == 0 and "status paused" in out
     assert f"goal {NEW_ID} is running again; this proof is from its earlier run (status paused)" in err
+
+
+HOSTILE = "Evil \x1b[31mRED\x1b[0m \x1b]0;PWNED\x07 \x9b2J title\r\nFAKE: ready \u202e"
+
+
+def test_agent_text_with_terminal_controls_is_printed_escaped_everywhere(repo, capsys):
+    """A planner's task title (or a reason, a gap, the goal) with ESC/OSC/BEL/C1/CR-LF could recolour, retitle or
+    clear the terminal and forge output lines: every text output shows them escaped; JSON escapes them itself."""
+    from omk_tui.headless import HeadlessPrinter
+
+    paths = build_goal(repo, OLD_ID, "Fix it " + HOSTILE, done=True, created=NOW)
+    with EventLog(paths.events) as log:
+        log.append(make_event(OLD_ID, "task_proposed", {"task": {"id": "esc", "title": HOSTILE}}))
+        log.append(make_event(OLD_ID, "task_rejected", {"task_id": "esc", "reason": "malformed: " + HOSTILE}))
+    proof = Proof(goal_id=OLD_ID, status=GoalStatus.blocked_on_human, readiness="blocked", summary=HOSTILE,
+                  blocker=HOSTILE, known_gaps=[HOSTILE], human_decisions_required=[HOSTILE],
+                  slices=[SliceOutcome(slice_id="s1", task_id="t1", branch="b", status="blocked", reason=HOSTILE)])
+    save_proof(paths, proof)
+    outputs = []
+    for argv in (["goals"], ["show", OLD_ID], ["proof", OLD_ID], ["proof", OLD_ID, "--format", "md"],
+                 ["replay", OLD_ID, "--headless"]):
+        code, out, err = run_cli(capsys, *argv, "--repo", str(repo))
+        assert code == 0, (argv, err)
+        outputs.append((argv, out + err))
+    HeadlessPrinter()(make_event(OLD_ID, "task_rejected", {"task_id": "esc", "reason": HOSTILE}))
+    HeadlessPrinter()(make_event(OLD_ID, "status_changed", {"status": "not_ready", "reason": HOSTILE}))
+    outputs.append((["run progress"], capsys.readouterr().err))
+    for argv, text in outputs:
+        assert not any(c in text for c in "\x1b\x07\x9b\r\u202e"), argv
+        assert not any(line.startswith("FAKE") for line in text.splitlines()), argv
+    for argv, text in outputs[1:]:
+        assert "\\x1b[31mRED\\x1b[0m \\x1b]0;PWNED\\x07 \\x9b2J title\\r\\nFAKE: ready \\u202e" in text, argv
+    code, out, _ = run_cli(capsys, "proof", OLD_ID, "--format", "json", "--repo", str(repo))
+    assert json.loads(out)["blocker"] == HOSTILE  # JSON keeps the text as it is

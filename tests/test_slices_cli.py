@@ -20,7 +20,8 @@ GRAPH = {
          "write_set": ["src/api/routes.py", "ui"], "risk": "low"},
         {"id": "docs", "title": "Document it", "owner_role": "writer", "write_set": ["docs/api.md"],
          "read_set": ["bench/results.csv"], "dependencies": ["api"], "risk": "medium"},
-        {"id": "cli", "title": "Wire the CLI", "owner_role": "implementer", "write_set": ["cli.py"],
+        {"id": "cli", "title": "Wire the CLI\x1b]0;pwned\x07\r\nFAKE", "owner_role": "implementer",
+         "write_set": ["cli.py"],
          "read_set": ["ui/view.py"], "risk": "low"},
         {"id": "plan", "title": "Plan", "status": "done", "write_set": ["notes"]},
     ],
@@ -50,6 +51,7 @@ def test_prints_a_readable_plan(graph_file: Path):
     positions = [out.index(f"{n}. {sid}") for n, sid in enumerate(["api", "cli", "docs", "ui"], 1)]
     assert positions == sorted(positions)
     assert "Add the [bold]UI[/bold]" in out  # titles are shown literally, never as markup
+    assert "Wire the CLI\\x1b]0;pwned\\x07\\r\\nFAKE" in out and "\x1b" not in out  # and controls escaped
     assert "omk/goal-demo/ui" in out and "goal-demo/ui" in out
     assert "security_review_gate" in out and "performance_review" in out
     assert "Overlap serializations" in out

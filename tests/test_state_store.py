@@ -192,3 +192,20 @@ def test_a_new_goal_appears_with_its_goal_json_or_not_at_all(repo):
     paths = create_goal(repo, state)
     assert list_goal_ids(repo) == [state.goal_id] and paths.goal_json.is_file()
     assert [p.name for p in paths.root.parent.iterdir()] == [state.goal_id]  # no staging folder left
+
+
+def test_creating_a_goal_removes_staging_folders_that_killed_creations_left_but_not_a_recent_one(repo):
+    """A kill while a goal was being created left `.creating-goal-*` behind, hidden, for good."""
+    from omk_tui.state.store import STALE_CREATION_SECS
+
+    goals = repo / ".omk" / "goals"
+    stale, recent = goals / f".creating-{new_goal_id()}", goals / f".creating-{new_goal_id()}"
+    for folder in (stale, recent):
+        (folder / "control").mkdir(parents=True)
+        (folder / ".goal.json.x1.tmp").write_text("{")
+    old = time.time() - STALE_CREATION_SECS - 5
+    os.utime(stale, (old, old))
+    paths = create_goal(repo, state(new_goal_id(), repo))
+    assert not stale.exists()
+    assert recent.exists()  # it may be a creation in progress, in another process
+    assert load_goal(paths).goal_id == paths.goal_id and list_goal_ids(repo) == [paths.goal_id]

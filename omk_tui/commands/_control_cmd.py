@@ -32,7 +32,8 @@ def send_intent(args, action: str) -> int:
             print(f"goal {paths.goal_id}: cancelled (no controller was running)")
             return 0
         shown = "rejected" if state.rejected else shown_status(state.status.value, paths.lock)
-        print(f"goal {paths.goal_id} has no running controller (status {shown}); nothing to {action}")
+        hint = f"; `omk-tui resume {paths.goal_id}` continues it" if state.status.value == "running" else ""
+        print(f"goal {paths.goal_id} has no running controller (status {shown}); nothing to {action}{hint}")
         return 1
     getattr(fc, action)()
     deadline = time.monotonic() + args.wait

@@ -102,10 +102,15 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False,
         from rich.console import Console
         from rich.text import Text
 
+        from omk_tui.render.safe import printable
+
         c = Console(stderr=True, highlight=False, soft_wrap=True)  # paths and commands are never broken
         # Text, not markup: a summary or a hint can quote test names, agent text or paths with brackets
-        c.print(Text.assemble((proof.status.value, "bold"), f" — {proof.summary}"))
-        for h in proof.human_decisions_required:
-            c.print(Text(f"  next: {h}"))
+        c.print(Text.assemble((proof.status.value, "bold"), f" — {printable(proof.summary)}"))
+        nexts = list(proof.human_decisions_required)
+        if proof.status.value == "failed_infra" and ctl.state.failure and ctl.state.failure.next_action:
+            nexts.append(ctl.state.failure.next_action)
+        for h in nexts:
+            c.print(Text(f"  next: {printable(h)}"))
         c.print(Text(f"  proof: {ctl.paths.proof_json}"))
     return exit_code_for(proof.status.value)

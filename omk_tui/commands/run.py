@@ -82,6 +82,7 @@ def run(args) -> int:
     from omk_tui.cli import UsageError
     from omk_tui.commands._runner import StopSignals, run_controller_headless
     from omk_tui.control.controller import GoalController
+    from omk_tui.gates.config import GateConfigError
     from omk_tui.git.repo import GitError
 
     repo, config, options, budget = build_options(args)
@@ -90,6 +91,8 @@ def run(args) -> int:
             ctl = GoalController.create(repo, args.goal, options, budget, config=config)
         except GitError as exc:
             raise UsageError(str(exc)) from exc
+        except GateConfigError as exc:
+            raise UsageError(f"{exc}\n  {exc.advice}; no goal was created") from None
         import sys
 
         print(f"goal {ctl.state.goal_id}", file=sys.stderr)

@@ -76,6 +76,9 @@ def _print_plan(plan) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from omk_tui.render.safe import printable_data
+
+    plan = type(plan).model_validate(printable_data(plan.model_dump()))  # titles are the file's text
     console = Console(highlight=False)
     console.print(Text.assemble(
         ("Slice plan", "bold"), f" for goal {plan.goal_id}: {len(plan.slices)} slices, "

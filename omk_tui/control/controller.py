@@ -12,6 +12,7 @@ import asyncio
 import functools
 import math
 import os
+import re
 import shutil
 import threading
 import time
@@ -83,11 +84,13 @@ class GoalController:
         cls, repo: Path, goal_text: str, options: GoalOptions | None = None, budget: Budget | None = None,
         *, config: OmkConfig | None = None,
     ) -> "GoalController":
+        from omk_tui.gates.config import load_gates_file
         from omk_tui.git.repo import open_base
 
         repo = Path(repo).resolve()
         options = options or GoalOptions()
         base = open_base(repo, allow_dirty=options.allow_dirty)
+        load_gates_file(repo)  # a malformed .omk/gates.toml: GateConfigError now, before a goal exists
         store.omk_dir(repo)
         goal_id = store.new_goal_id()
         state = GoalState(
@@ -301,9 +304,9 @@ class GoalController:
                 raise self._fatal from None
             proof = self._stopped(stop)
         except Exception as exc:  # an infrastructure failure: recorded with what to do
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = infra_reason(exc)
             try:
-                self.emit("run_failed", {"error": reason}, durable=True)
+                self.emit("run_failed", {"error": f"{type(exc).__name__}: {exc}"}, durable=True)
                 self._set_status(GoalStatus.failed_infra, reason,
                                  next_action=f"fix the cause, then `omk-tui resume {self.state.goal_id}`")
                 proof = self._write_proof(blocker=reason)
@@ -488,6 +491,7 @@ class GoalController:
     # ------------------------------------------------------------------ plan
     async def _plan(self, specs: list[GateSpec]) -> None:
         self._set_phase(GoalPhase.planning)
+        self.exec.rejected_tasks = []  # a plan cut short by a crash is made again, from the start
         text = ""
         try:
             result = await self._agent_turn(
@@ -516,9 +520,9 @@ class GoalController:
             self.narrate("plan", "no usable plan: one task that may write the project files")
         self.graph = TaskGraph(goal_id=self.state.goal_id, generated_at=datetime.now(timezone.utc), tasks=accepted)
         self.graph.validate_graph()
+        self.save()  # the rejections first: once the graph exists, a resume does not plan again
         store.save_task_graph(self.paths, self.graph)
         self.narrate("plan", f"task graph: {len(accepted)} task(s) accepted")
-        self.save()
 
     def _budget_snapshot(self, task: Task) -> dict:
         return {"task_budget_secs": task.budget_secs, "goal_time_left_secs": self.state.budget.remaining_time()}
@@ -535,6 +539,9 @@ class GoalController:
             else:
                 self.emit("task_rejected", {"task_id": tid, "reason": v.reason})
                 self.emit("task_status", {"task_id": tid, "status": "failed", "reason": v.reason})
+                rejection = {"task_id": tid, "reason": v.reason}
+                if rejection not in self.exec.rejected_tasks:  # a turn re-run after a crash proposes them again
+                    self.exec.rejected_tasks.append(rejection)
         return accepted
 
     # ------------------------------------------------------------------ agents
@@ -955,6 +962,7 @@ class GoalController:
                     self.narrate("execute", "follow-up tasks ignored: the execute pass limit is reached")
                     return
                 accepted = self._accept_proposals(block["follow_up_tasks"], existing={t.id for t in self.graph.tasks})
+                self.save()
                 if accepted:
                     self.graph.tasks.extend(accepted)
                     store.save_task_graph(self.paths, self.graph)
@@ -1104,7 +1112,19 @@ class GoalController:
         if failed_reviews:
             r = failed_reviews[0]
             return f"review wall: {r.kind} failed ({r.severity}): {r.feedback}", True
+        if self.exec.rejected_tasks:
+            return self._rejected_tasks_blocker(), True
         return None, False
+
+    def _rejected_tasks_blocker(self) -> str:
+        """A rejected task counts as failed: its work was not done, so the goal is not ready; a person decides."""
+        rejected = self.exec.rejected_tasks
+        shown = "; ".join(f"{r['task_id']!r} ({r['reason']})" for r in rejected[:5])
+        more = f"; and {len(rejected) - 5} more (proof.json known_gaps lists them)" if len(rejected) > 5 else ""
+        gid = self.state.goal_id
+        return (f"{len(rejected)} proposed task(s) rejected at intake, so their work was not done: {shown}{more}. "
+                f"Take the rest with `omk-tui accept {gid}`, or `omk-tui reject {gid} --reason ...` and start a new "
+                "goal for the missing work")
 
     def _write_proof(self, blocker: str | None = None) -> Proof:
         from omk_tui.control.proof_builder import build_proof
@@ -1163,6 +1183,16 @@ def _running_loop():
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def infra_reason(exc: BaseException) -> str:
+    """What stopped the run, said plainly: the file system's or our own message (without libgit2's leading object
+    id); the exception's type only for what is a bug (the run_failed event always records the type)."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"could not use {exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, OSError) or type(exc).__module__.startswith("omk_tui."):
+        return re.sub(r"^[0-9a-f]{40}: ", "", str(exc)) or type(exc).__name__
+    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 def apply_budget_add(budget: Budget, time_secs, tokens, usd) -> dict:

@@ -56,6 +56,7 @@ class ExecutionState(BaseModel):
     review_gap: str | None = None
     conflicts: list[dict] = Field(default_factory=list)
     follow_ups: list[dict] = Field(default_factory=list)
+    rejected_tasks: list[dict] = Field(default_factory=list)  # {task_id, reason}: what intake rejected; not ready
     delivered: bool = False
     delivery: dict | None = None  # the proof's Delivery once a PR policy delivered
 

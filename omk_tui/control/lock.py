@@ -69,15 +69,24 @@ def is_locked(lock_path: Path) -> bool:
 
 
 INTERRUPTED = "interrupted"
+STARTING_GRACE_SECS = 15.0  # from goal.json written to its controller's lock taken: well under a second normally
 
 
 def shown_status(status: str, lock_path: Path) -> str:
     """A goal's recorded `status` as a person should read it: a goal recorded as running whose lock a controller took
     but no controller holds now was interrupted (its controller was killed or crashed, or the machine restarted);
-    `omk-tui resume` goes on. A goal with no lock file yet is starting: its controller is about to take the lock.
+    `omk-tui resume` goes on. A goal with no lock file yet is starting — its controller is about to take the lock —
+    unless its goal.json is older than STARTING_GRACE_SECS: then the run was killed before its controller began.
     Only what is shown changes: the record stays as it is until a controller resumes the goal."""
-    if status != "running" or not Path(lock_path).exists():
+    if status != "running":
         return status
+    lock_path = Path(lock_path)
+    if not lock_path.exists():
+        try:
+            age = time.time() - (lock_path.parent / "goal.json").stat().st_mtime
+        except OSError:
+            return status
+        return INTERRUPTED if age > STARTING_GRACE_SECS else status
     return INTERRUPTED if not is_locked(lock_path) else status
 
 

@@ -27,10 +27,21 @@ def _path_problems(task: Task) -> list[str]:
     return check_task_paths(task)
 
 
+def _name_problem(task_id: str) -> str | None:
+    """Why a task id cannot be accepted: it names the slice's git branch and worktree folder."""
+    from omk_tui.planning.slices import NAME_RULE, is_safe_name
+
+    if is_safe_name(task_id):
+        return None
+    return f"malformed task (id {task_id!r} cannot name a git branch or folder; {NAME_RULE})"
+
+
 def review_proposals(
     proposals: list, *, existing_ids: set[str] | None = None, time_left_secs: float | None = None
 ) -> list[Verdict]:
-    """Accept or reject each proposal: shape, duplicate id, path policy, time budget, unknown deps, cycles."""
+    """Accept or reject each proposal: shape, id, duplicate id, path policy, time budget, unknown deps, cycles.
+
+    Whatever is accepted (with the `existing_ids` tasks) forms a graph that `plan_slices` can plan."""
     existing_ids = set(existing_ids or ())
     verdicts: list[Verdict] = []
     seen: set[str] = set()
@@ -48,6 +59,9 @@ def review_proposals(
             task.owner_role = "implementer"
         if not task.id.strip() or not task.title.strip():
             verdicts.append(Verdict(raw, task, False, "malformed task (empty id or title)"))
+            continue
+        if (problem := _name_problem(task.id)) is not None:
+            verdicts.append(Verdict(raw, task, False, problem))
             continue
         if task.id in seen or task.id in existing_ids:
             verdicts.append(Verdict(raw, task, False, f"duplicate task id {task.id!r}"))

@@ -36,6 +36,7 @@ def build_proof(ctl, blocker: str | None) -> Proof:
         gaps.append("review wall not run")
     if exe.final is None:
         gaps.append("post-integration gates not run")
+    gaps += [f"task {r['task_id']!r} rejected at intake: {r['reason']}" for r in exe.rejected_tasks]
     unreadable = ctl.view_gaps()
     if unreadable:
         gaps.append(f"{unreadable} unreadable event-log line(s)")

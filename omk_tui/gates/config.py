@@ -25,6 +25,8 @@ _ANY_HEADER = re.compile(r"^\s*\[")
 class GateConfigError(ValueError):
     """A `.omk/gates.toml` that cannot be used. `line` is 1-based, or None when unknown."""
 
+    advice = "fix the file (or remove it to use the detected gates)"
+
     def __init__(self, path: Path, line: int | None, field: str | None, message: str) -> None:
         self.path = Path(path)
         self.line = line

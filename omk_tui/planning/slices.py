@@ -37,6 +37,7 @@ DEFAULT_OWNER_ROLE = "executor"
 
 # A slice id and a goal id become a git branch component and a folder name: keep them to plain names.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+NAME_RULE = "use letters, digits, '.', '_', '-'"
 
 
 class OverlapSerialization(BaseModel):
@@ -138,18 +139,16 @@ def _scope_and_name_problems(graph: TaskGraph, goal_id: str, *, allow_git_paths:
             "the task graph has no goal id; give one (goal_id, or --goal-id on the command line) "
             "to name branches and worktrees"
         )
-    elif not _is_safe_name(goal_id):
-        problems.append(f"goal id {goal_id!r} cannot name a branch or folder; use letters, digits, '.', '_', '-'")
+    elif not is_safe_name(goal_id):
+        problems.append(f"goal id {goal_id!r} cannot name a branch or folder; {NAME_RULE}")
     for task in graph.tasks:
-        if is_slice_task(task) and not _is_safe_name(task.id):
-            problems.append(
-                f"task {task.id!r} would be a slice but its id cannot name a branch or folder; "
-                "use letters, digits, '.', '_', '-'"
-            )
+        if is_slice_task(task) and not is_safe_name(task.id):
+            problems.append(f"task {task.id!r} would be a slice but its id cannot name a branch or folder; {NAME_RULE}")
     return problems
 
 
-def _is_safe_name(name: str) -> bool:
+def is_safe_name(name: str) -> bool:
+    """`name` can be a git branch component and a folder name."""
     return bool(_SAFE_NAME.match(name)) and ".." not in name and not name.endswith((".lock", "."))
 
 

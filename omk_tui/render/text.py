@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omk_tui.models.gates import GateResult
 from omk_tui.models.proof import Proof
+from omk_tui.render.safe import printable, printable_data
 
 
 def format_age(secs: float | None) -> str:
@@ -23,6 +24,7 @@ def _clip(text: str, width: int) -> str:
 
 def render_goals_table(rows: list[dict]) -> str:
     """`omk-tui goals`: one line per goal, newest first."""
+    rows = printable_data(rows)
     header = ("ID", "STATUS", "PHASE", "PROGRESS", "AGE", "GOAL")
     lines = [header]
     for r in rows:
@@ -49,6 +51,7 @@ def _money(x) -> str:
 
 def render_goal_text(d: dict) -> str:
     """`omk-tui show GOAL`: the dict of :func:`omk_tui.render.goal_data.goal_detail` as text."""
+    d = printable_data(d)
     out = [f"goal {d['id']}", f"  {d['goal']}"]
     status = d["status"] + (f" ({d['readiness']})" if d.get("readiness") and d["readiness"] != d["status"] else "")
     prog = d["progress"]
@@ -117,7 +120,12 @@ def _gate_row(g: GateResult) -> tuple[str, str, str, str, str]:
     return g.name, verdict, req, code, f"{g.duration_ms / 1000:.1f}s"
 
 
+def _printable_proof(proof: Proof) -> Proof:
+    return Proof.model_validate(printable_data(proof.model_dump()))
+
+
 def render_proof_text(proof: Proof) -> str:
+    proof = _printable_proof(proof)
     out = [f"proof for {proof.goal_id}",
            f"status {proof.status.value} · readiness {proof.readiness}",
            f"summary: {proof.summary}"]
@@ -165,12 +173,14 @@ def _md_cell(text: str) -> str:
 
 
 def render_proof_md(proof: Proof) -> str:
+    blocker = printable(proof.blocker, newlines=True) if proof.blocker else None
+    proof = _printable_proof(proof)
     icon = {"ready": "✅", "not_ready": "❌", "blocked": "⛔"}.get(proof.readiness, "•")
     out = [f"# Proof: {proof.goal_id}", "",
            f"**{icon} {proof.readiness}** — status `{proof.status.value}`", "", proof.summary, ""]
-    if proof.blocker:
+    if blocker:
         # every line of a multi-line blocker stays inside the quote
-        out += ["> **Blocker:** " + proof.blocker.replace("\n", "\n> "), ""]
+        out += ["> **Blocker:** " + blocker.replace("\n", "\n> "), ""]
     if proof.base_commit or proof.integration_branch:
         out.append(f"- Base commit: `{proof.base_commit or '-'}`")
         out.append(f"- Integration: `{proof.integration_branch or '-'}`"

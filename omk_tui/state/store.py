@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -169,19 +171,37 @@ def _first_line(exc: Exception) -> str:
 def load_goal(paths: GoalPaths) -> GoalState:
     state = load_state_file(paths.goal_json, GoalState)
     if state is None:
-        raise GoalNotFound(f"{paths.goal_json} does not exist")
+        raise GoalNotFound(
+            f"goal {paths.goal_id} has no goal.json ({paths.goal_json} does not exist: the file was removed, or the "
+            "goal was never fully created); restore the file, or remove the folder and start a new goal with "
+            "`omk-tui run`")
     return state
+
+
+STALE_CREATION_SECS = 600.0  # a staging folder this old belongs to no creation in progress (those take < 1 s)
 
 
 def create_goal(repo: Path, state: GoalState) -> GoalPaths:
     """A new goal's folder with its `goal.json`: made under a staging name (not a goal id, so nothing lists it)
-    and renamed into place, so a run killed while it creates the goal never leaves a goal without `goal.json`."""
+    and renamed into place, so a run killed while it creates the goal never leaves a goal without `goal.json`.
+    The staging folders such killed creations left behind are removed here."""
     final = goal_paths(repo, state.goal_id)
+    _remove_stale_creations(final.root.parent)
     staging = GoalPaths(final.root.with_name(".creating-" + final.root.name)).ensure()
     save_goal(staging, state)
     staging.root.rename(final.root)
     fsync_dir(final.root.parent)
     return final
+
+
+def _remove_stale_creations(goals: Path) -> None:
+    now = time.time()
+    for staging in goals.glob(".creating-goal-*"):
+        try:
+            if now - staging.stat().st_mtime > STALE_CREATION_SECS:
+                shutil.rmtree(staging, ignore_errors=True)
+        except OSError:
+            pass  # gone meanwhile
 
 
 def save_goal(paths: GoalPaths, state: GoalState) -> None:

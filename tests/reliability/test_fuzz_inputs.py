@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -25,7 +25,7 @@ from omk_tui.control.prompts import extract_json_blocks
 from omk_tui.gates.config import GateConfigError, parse_gates_toml
 from omk_tui.gates.plan import resolve_gates
 from omk_tui.models.gates import GateSpec
-from omk_tui.models.tasks import TaskGraph, TaskGraphError
+from omk_tui.models.tasks import Task, TaskGraph, TaskGraphError
 from omk_tui.planning.slices import SlicePlanError, plan_slices
 
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -141,7 +141,11 @@ plan_block = st.one_of(st.fixed_dictionaries({"tasks": st.lists(proposal, max_si
 
 @FUZZ
 @given(st.lists(plan_block, max_size=3), st.text(max_size=40), st.booleans(),
-       st.none() | st.floats(0, 5000), st.sets(ids, max_size=2))
+       st.none() | st.floats(0, 5000), st.sets(st.sampled_from(["a", "b", "goal-execute", "x" * 80]), max_size=2))
+# an id that cannot name a branch: once accepted, and the goal failed when its slices were planned
+@example([{"tasks": [{"id": "bad id/..", "title": "T", "write_set": ["b.py"]}]}], "", True, None, set())
+@example([{"tasks": [{"id": "c", "title": "T", "write_set": ["c.py"], "dependencies": ["a"]},
+                     {"id": "a/b", "title": "T", "write_set": ["a.py"]}]}], "", False, None, {"a"})
 def test_any_plan_answer_gives_every_proposal_a_verdict_with_a_reason(blocks, prose, fenced, time_left, existing):
     text = _answer(blocks, prose, fenced)
     found = extract_json_blocks(text)
@@ -156,8 +160,9 @@ def test_any_plan_answer_gives_every_proposal_a_verdict_with_a_reason(blocks, pr
         if v.accepted:
             assert v.task is not None
             assert set(v.task.dependencies) <= {t.id for t in accepted} | set(existing)
-    if accepted and not existing:  # what the controller then does with the accepted tasks
-        graph = TaskGraph(goal_id=GOAL, tasks=accepted)
+    if accepted:  # what the controller then does with them: plan them with the tasks the goal already has
+        done = [Task(id=tid, title="done before", write_set=["done.py"], status="done") for tid in sorted(existing)]
+        graph = TaskGraph(goal_id=GOAL, tasks=done + accepted)
         graph.validate_graph()
         plan_slices(graph, goal_id=GOAL)
 
