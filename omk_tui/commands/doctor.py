@@ -288,10 +288,10 @@ def _worktrees_check(root) -> dict:
 
 
 def _config_check(root) -> dict:
-    from omk_tui.config import ConfigError, load_config
+    from omk_tui.config import ConfigError, agent_settings, load_config
 
     try:
-        load_config(root)
+        agent_settings(root, load_config(root))  # what `run` refuses without --agent and --approval
     except ConfigError as exc:
         return check("config", "error", str(exc), "fix .omk/config.toml (or remove it for the defaults)",
                      required=True)
