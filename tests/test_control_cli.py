@@ -175,7 +175,8 @@ def test_usage_errors_exit_2_with_a_message(tmp_path, env):
     # an agent SPEC, a count or an amount that cannot work is refused before any goal exists
     for bad, said in ((["--agent", "nosuch"], "unknown agent SPEC"), (["--agent", "script:x.json"], "does not exist"),
                       (["--max-agents", "100000"], "from 1 to 64"), (["--budget-usd", "nan"], "finite number"),
-                      (["--budget-tokens", "-1"], "more than 0"), (["--budget-time", "inf"], "finite")):
+                      (["--budget-tokens", "-1"], "more than 0"), (["--budget-time", "inf"], "finite"),
+                      (["--budget-time", "-5m"], "more than 0"), (["--budget-time", "0m"], "more than 0")):
         res = omk(repo, "run", "fix the failing test in tests/test_x.py", "--allow-dirty", *bad, env=env)
         assert res.returncode == 2 and said in res.stderr, (bad, res.stderr)
     assert not (repo / ".omk" / "goals").exists() or not list((repo / ".omk" / "goals").iterdir())
@@ -183,6 +184,9 @@ def test_usage_errors_exit_2_with_a_message(tmp_path, env):
     assert res.returncode == 2 and "not a duration" in res.stderr
     res = omk(repo, "pause", "nope", env=env)
     assert res.returncode == 2 and "no goals" in res.stderr
+    for command, wait in (("pause", "-1"), ("cancel", "nan")):
+        res = omk(repo, command, "latest", "--wait", wait, env=env)
+        assert res.returncode == 2 and "--wait" in res.stderr, (command, wait, res.stderr)
     assert "Traceback" not in res.stderr
 
 
