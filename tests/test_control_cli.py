@@ -61,12 +61,18 @@ def test_pause_from_another_process_then_resume_reaches_ready(tmp_path, env):
     agent = write_script(tmp_path / "s.json", SLOW)
     run = start_run(repo, agent, env)
     goal_id = wait_for_agent_text(repo)
+    # no --budget-time: adding time to the running goal leaves it unlimited, and both the CLI and the controller say so
+    more = omk(repo, "budget-add", "latest", "--time", "5m", env=env)
+    assert more.returncode == 0 and "sent to the running controller" in more.stdout, more.stderr
+    assert "(time_secs unlimited: nothing added there)" in more.stdout, more.stdout
     paused = omk(repo, "pause", "latest", env=env)
     assert paused.returncode == 0, paused.stderr
     assert "paused" in paused.stdout
     assert run.wait(timeout=60) == 5  # paused
     paths = goal_paths(repo, goal_id)
-    assert load_goal(paths).status.value == "paused"
+    assert load_goal(paths).status.value == "paused" and load_goal(paths).budget.time_secs is None
+    said = [e.payload["summary"] for e in read_events(paths.events).events if e.kind == "narrative"]
+    assert any("time_secs unlimited: nothing added there" in s for s in said), said
     assert not marked_processes(goal_id)  # the agent was ended with its process group
     resumed = omk(repo, "resume", goal_id, "--json", env=env)
     assert resumed.returncode == 0, resumed.stderr
