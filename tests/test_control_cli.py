@@ -68,9 +68,13 @@ def test_pause_from_another_process_then_resume_reaches_ready(tmp_path, env):
     paused = omk(repo, "pause", "latest", env=env)
     assert paused.returncode == 0, paused.stderr
     assert "paused" in paused.stdout
-    assert run.wait(timeout=60) == 5  # paused
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 5  # paused
+    # the run's last lines say what happened and the command that goes on
+    assert "paused — paused by the user\n" in err and f"next: resume it when you are ready: `omk-tui resume {goal_id}`" in err, err
     paths = goal_paths(repo, goal_id)
     assert load_goal(paths).status.value == "paused" and load_goal(paths).budget.time_secs is None
+    assert load_proof(paths).summary == "paused by the user" and load_proof(paths).blocker == "paused by the user"
     said = [e.payload["summary"] for e in read_events(paths.events).events if e.kind == "narrative"]
     assert any("time_secs unlimited: nothing added there" in s for s in said), said
     assert not marked_processes(goal_id)  # the agent was ended with its process group

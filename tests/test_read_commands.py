@@ -306,3 +306,28 @@ def test_a_goal_running_again_does_not_show_its_earlier_proofs_blocker(repo, two
     code, out, err = run_cli(capsys, "proof", NEW_ID, "--repo", str(repo))
     assert code == 0 and "status paused" in out
     assert f"goal {NEW_ID} is running again; this proof is from its earlier run (status paused)" in err
+
+
+def test_show_states_each_blocker_once(repo, capsys):
+    """The proof's blocker, the goal's failure and the blocked slice say the same cause in other words: shown once,
+    with the failure's next step kept."""
+    from omk_tui.models.goal import GoalFailure
+
+    why = "the agent changed no file in 2 attempts (its write scope: project files); nothing to verify"
+    paths = build_goal(repo, NEW_ID, "Add a --json flag", done=False, created=NOW)
+    state = load_goal(paths)
+    state.status = GoalStatus.not_ready
+    state.failure = GoalFailure(kind="not_ready", reason=f"slice t2 is blocked: {why}",
+                                next_action="omk-tui resume " + NEW_ID)
+    save_goal(paths, state)
+    save_proof(paths, Proof(goal_id=NEW_ID, status=GoalStatus.not_ready, readiness="not_ready",
+                            summary=f"not_ready: slice t2 is blocked: {why}", blocker=f"slice t2 is blocked: {why}"))
+    with EventLog(paths.events) as log:
+        log.append(make_event(NEW_ID, "slice_state", {"slice_id": "t2", "state": "blocked", "reason": why}))
+    code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo), "--json")
+    assert code == 0
+    blockers = json.loads(out)["blockers"]
+    assert blockers[0] == f"slice t2 is blocked: {why} (next: omk-tui resume {NEW_ID})"
+    assert [b for b in blockers if why in b] == blockers[:1]  # the other ones are other causes (slice s2, a permission)
+    code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo))
+    assert out.split("\ntasks")[0].count(why) == 1

@@ -104,7 +104,8 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False,
 
         c = Console(stderr=True, highlight=False, soft_wrap=True)  # paths and commands are never broken
         # Text, not markup: a summary or a hint can quote test names, agent text or paths with brackets
-        c.print(Text.assemble((proof.status.value, "bold"), f" — {proof.summary}"))
+        summary = proof.summary.removeprefix(f"{proof.status.value}: ")  # the status is already at the start
+        c.print(Text.assemble((proof.status.value, "bold"), f" — {summary}"))
         for h in proof.human_decisions_required:
             c.print(Text(f"  next: {h}"))
         c.print(Text(f"  proof: {ctl.paths.proof_json}"))

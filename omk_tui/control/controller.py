@@ -385,7 +385,7 @@ class GoalController:
             self.emit("goal_paused", {"by": "user"}, durable=True)
             self._set_status(GoalStatus.paused, "paused by the user",
                              next_action=f"omk-tui resume {self.state.goal_id}")
-            return self._write_proof(blocker="paused")
+            return self._write_proof(blocker="paused by the user")
         if stop.why == "cancel":
             self.emit("goal_cancelled", {"by": "user"}, durable=True)
             self._set_status(GoalStatus.cancelled, "cancelled by the user; worktrees are kept for inspection",

@@ -58,12 +58,21 @@ def budget_dict(b: GoalBundle) -> dict:
 
 
 def blockers(b: GoalBundle) -> list[str]:
-    """Why the goal is not (yet) ready, most specific first, without repeats."""
+    """Why the goal is not (yet) ready, most specific first, each cause once: the proof's blocker, the goal's
+    failure and a blocked slice often say the same thing in other words (`slice s1 is blocked: R`,
+    `not_ready: slice s1 is blocked: R`, `slice s1 blocked: R`); a cause already stated is not repeated, only
+    its next step added when no line names it yet."""
     out: list[str] = []
 
-    def add(text: str | None) -> None:
-        if text and text not in out:
-            out.append(text)
+    def add(text: str | None, cause: str | None = None, next_action: str | None = None) -> None:
+        if not text:
+            return
+        said = next((i for i, line in enumerate(out) if (cause or text) in line), None)
+        then = f" (next: {next_action})" if next_action and not any(next_action in line for line in out) else ""
+        if said is None:
+            out.append(text + then)
+        else:
+            out[said] += then
 
     if b.status == INTERRUPTED:
         add(f"interrupted: no controller is running this goal (it was killed or crashed); "
@@ -74,13 +83,13 @@ def blockers(b: GoalBundle) -> list[str]:
             add(f"human decision required: {d}")
     if b.state is not None and b.state.failure is not None:
         f = b.state.failure
-        add(f"{f.kind}: {f.reason}" + (f" (next: {f.next_action})" if f.next_action else ""))
+        add(f"{f.kind}: {f.reason}", f.reason, f.next_action)
     v = b.view
     if v is not None:
         add(v.blocker)
         for s in sorted(v.slices.values(), key=lambda s: s.slice_id):
             if s.state in ("blocked", "failed"):
-                add(f"slice {s.slice_id} {s.state}" + (f": {s.reason}" if s.reason else ""))
+                add(f"slice {s.slice_id} {s.state}" + (f": {s.reason}" if s.reason else ""), s.reason or None)
         for c in v.conflicts:
             files = ", ".join(c.get("files") or [])
             add(f"merge conflict in slice {c.get('slice_id')}" + (f" ({files})" if files else ""))
