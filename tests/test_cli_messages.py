@@ -122,3 +122,11 @@ def test_a_reader_that_went_away_ends_the_command_quietly(tmp_path):
             os.close(write)
         assert res.returncode in (1, 2), (args, res.stderr)
         assert "Error" not in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
+
+
+def test_goal_help_says_what_matches_and_clean_needs_a_goal_or_all():
+    subs = subcommands()
+    for name in ("accept", "reject", "deliver", "clean", "show", "proof", "pause", "resume", "cancel", "budget-add"):
+        text = " ".join(subs[name].format_help().split())
+        assert "a unique prefix or suffix of one" in text and "unique part" not in text, name
+    assert subs["clean"].format_usage().startswith("usage: omk-tui clean [-h] (GOAL | --all)")
