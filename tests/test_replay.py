@@ -93,5 +93,6 @@ def test_replay_errors_are_clear(tmp_path):
     assert r.returncode == 2 and "no goal matches 'nope'" in r.stderr and "Traceback" not in r.stderr
     r = _cli("replay", "latest", "--json", cwd=repo)
     assert r.returncode == 2 and "--json needs --headless" in r.stderr
-    r = _cli("replay", "latest", "--headless", "--speed", "0", cwd=repo)
-    assert r.returncode == 2 and "--speed" in r.stderr
+    for speed in ("0", "-1", "nan", "inf"):
+        r = _cli("replay", "latest", "--headless", "--speed", speed, cwd=repo)
+        assert r.returncode == 2 and "--speed" in r.stderr and "finite number more than 0" in r.stderr, speed

@@ -20,29 +20,26 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _finite(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number")
-    return value
 
 
 def positive_amount(text: str) -> float:
     """An argparse type: a finite number > 0 (`nan`, `inf` and `1e400` are not amounts)."""
-    value = _finite(text)
-    if value <= 0:
+    value = _number(text)
+    if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number more than 0")
     return value
 
 
 def non_negative_amount(text: str) -> float:
     """An argparse type: a finite number >= 0 (seconds to wait, a pace multiplier where 0 means none)."""
-    value = _finite(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be 0 or more")
+    value = _number(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number, 0 or more")
     return value
 
 
