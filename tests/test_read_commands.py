@@ -331,3 +331,21 @@ def test_show_states_each_blocker_once(repo, capsys):
     assert [b for b in blockers if why in b] == blockers[:1]  # the other ones are other causes (slice s2, a permission)
     code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo))
     assert out.split("\ntasks")[0].count(why) == 1
+
+
+def test_proof_notes_a_goal_whose_status_changed_since_its_proof(repo, capsys):
+    """A goal cancelled with no controller (`omk-tui cancel`) keeps the proof of its last run: proof says so."""
+    from omk_tui.control.offline import cancel_offline
+
+    paths = build_goal(repo, OLD_ID, "Fix the slugify bug", done=True, created=NOW)
+    state = load_goal(paths)
+    state.status = GoalStatus.not_ready
+    save_goal(paths, state)
+    save_proof(paths, Proof(goal_id=OLD_ID, status=GoalStatus.not_ready, readiness="not_ready",
+                            summary="not_ready: a gate failed", blocker="a gate failed"))
+    code, out, err = run_cli(capsys, "proof", OLD_ID, "--repo", str(repo))
+    assert code == 0 and err == ""  # the goal is as its proof says
+    cancel_offline(repo, paths)
+    code, out, err = run_cli(capsys, "proof", OLD_ID, "--repo", str(repo))
+    assert code == 0 and "status not_ready" in out
+    assert f"note: goal {OLD_ID} is now cancelled; this proof was written when it was not_ready" in err, err
