@@ -324,6 +324,9 @@ def _gates_check(root) -> dict:
         return check("gates", "warning", NO_GATES_MESSAGE,
                      "add [[gates]] entries to .omk/gates.toml (runs block without gates)")
     listed = ", ".join(f"{s.name} (`{s.command_line}`)" for s in plan.specs)
+    if plan.notes:  # e.g. a detected gate whose tool is not on PATH: it would fail on this machine
+        return check("gates", "warning", f"{plan.source}: {listed}; note: {'; '.join(plan.notes)}",
+                     "install what the note names, or list the gates to run in .omk/gates.toml")
     return check("gates", "ok", f"{plan.source}: {listed}")
 
 
