@@ -349,3 +349,15 @@ def test_proof_notes_a_goal_whose_status_changed_since_its_proof(repo, capsys):
     code, out, err = run_cli(capsys, "proof", OLD_ID, "--repo", str(repo))
     assert code == 0 and "status not_ready" in out
     assert f"note: goal {OLD_ID} is now cancelled; this proof was written when it was not_ready" in err, err
+
+
+def test_show_gate_columns_stay_aligned_for_as_baseline_and_long_names():
+    from omk_tui.render.text import _gate_lines
+
+    gate = {"exit_code": 1, "duration_ms": 1500, "command_line": "pytest -q"}
+    lines = _gate_lines([{**gate, "scope": "s1", "name": "pytest", "status": "failed"},
+                         {**gate, "scope": "s2", "name": "pytest", "status": "as baseline"},
+                         {**gate, "scope": "a-very-long-slice-id", "name": "a-long-gate-name-here",
+                          "status": "failed (optional)"}])
+    assert len({line.index(" exit ") for line in lines}) == 1, lines
+    assert lines[0] == "  s1                   pytest                failed            exit 1       1.5s  pytest -q"

@@ -38,18 +38,17 @@ def goal_row(s: GoalSummary, now: datetime | None = None) -> dict:
 
 
 def budget_dict(b: GoalBundle) -> dict:
-    """Limits, spent and left: the goal.json budget, with the tokens/USD the event log counted."""
+    """Limits, spent and left: the goal.json budget, with the tokens/USD the event log counted when more."""
     v = b.view or GoalView(goal_id=b.goal_id)
     budget = b.state.budget.model_dump() if b.state is not None else dict(v.budget)
-    spent_tokens = max(int(budget.get("spent_tokens") or 0), v.tokens_in + v.tokens_out)
-    spent_usd = max(float(budget.get("spent_usd") or 0.0), v.usd)
+    spent = v.spent(budget=budget)  # the tokens/USD the event log counted when more than recorded
     out = {
         "time_secs": budget.get("time_secs"),
         "tokens": budget.get("tokens"),
         "usd": budget.get("usd"),
         "spent_time_secs": float(budget.get("spent_time_secs") or 0.0),
-        "spent_tokens": spent_tokens,
-        "spent_usd": round(spent_usd, 6),
+        "spent_tokens": spent["spent_tokens"],
+        "spent_usd": round(spent["spent_usd"], 6),
     }
     for limit, spent in (("time_secs", "spent_time_secs"), ("tokens", "spent_tokens"), ("usd", "spent_usd")):
         out[f"left_{limit}"] = None if out[limit] is None else max(0, out[limit] - out[spent])
