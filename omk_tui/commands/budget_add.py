@@ -24,14 +24,13 @@ def run(args) -> int:
 
     if not (args.time or args.tokens or args.usd):
         raise UsageError("say what to add: --time 30m, --tokens N or --usd X")
-    secs = args.time
     repo, paths = goal_of(args)
     fc = FileControl(paths, repo)
     if fc.controller_alive():
-        note = unlimited_note(load_goal(paths), secs, args.tokens, args.usd)  # limits only change by budget-add
-        fc.add_budget(time_secs=secs, tokens=args.tokens, usd=args.usd)
+        note = unlimited_note(load_goal(paths), args.time, args.tokens, args.usd)  # limits only change by budget-add
+        fc.add_budget(time_secs=args.time, tokens=args.tokens, usd=args.usd)
         print(f"goal {paths.goal_id}: budget request sent to the running controller{note}")
         return 0
-    state = budget_add_offline(paths, secs, args.tokens, args.usd)
-    print(f"goal {paths.goal_id}: {budget_summary(state, secs, args.tokens, args.usd)}")
+    state = budget_add_offline(paths, args.time, args.tokens, args.usd)
+    print(f"goal {paths.goal_id}: {budget_summary(state, args.time, args.tokens, args.usd)}")
     return 0
