@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import re
 import sys
 
 from omk_tui import __version__
@@ -23,6 +24,10 @@ COMMAND_MODULES = (
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+
+# `--budget-time -5m` or `--wait -1`: a value (refused by the option's own check, with a reason), not an unknown
+# option. argparse takes only plain negative numbers such as `-5` for values.
+NEGATIVE_VALUE = re.compile(r"^-\.?\d")
 
 
 class UsageError(Exception):
@@ -42,7 +47,33 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(modname) is None:
             continue
         importlib.import_module(modname).register(sub)
+    for p in (parser, *sub.choices.values()):
+        p._negative_number_matcher = NEGATIVE_VALUE
+    parser.subcommands = sub.choices  # type: ignore[attr-defined]
     return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown one is reported with the usage of the subcommand it was given to."""
+    args, extra = parser.parse_known_args(argv)
+    if not getattr(args, "command", None):
+        if "dashboard" not in parser.subcommands:  # type: ignore[attr-defined]
+            return args
+        args, extra = parser.parse_known_args(["dashboard", *(argv if argv is not None else sys.argv[1:])])
+    if extra:
+        command = parser.subcommands[args.command]  # type: ignore[attr-defined]
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def quiet_broken_pipe() -> int:
+    """stdout's reader went away (omk-tui ... | head): stop quietly, as command-line tools do. stdout is pointed
+    at /dev/null so that Python's own flush at exit does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_FAILURE
 
 
 def state_write_advice(exc: OSError, args) -> str:
@@ -69,15 +100,16 @@ def state_write_advice(exc: OSError, args) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     if not getattr(args, "command", None):
-        if "dashboard" in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
-            args = parser.parse_args(["dashboard", *(argv if argv is not None else sys.argv[1:])])
-        else:
-            parser.print_help()
-            return EXIT_USAGE
+        parser.print_help()
+        return EXIT_USAGE
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, so that a reader gone away is seen below, not at exit
+        return code
+    except BrokenPipeError:
+        return quiet_broken_pipe()
     except UsageError as exc:
         print(f"omk-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

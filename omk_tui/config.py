@@ -110,5 +110,25 @@ def load_config(repo: Path) -> OmkConfig:
         raise ConfigError(f"{path}: {problems}") from exc
 
 
+def agent_settings(repo: Path, config: OmkConfig, agent: str | None = None,
+                   approval: str | None = None) -> tuple[str, str]:
+    """The agent SPEC (checked; a `script:` path made absolute) and the approval policy a run uses: `agent` and
+    `approval` when given (command-line options), else the config's. What `run`, `ralph`, `prompt` and `doctor`
+    check: a ConfigError saying what is wrong and, for a value from the config file, where it is set."""
+    from omk_tui.agents.policy import PolicyError, check_policy
+    from omk_tui.agents.spec import AgentSpecError, canonical_spec
+
+    where = f"{Path(repo) / '.omk' / CONFIG_FILE}: agent."
+    try:
+        check_policy(approval or config.agent.approval)
+    except PolicyError as exc:
+        raise ConfigError(str(exc) if approval else f"{where}approval: {exc}") from None
+    try:
+        spec = canonical_spec(agent or config.agent.default)
+    except AgentSpecError as exc:
+        raise ConfigError(str(exc) if agent else f"{where}default: {exc}") from None
+    return spec, approval or config.agent.approval
+
+
 def data_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "omk-tui"

@@ -237,6 +237,14 @@ class GoalView:
             return (self.last_ts - self.first_ts).total_seconds()
         return 0.0
 
+    def spent(self, now: datetime | None = None, budget: dict | None = None) -> dict:
+        """What the goal spent: `spent_time_secs` (`time_spent(now)`), and the tokens and USD of `budget` (default
+        the recorded one), or what the fold counted when that is more (usage reported after the last record)."""
+        b = (self.budget if budget is None else budget) or {}
+        return {"spent_time_secs": self.time_spent(now),
+                "spent_tokens": max(int(b.get("spent_tokens") or 0), self.tokens_in + self.tokens_out),
+                "spent_usd": max(float(b.get("spent_usd") or 0.0), self.usd)}
+
     def time_spent(self, now: datetime | None = None) -> float:
         """`elapsed_secs`, and with `now` (the goal's run going on) the time since it was last recorded."""
         spent = self.elapsed_secs

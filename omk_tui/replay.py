@@ -13,6 +13,7 @@ from pathlib import Path
 
 from omk_tui.models.events import Event
 from omk_tui.projection import GOAL_SCOPE, GoalView, fold
+from omk_tui.render.text import fit
 from omk_tui.state.eventlog import read_events
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -144,6 +145,7 @@ def render_json(view: GoalView, events: int | None = None) -> dict:
     """A plain, stable dict of what the view shows (sorted keys; no wall-clock values)."""
     done, total = view.progress
     budget = view.budget or {}
+    spent = view.spent(view.last_ts)
     return {
         "goal_id": view.goal_id,
         "goal": view.goal,
@@ -154,10 +156,14 @@ def render_json(view: GoalView, events: int | None = None) -> dict:
         "progress": {"done": done, "total": total},
         "events": view.events_applied if events is None else events,
         "known_gaps": view.gaps,
-        "recorded_secs": round(view.time_spent(view.last_ts), 3),  # the time run up to the last event
+        "recorded_secs": round(spent["spent_time_secs"], 3),  # the time run up to the last event
         "tokens": {"input": view.tokens_in, "output": view.tokens_out},
         "usd": round(view.usd, 6),
-        "budget": {k: budget.get(k) for k in sorted(budget)},
+        # the recorded limits; spent as the TUI's status line counts it (the fold's tokens/USD when more than
+        # recorded, the time run up to the last event): the same figures as `tokens`, `usd` and `recorded_secs`
+        "budget": {k: budget.get(k) for k in sorted(budget)} | {
+            "spent_time_secs": round(spent["spent_time_secs"], 3), "spent_tokens": spent["spent_tokens"],
+            "spent_usd": round(spent["spent_usd"], 6)},
         "tasks": [
             {"id": t.id, "title": t.title, "status": t.status, "dependencies": list(t.dependencies),
              "attempts": t.attempts, "slice": t.slice_id}
@@ -197,26 +203,32 @@ def render_text(view: GoalView) -> str:
     out.append(f"tokens in {d['tokens']['input']} out {d['tokens']['output']} · usd {d['usd']:.4f}")
     out.append("")
     out.append("tasks")
+    wid, wst, wsl = fit(d["tasks"], "id", 8), fit(d["tasks"], "status", 9), fit(d["tasks"], "slice", 5)
     for t in d["tasks"]:
         deps = ",".join(t["dependencies"]) or "-"
-        out.append(f"  {t['id']:<8} {t['status']:<9} deps {deps:<10} slice {t['slice'] or '-':<5} "
+        out.append(f"  {t['id']:<{wid}} {t['status']:<{wst}} deps {deps:<10} slice {t['slice'] or '-':<{wsl}} "
                    f"attempts {t['attempts']}  {t['title']}")
     for o in d["overlaps"]:
         out.append(f"  overlap: {o.get('blocked_slice_id')} after {o.get('serializes_after')} "
                    f"({o.get('kind')} {o.get('path')})")
     out.append("slices")
+    wid, wst = fit(d["slices"], "id", 8), fit(d["slices"], "state", 9)
     for s in d["slices"]:
-        out.append(f"  {s['id']:<8} {s['state']:<9} attempt {s['attempt']}  {s['branch']}  "
+        out.append(f"  {s['id']:<{wid}} {s['state']:<{wst}} attempt {s['attempt']}  {s['branch']}  "
                    f"+{s['insertions']}/-{s['deletions']}  {', '.join(s['changed_files'])}".rstrip())
     out.append("gates")
+    ws, wn, wst = fit(d["gates"], "scope", 9), fit(d["gates"], "name", 12), fit(d["gates"], "status", 9)
     for g in d["gates"]:
         code = "-" if g["exit_code"] is None else g["exit_code"]
         dur = "-" if g["duration_ms"] is None else f"{g['duration_ms'] / 1000:.1f}s"
-        out.append(f"  {g['scope']:<9} {g['name']:<12} {g['status']:<9} exit {code!s:<4} {dur:>7}  {g['lines']} lines")
+        out.append(f"  {g['scope']:<{ws}} {g['name']:<{wn}} {g['status']:<{wst}} exit {code!s:<4} {dur:>7}  "
+                   f"{g['lines']} lines")
     if d["reviews"]:
         out.append("reviews")
+        wsc, wk = fit(d["reviews"], "scope", 9), fit(d["reviews"], "kind", 10)
         for r in d["reviews"]:
-            out.append(f"  {r['scope']:<9} {r['kind']:<10} {'passed' if r['passed'] else 'failed'} ({r['severity']})")
+            out.append(f"  {r['scope']:<{wsc}} {r['kind']:<{wk}} {'passed' if r['passed'] else 'failed'} "
+                       f"({r['severity']})")
     if d["pending_permissions"]:
         out.append("pending permissions: " + ", ".join(d["pending_permissions"]))
     if d["proof"]:

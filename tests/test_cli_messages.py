@@ -90,3 +90,43 @@ def test_a_path_the_file_system_refuses_is_named_not_an_internal_error(tmp_path)
     assert res.returncode == 1 and "internal error" not in res.stderr
     assert "cannot use" in res.stderr and ".omk/goals" in res.stderr and "Not a directory" in res.stderr
     assert (repo / ".omk" / "goals").read_text() == "a file where the goals folder belongs\n"
+
+
+def test_an_unknown_option_is_reported_with_the_subcommands_usage(tmp_path):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "omk_tui", "show", "x", "--reason", "y"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert res.stderr.startswith("usage: omk-tui show ") and "unrecognized arguments: --reason y" in res.stderr
+
+
+def test_a_reader_that_went_away_ends_the_command_quietly(tmp_path):
+    """`omk-tui ... | head`: stdout closed early is not an internal error and prints no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "s.json").write_text('{"default": [{"say": "hi"}, {"say": "there"}]}')
+    agent = f"script:{tmp_path / 's.json'}"
+    for args in (["clean", "--all", "--dry-run"], ["doctor", "--json"], ["goals", "--json"],
+                 ["prompt", "--agent", agent, "--json", "go"]):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the first line is written
+        try:
+            res = subprocess.run([sys.executable, "-m", "omk_tui", *args], cwd=tmp_path, stdout=write,
+                                 stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write)
+        assert res.returncode in (1, 2), (args, res.stderr)
+        assert "Error" not in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
+
+
+def test_goal_help_says_what_matches_and_clean_needs_a_goal_or_all():
+    subs = subcommands()
+    for name in ("accept", "reject", "deliver", "clean", "show", "proof", "pause", "resume", "cancel", "budget-add"):
+        text = " ".join(subs[name].format_help().split())
+        assert "a unique prefix or suffix of one" in text and "unique part" not in text, name
+    assert subs["clean"].format_usage().startswith("usage: omk-tui clean [-h] (GOAL | --all)")

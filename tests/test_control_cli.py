@@ -61,12 +61,22 @@ def test_pause_from_another_process_then_resume_reaches_ready(tmp_path, env):
     agent = write_script(tmp_path / "s.json", SLOW)
     run = start_run(repo, agent, env)
     goal_id = wait_for_agent_text(repo)
+    # no --budget-time: adding time to the running goal leaves it unlimited, and both the CLI and the controller say so
+    more = omk(repo, "budget-add", "latest", "--time", "5m", env=env)
+    assert more.returncode == 0 and "sent to the running controller" in more.stdout, more.stderr
+    assert "(time_secs unlimited: nothing added there)" in more.stdout, more.stdout
     paused = omk(repo, "pause", "latest", env=env)
     assert paused.returncode == 0, paused.stderr
     assert "paused" in paused.stdout
-    assert run.wait(timeout=60) == 5  # paused
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 5  # paused
+    # the run's last lines say what happened and the command that goes on
+    assert "paused — paused by the user\n" in err and f"next: resume it when you are ready: `omk-tui resume {goal_id}`" in err, err
     paths = goal_paths(repo, goal_id)
-    assert load_goal(paths).status.value == "paused"
+    assert load_goal(paths).status.value == "paused" and load_goal(paths).budget.time_secs is None
+    assert load_proof(paths).summary == "paused by the user" and load_proof(paths).blocker == "paused by the user"
+    said = [e.payload["summary"] for e in read_events(paths.events).events if e.kind == "narrative"]
+    assert any("time_secs unlimited: nothing added there" in s for s in said), said
     assert not marked_processes(goal_id)  # the agent was ended with its process group
     resumed = omk(repo, "resume", goal_id, "--json", env=env)
     assert resumed.returncode == 0, resumed.stderr
@@ -175,7 +185,8 @@ def test_usage_errors_exit_2_with_a_message(tmp_path, env):
     # an agent SPEC, a count or an amount that cannot work is refused before any goal exists
     for bad, said in ((["--agent", "nosuch"], "unknown agent SPEC"), (["--agent", "script:x.json"], "does not exist"),
                       (["--max-agents", "100000"], "from 1 to 64"), (["--budget-usd", "nan"], "finite number"),
-                      (["--budget-tokens", "-1"], "more than 0"), (["--budget-time", "inf"], "finite")):
+                      (["--budget-tokens", "-1"], "more than 0"), (["--budget-time", "inf"], "finite"),
+                      (["--budget-time", "-5m"], "more than 0"), (["--budget-time", "0m"], "more than 0")):
         res = omk(repo, "run", "fix the failing test in tests/test_x.py", "--allow-dirty", *bad, env=env)
         assert res.returncode == 2 and said in res.stderr, (bad, res.stderr)
     assert not (repo / ".omk" / "goals").exists() or not list((repo / ".omk" / "goals").iterdir())
@@ -183,6 +194,9 @@ def test_usage_errors_exit_2_with_a_message(tmp_path, env):
     assert res.returncode == 2 and "not a duration" in res.stderr
     res = omk(repo, "pause", "nope", env=env)
     assert res.returncode == 2 and "no goals" in res.stderr
+    for command, wait in (("pause", "-1"), ("cancel", "nan")):
+        res = omk(repo, command, "latest", "--wait", wait, env=env)
+        assert res.returncode == 2 and "--wait" in res.stderr, (command, wait, res.stderr)
     assert "Traceback" not in res.stderr
 
 

@@ -192,3 +192,15 @@ def test_decisions_hold_the_lock_so_no_controller_starts_meanwhile(tmp_path: Pat
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     ControllerLock(paths.lock).acquire()  # released after the decision
+
+
+def test_an_unknown_or_ambiguous_goal_is_a_usage_error(tmp_path: Path, env: dict):
+    repo = make_repo(tmp_path, gate_command=None)
+    first = make_goal(repo, goal_id="goal-20261122-100000-000-aaaaaaaa")
+    make_goal(repo, goal_id="goal-20261122-110000-000-bbbbbbbb")
+    before = tree_of(first)
+    for command in (["accept"], ["reject", "--reason", "no"], ["deliver"], ["clean"]):
+        for goal, said in (("zzz", "no goal matches 'zzz'"), ("goal-2026", "'goal-2026' matches 2 goals")):
+            proc = cli(env, repo, command[0], goal, *command[1:])
+            assert proc.returncode == 2 and said in proc.stderr, (command, goal, proc.stderr)
+    assert tree_of(first) == before and gh_calls(env) == []  # nothing was touched

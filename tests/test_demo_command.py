@@ -41,3 +41,12 @@ def test_demo_refuses_a_file_or_a_folder_with_files(tmp_path):
     res = demo(tmp_path, "--dir", "full", worktrees=tmp_path / "wt")
     assert res.returncode == 2 and "is not empty" in res.stderr
     assert (tmp_path / "full" / "keep.txt").read_text() == "keep\n"
+
+
+def test_demo_refuses_json_without_headless_and_a_bad_pace_before_creating_anything(tmp_path):
+    for args, said in ((["--json"], "--json needs --headless"), (["--headless", "--pace", "-1"], "0 or more"),
+                       (["--headless", "--pace", "nan"], "finite"), (["--headless", "--pace", "inf"], "finite")):
+        res = subprocess.run([sys.executable, "-m", "omk_tui", "demo", "--dir", "d", *args], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 2 and said in res.stderr, (args, res.stderr)
+        assert not (tmp_path / "d").exists()

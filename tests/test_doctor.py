@@ -161,6 +161,24 @@ def test_repository_checks(tmp_path):
     assert config["status"] == "error" and "config.toml" in config["detail"] and config["required"]
 
 
+@pytest.mark.parametrize("setting,said", [
+    ('approval = "bogus"', "agent.approval: unknown approval policy 'bogus'"),
+    ('approval = "pattern:("', "agent.approval: approval policy 'pattern:(': bad regular expression"),
+    ('default = "bogus:x"', "agent.default: unknown agent SPEC 'bogus:x'"),
+])
+def test_the_config_check_refuses_what_run_refuses(tmp_path, setting, said):
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".omk").mkdir()
+    (repo / ".omk" / "config.toml").write_text(f"[agent]\n{setting}\n")
+    proc = doctor(tmp_path, "--json", cwd=repo)
+    config = checks_by_name(proc)["config"]
+    assert proc.returncode == 1 and config["status"] == "error" and config["required"]
+    assert said in config["detail"] and str(repo / ".omk" / "config.toml") in config["detail"], config
+    run = subprocess.run([sys.executable, "-m", "omk_tui", "run", "fix the failing test in tests/test_x.py"],
+                         cwd=repo, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and said in run.stderr, run.stderr  # the same words: one check, shared
+
+
 def test_outside_a_repository_is_a_warning_but_an_explicit_repo_is_required(tmp_path):
     folder = tmp_path / "plain"
     folder.mkdir()

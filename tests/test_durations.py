@@ -13,3 +13,9 @@ def test_durations_parse(text, secs):
 def test_bad_durations_say_what_is_expected(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["-5m", "0m", "0", "-5", "inf", "nan", "--5"])
+def test_a_duration_too_short_says_it_must_be_more_than_0(text):
+    with pytest.raises(ValueError, match="more than 0"):
+        parse_duration(text)

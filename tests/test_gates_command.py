@@ -136,3 +136,22 @@ def test_ctrl_c_ends_the_gates_quietly_and_leaves_no_process(tmp_path):
         assert proc.returncode == 130 and "Traceback" not in err and "Event loop is closed" not in err, err
         left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
         assert not left
+
+
+def test_a_detected_gate_whose_tool_is_not_on_path_is_kept_with_a_note(tmp_path):
+    repo = make_repo(tmp_path / "r")
+    (repo / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_x.py").write_text("def test_x():\n    pass\n")
+    path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep) if d and not (Path(d) / "ruff").exists())
+    note = "`ruff` is not on PATH: the ruff gates will fail until it is installed"
+    env = {**os.environ, "PATH": path, "COLUMNS": "200"}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "omk_tui", *a], cwd=repo, env=env,  # noqa: E731
+                                    capture_output=True, text=True, timeout=50)
+    data = json.loads(run("gates", "--json").stdout)
+    assert [g["name"] for g in data["gates"]] == ["pytest", "ruff"] and data["notes"] == [note]
+    proc = run("gates")
+    assert f"note: {note}" in proc.stderr
+    doctor = {c["name"]: c for c in json.loads(run("doctor", "--json").stdout)}["gates"]
+    assert doctor["status"] == "warning" and note in doctor["detail"] and "ruff (`ruff check`)" in doctor["detail"]
+    assert not doctor["required"]

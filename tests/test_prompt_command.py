@@ -66,11 +66,13 @@ def test_agent_failure_exits_1_with_the_reason(tmp_path):
 
 
 def test_usage_errors_exit_2(tmp_path):
+    (tmp_path / "afile").write_text("")
     for args, message in [
         (["--agent", "nonsense"], "unknown agent SPEC"),
         (["--agent", "script:missing.json"], "does not exist"),
         (["--approval", "sometimes"], "unknown approval policy"),
         (["--cwd", str(tmp_path / "nope")], "no such folder"),
+        (["--cwd", str(tmp_path / "afile")], "not a folder"),
         (["--timeout", "0"], "--timeout"),
         (["--agent", f"script:{tmp_path}"], "is a folder, not a script file"),
         (["--scope", "/etc"], "give a path relative to --cwd"),

@@ -97,3 +97,24 @@ def test_gates_passing_on_an_untouched_tree_do_not_pass_the_run(tmp_path, env):
     _, contract = contract_of(repo)
     assert contract["passed"] is False and "changed no file" in contract["reason"]
     assert contract["changed_files"] == []
+
+
+def test_usage_errors_exit_2_before_anything_starts(tmp_path, env):
+    repo = make_repo(tmp_path / "repo")
+    for args, said in ((["do something", "--agent", "bogus"], "unknown agent SPEC 'bogus'"),
+                       (["do something", "--agent", "script:nope.json"], "does not exist"),
+                       (["", "--agent", "kimi"], "the TASK is empty"), (["   "], "the TASK is empty")):
+        res = ralph(repo, *args, env=env)
+        assert res.returncode == 2 and said in res.stderr, (args, res.stderr)
+        assert "internal error" not in res.stderr
+    (repo / ".omk" / "config.toml").write_text('[agent]\napproval = "bogus"\n')
+    res = ralph(repo, "do something", env=env)
+    assert res.returncode == 2 and "agent.approval: unknown approval policy 'bogus'" in res.stderr, res.stderr
+    assert not (repo / ".omk" / "ralph").exists()
+
+
+def test_a_missing_agent_executable_exits_1_naming_it(tmp_path, env):
+    repo = make_repo(tmp_path / "repo")
+    res = ralph(repo, "do something", "--agent", 'acp:"no-such-agent-omk"', env=env)
+    assert res.returncode == 1 and "the agent failed" in res.stderr and "no-such-agent-omk" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr

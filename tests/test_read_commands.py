@@ -372,3 +372,58 @@ def test_agent_text_with_terminal_controls_is_printed_escaped_everywhere(repo, c
         assert "\\x1b[31mRED\\x1b[0m \\x1b]0;PWNED\\x07 \\x9b2J title\\r\\nFAKE: ready \\u202e" in text, argv
     code, out, _ = run_cli(capsys, "proof", OLD_ID, "--format", "json", "--repo", str(repo))
     assert json.loads(out)["blocker"] == HOSTILE  # JSON keeps the text as it is
+
+
+def test_show_states_each_blocker_once(repo, capsys):
+    """The proof's blocker, the goal's failure and the blocked slice say the same cause in other words: shown once,
+    with the failure's next step kept."""
+    from omk_tui.models.goal import GoalFailure
+
+    why = "the agent changed no file in 2 attempts (its write scope: project files); nothing to verify"
+    paths = build_goal(repo, NEW_ID, "Add a --json flag", done=False, created=NOW)
+    state = load_goal(paths)
+    state.status = GoalStatus.not_ready
+    state.failure = GoalFailure(kind="not_ready", reason=f"slice t2 is blocked: {why}",
+                                next_action="omk-tui resume " + NEW_ID)
+    save_goal(paths, state)
+    save_proof(paths, Proof(goal_id=NEW_ID, status=GoalStatus.not_ready, readiness="not_ready",
+                            summary=f"not_ready: slice t2 is blocked: {why}", blocker=f"slice t2 is blocked: {why}"))
+    with EventLog(paths.events) as log:
+        log.append(make_event(NEW_ID, "slice_state", {"slice_id": "t2", "state": "blocked", "reason": why}))
+    code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo), "--json")
+    assert code == 0
+    blockers = json.loads(out)["blockers"]
+    assert blockers[0] == f"slice t2 is blocked: {why} (next: omk-tui resume {NEW_ID})"
+    assert [b for b in blockers if why in b] == blockers[:1]  # the other ones are other causes (slice s2, a permission)
+    code, out, _ = run_cli(capsys, "show", NEW_ID, "--repo", str(repo))
+    assert out.split("\ntasks")[0].count(why) == 1
+
+
+def test_proof_notes_a_goal_whose_status_changed_since_its_proof(repo, capsys):
+    """A goal cancelled with no controller (`omk-tui cancel`) keeps the proof of its last run: proof says so."""
+    from omk_tui.control.offline import cancel_offline
+
+    paths = build_goal(repo, OLD_ID, "Fix the slugify bug", done=True, created=NOW)
+    state = load_goal(paths)
+    state.status = GoalStatus.not_ready
+    save_goal(paths, state)
+    save_proof(paths, Proof(goal_id=OLD_ID, status=GoalStatus.not_ready, readiness="not_ready",
+                            summary="not_ready: a gate failed", blocker="a gate failed"))
+    code, out, err = run_cli(capsys, "proof", OLD_ID, "--repo", str(repo))
+    assert code == 0 and err == ""  # the goal is as its proof says
+    cancel_offline(repo, paths)
+    code, out, err = run_cli(capsys, "proof", OLD_ID, "--repo", str(repo))
+    assert code == 0 and "status not_ready" in out
+    assert f"note: goal {OLD_ID} is now cancelled; this proof was written when it was not_ready" in err, err
+
+
+def test_show_gate_columns_stay_aligned_for_as_baseline_and_long_names():
+    from omk_tui.render.text import _gate_lines
+
+    gate = {"exit_code": 1, "duration_ms": 1500, "command_line": "pytest -q"}
+    lines = _gate_lines([{**gate, "scope": "s1", "name": "pytest", "status": "failed"},
+                         {**gate, "scope": "s2", "name": "pytest", "status": "as baseline"},
+                         {**gate, "scope": "a-very-long-slice-id", "name": "a-long-gate-name-here",
+                          "status": "failed (optional)"}])
+    assert len({line.index(" exit ") for line in lines}) == 1, lines
+    assert lines[0] == "  s1                   pytest                failed            exit 1       1.5s  pytest -q"

@@ -93,5 +93,42 @@ def test_replay_errors_are_clear(tmp_path):
     assert r.returncode == 2 and "no goal matches 'nope'" in r.stderr and "Traceback" not in r.stderr
     r = _cli("replay", "latest", "--json", cwd=repo)
     assert r.returncode == 2 and "--json needs --headless" in r.stderr
-    r = _cli("replay", "latest", "--headless", "--speed", "0", cwd=repo)
-    assert r.returncode == 2 and "--speed" in r.stderr
+    for speed in ("0", "-1", "nan", "inf"):
+        r = _cli("replay", "latest", "--headless", "--speed", speed, cwd=repo)
+        assert r.returncode == 2 and "--speed" in r.stderr and "finite number more than 0" in r.stderr, speed
+
+
+def _columns_view():
+    from omk_tui.models.events import make_event
+    from omk_tui.projection import fold
+
+    gid = "goal-20261122-100000-000-aaaaaaaa"
+    gate = lambda name, **kw: {"name": name, "command_line": f"{name} -q", "passed": False, "exit_code": 1,  # noqa: E731
+                               "duration_ms": 1500, **kw}
+    events = [make_event(gid, "goal_created", {"goal": "g", "repo": "/r", "budget": {"tokens": 20000}}),
+              make_event(gid, "task_proposed", {"task": {"id": "t1", "title": "short"}}),
+              make_event(gid, "task_proposed", {"task": {"id": "a-long-task-id", "title": "long"}}),
+              make_event(gid, "slice_planned", {"slice_id": "t1", "task_id": "t1", "branch": "b1"}),
+              make_event(gid, "slice_planned", {"slice_id": "a-long-task-id", "task_id": "a-long-task-id",
+                                                 "branch": "b2"}),
+              make_event(gid, "gate_finished", {"scope": "t1", "result": gate("pytest",
+                                                                               only_baseline_failures=True)}),
+              make_event(gid, "gate_finished", {"scope": "a-long-task-id", "result": gate("pytest")}),
+              make_event(gid, "usage", {"input_tokens": 9000, "output_tokens": 1540})]
+    return fold(gid, events)
+
+
+def test_headless_columns_stay_aligned_for_long_ids_and_as_baseline():
+    text = render_text(_columns_view())
+    rows = lambda section: text.split(f"\n{section}\n")[1].split("\n")[:2]  # noqa: E731
+    for section, word in (("tasks", "deps"), ("slices", "attempt"), ("gates", "exit")):
+        first, second = rows(section)
+        assert first.index(word) == second.index(word), (section, first, second)
+    assert "as baseline" in rows("gates")[1]
+
+
+def test_headless_json_budget_spent_matches_the_counted_tokens():
+    d = render_json(_columns_view())
+    assert d["tokens"] == {"input": 9000, "output": 1540}
+    assert d["budget"]["spent_tokens"] == 10540 and d["budget"]["tokens"] == 20000
+    assert d["budget"]["spent_time_secs"] == d["recorded_secs"]

@@ -20,15 +20,37 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_amount(text: str) -> float:
-    """An argparse type: a finite number > 0 (`nan`, `inf` and `1e400` are not amounts)."""
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def positive_amount(text: str) -> float:
+    """An argparse type: a finite number > 0 (`nan`, `inf` and `1e400` are not amounts)."""
+    value = _number(text)
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number more than 0")
     return value
+
+
+def non_negative_amount(text: str) -> float:
+    """An argparse type: a finite number >= 0 (seconds to wait, a pace multiplier where 0 means none)."""
+    value = _number(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number, 0 or more")
+    return value
+
+
+def duration(text: str) -> float:
+    """An argparse type: a duration more than 0 (`30m`, `2h`, `1d`, `90s`, `1h30m` or seconds)."""
+    from omk_tui.control.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_repo_arg(parser) -> None:
@@ -60,8 +82,11 @@ def print_json(data) -> None:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+GOAL_HELP = "goal id, a unique prefix or suffix of one, or `latest`"
+
+
 def add_goal_arg(parser) -> None:
-    parser.add_argument("goal", nargs="?", default="latest", help="goal id, unique prefix, or `latest` (default)")
+    parser.add_argument("goal", nargs="?", default="latest", help=f"{GOAL_HELP} (default)")
 
 
 def goal_of(args):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_goal_arg, add_repo_arg
+from omk_tui.commands._common import add_goal_arg, add_repo_arg, non_negative_amount
 
 
 def register_intent(sub, name: str, help_text: str) -> None:
     p = sub.add_parser(name, help=help_text)
     add_goal_arg(p)
     add_repo_arg(p)
-    p.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the controller to stop (default 15)")
+    p.add_argument("--wait", type=non_negative_amount, default=15.0, help="seconds to wait for the controller to stop (default 15)")
     p.set_defaults(func=lambda args: send_intent(args, name))
 
 

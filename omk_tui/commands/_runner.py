@@ -106,7 +106,8 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False,
 
         c = Console(stderr=True, highlight=False, soft_wrap=True)  # paths and commands are never broken
         # Text, not markup: a summary or a hint can quote test names, agent text or paths with brackets
-        c.print(Text.assemble((proof.status.value, "bold"), f" — {printable(proof.summary)}"))
+        summary = proof.summary.removeprefix(f"{proof.status.value}: ")  # the status is already at the start
+        c.print(Text.assemble((proof.status.value, "bold"), f" — {printable(summary)}"))
         nexts = list(proof.human_decisions_required)
         if proof.status.value == "failed_infra" and ctl.state.failure and ctl.state.failure.next_action:
             nexts.append(ctl.state.failure.next_action)

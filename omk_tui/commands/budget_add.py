@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_goal_arg, add_repo_arg, positive_amount, positive_int
+from omk_tui.commands._common import add_goal_arg, add_repo_arg, duration, positive_amount, positive_int
 
 
 def register(sub) -> None:
     p = sub.add_parser("budget-add", help="add time, tokens or money to a goal's budget")
     add_goal_arg(p)
-    p.add_argument("--time", default=None, help="more wall-clock time, e.g. 30m")
+    p.add_argument("--time", type=duration, default=None, help="more wall-clock time, e.g. 30m")
     p.add_argument("--tokens", type=positive_int, default=None, help="more tokens")
     p.add_argument("--usd", type=positive_amount, default=None, help="more money (USD)")
     add_repo_arg(p)
@@ -19,21 +19,18 @@ def run(args) -> int:
     from omk_tui.cli import UsageError
     from omk_tui.commands._common import goal_of
     from omk_tui.control.client import FileControl
-    from omk_tui.control.durations import parse_duration
-    from omk_tui.control.offline import budget_add_offline, budget_summary
+    from omk_tui.control.offline import budget_add_offline, budget_summary, unlimited_note
+    from omk_tui.state.store import load_goal
 
     if not (args.time or args.tokens or args.usd):
         raise UsageError("say what to add: --time 30m, --tokens N or --usd X")
-    try:
-        secs = parse_duration(args.time) if args.time else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
     repo, paths = goal_of(args)
     fc = FileControl(paths, repo)
     if fc.controller_alive():
-        fc.add_budget(time_secs=secs, tokens=args.tokens, usd=args.usd)
-        print(f"goal {paths.goal_id}: budget request sent to the running controller")
+        note = unlimited_note(load_goal(paths), args.time, args.tokens, args.usd)  # limits only change by budget-add
+        fc.add_budget(time_secs=args.time, tokens=args.tokens, usd=args.usd)
+        print(f"goal {paths.goal_id}: budget request sent to the running controller{note}")
         return 0
-    state = budget_add_offline(paths, secs, args.tokens, args.usd)
-    print(f"goal {paths.goal_id}: {budget_summary(state, secs, args.tokens, args.usd)}")
+    state = budget_add_offline(paths, args.time, args.tokens, args.usd)
+    print(f"goal {paths.goal_id}: {budget_summary(state, args.time, args.tokens, args.usd)}")
     return 0

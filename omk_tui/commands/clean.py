@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from omk_tui.commands._common import add_repo_arg, print_json, repo_root
+from omk_tui.commands._common import GOAL_HELP, add_repo_arg, print_json, repo_root
 
 
 def register(sub) -> None:
     p = sub.add_parser("clean", help="remove a goal's worktrees and merged branches",
+                       usage="%(prog)s [-h] (GOAL | --all) [--dry-run] [--json] [--repo REPO]",
                        description="Remove the goal's worktrees (a worktree with uncommitted work is kept and listed) "
                        "and its branches merged into the base branch (unmerged ones are kept and listed). A goal "
                        "a controller is running is not touched (pause it first); processes left behind by a "
                        "killed controller are ended. Exit codes: 0 done, 1 failed or a goal refused, 2 usage.")
-    p.add_argument("goal", nargs="?", help="goal id, a unique part of one, or `latest`")
-    p.add_argument("--all", action="store_true", help="every goal of the repository")
+    p.add_argument("goal", nargs="?", metavar="GOAL", help=f"{GOAL_HELP} (or --all)")
+    p.add_argument("--all", action="store_true", help="every goal of the repository (or a GOAL)")
     p.add_argument("--dry-run", action="store_true", help="print what would be removed; change nothing")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_repo_arg(p)

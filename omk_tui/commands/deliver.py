@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from omk_tui.commands._common import add_repo_arg, repo_root
+from omk_tui.commands._common import GOAL_HELP, add_repo_arg, goal_of
 
 
 def register(sub) -> None:
@@ -13,8 +13,8 @@ def register(sub) -> None:
                        "or update the PR(s) with `gh`, then apply the merge policy. Use it after fixing what blocked "
                        "the delivery (a missing remote, `gh auth login`, a rejected push). Refused while a controller "
                        "runs the goal. Exit codes: 0 delivered (or, with --dry-run, would deliver), 1 blocked or "
-                       "refused, 2 usage.")
-    p.add_argument("goal", help="goal id, a unique part of one, or `latest`")
+                       "refused, 2 usage (an unknown or ambiguous GOAL too).")
+    p.add_argument("goal", help=GOAL_HELP)
     p.add_argument("--dry-run", action="store_true",
                    help="print the pushes and gh calls it would make; push, open and write nothing")
     p.add_argument("--policy", choices=("draft-pr", "auto-pr", "local"),
@@ -33,9 +33,9 @@ def run(args) -> int:
     from omk_tui.delivery.redeliver import redeliver
     from omk_tui.state.store import StateFileError
 
-    repo = repo_root(args.repo)
+    repo, paths = goal_of(args)  # an unknown or ambiguous GOAL: a usage error
     try:
-        out = redeliver(repo, args.goal, policy=args.policy, merge_policy=args.merge_policy, dry_run=args.dry_run)
+        out = redeliver(repo, paths.goal_id, policy=args.policy, merge_policy=args.merge_policy, dry_run=args.dry_run)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     except (DeliveryRefused, StateFileError) as exc:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from omk_tui.commands._common import non_negative_amount
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run the demo goal on a sample repository (in the TUI, or --headless)")
     p.add_argument("--headless", action="store_true", help="no UI: progress on stderr, proof path at the end")
     p.add_argument("--json", action="store_true", help="with --headless: print the proof as JSON on stdout")
     p.add_argument("--dir", default=None, help="where to create the sample repository (default: a new temp folder)")
-    p.add_argument("--pace", type=float, default=None,
+    p.add_argument("--pace", type=non_negative_amount, default=None,
                    help="multiplier of the scripted agent's pauses (default 4 in the TUI, so a person can follow "
                    "it, and 1 headless; 0 = as fast as possible)")
     p.set_defaults(func=run)
@@ -42,6 +44,10 @@ def run(args) -> int:
     import os
     import sys
 
+    from omk_tui.cli import UsageError
+
+    if args.json and not args.headless:
+        raise UsageError("--json needs --headless")
     # Worktrees of throwaway demo repos go next to the repo, not into the user's data folder.
     pace = args.pace if args.pace is not None else (1.0 if args.headless else 4.0)
     repo, goal, options, budget = prepare_demo(args.dir, pace)

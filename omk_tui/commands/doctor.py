@@ -288,10 +288,10 @@ def _worktrees_check(root) -> dict:
 
 
 def _config_check(root) -> dict:
-    from omk_tui.config import ConfigError, load_config
+    from omk_tui.config import ConfigError, agent_settings, load_config
 
     try:
-        load_config(root)
+        agent_settings(root, load_config(root))  # what `run` refuses without --agent and --approval
     except ConfigError as exc:
         return check("config", "error", str(exc), "fix .omk/config.toml (or remove it for the defaults)",
                      required=True)
@@ -324,6 +324,9 @@ def _gates_check(root) -> dict:
         return check("gates", "warning", NO_GATES_MESSAGE,
                      "add [[gates]] entries to .omk/gates.toml (runs block without gates)")
     listed = ", ".join(f"{s.name} (`{s.command_line}`)" for s in plan.specs)
+    if plan.notes:  # e.g. a detected gate whose tool is not on PATH: it would fail on this machine
+        return check("gates", "warning", f"{plan.source}: {listed}; note: {'; '.join(plan.notes)}",
+                     "install what the note names, or list the gates to run in .omk/gates.toml")
     return check("gates", "ok", f"{plan.source}: {listed}")
 
 

@@ -20,7 +20,7 @@ def register(sub) -> None:
         "exist), 2 usage or configuration error. Logs: <repo>/.omk/gates-runs/<timestamp>/.",
     )
     add_repo_arg(parser)
-    parser.add_argument("--json", action="store_true", help='print {"passed": bool, "gates": [...]} as JSON')
+    parser.add_argument("--json", action="store_true", help='print {"passed": bool, "gates": [...], "notes": [...]} as JSON')
     parser.add_argument(
         "--only", action="append", metavar="NAME", default=[],
         help="run only this gate (repeatable); names as shown by `omk-tui doctor`",
@@ -53,6 +53,9 @@ def run(args) -> int:
         specs = [s for s in specs if s.name in set(args.only)]
     if not specs:
         return _report_no_gates(args.json, plan.notes, NO_GATES_MESSAGE)
+    if not args.json:
+        for note in plan.notes:  # e.g. a gate's tool is not on PATH: the gate is kept (and fails), and said why
+            print(f"note: {note}", file=sys.stderr)
 
     now = datetime.now()
     run_id = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}"
@@ -64,7 +67,8 @@ def run(args) -> int:
         import json
 
         sys.stdout.write(json.dumps(
-            {"passed": passed, "gates": [r.model_dump(mode="json") for r in results]}, indent=2) + "\n")
+            {"passed": passed, "gates": [r.model_dump(mode="json") for r in results], "notes": plan.notes},
+            indent=2) + "\n")
     else:
         _print_table(results, passed, log_dir / run_id)
     return EXIT_PASSED if passed else EXIT_FAILED

@@ -43,14 +43,13 @@ def run(args) -> int:
     from pathlib import Path
 
     from omk_tui.agents.base import AgentError, SessionConfig
-    from omk_tui.agents.policy import PolicyError, parse_policy
-    from omk_tui.agents.spec import AgentSpecError, open_session, parse_spec
+    from omk_tui.agents.spec import open_session
     from omk_tui.cli import UsageError
-    from omk_tui.config import ConfigError, load_config
+    from omk_tui.config import ConfigError, agent_settings, load_config
 
     cwd = Path(args.cwd).expanduser().resolve()
     if not cwd.is_dir():
-        raise UsageError(f"--cwd {args.cwd}: no such folder")
+        raise UsageError(f"--cwd {args.cwd}: {'not a folder' if cwd.exists() else 'no such folder'}")
     try:
         config = load_config(cwd)
     except ConfigError as exc:
@@ -61,11 +60,9 @@ def run(args) -> int:
     for entry in args.scope or []:
         if not entry.strip() or Path(entry).is_absolute() or ".." in Path(entry).parts:
             raise UsageError(f"--scope {entry!r}: give a path relative to --cwd ({cwd}) that stays inside it")
-    approval = args.approval or config.agent.approval
     try:
-        parse_policy(approval)
-        spec = parse_spec(args.agent or config.agent.default)
-    except (PolicyError, AgentSpecError) as exc:
+        spec, approval = agent_settings(cwd, config, args.agent, args.approval)
+    except ConfigError as exc:
         raise UsageError(str(exc)) from None
     asker = _terminal_asker() if approval == "ask" and sys.stdin.isatty() and args.text != "-" else None
     session_config = SessionConfig(

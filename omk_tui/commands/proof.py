@@ -46,6 +46,9 @@ def run(args) -> int:
     if now == "running":
         print(f"note: goal {paths.goal_id} is running again; this proof is from its earlier run (status "
               f"{proof.status.value}), and a new one is written when this run ends", file=sys.stderr)
+    elif now and now != proof.status.value:  # e.g. cancelled, or interrupted, with no controller to rewrite it
+        print(f"note: goal {paths.goal_id} is now {now}; this proof was written when it was {proof.status.value} "
+              f"(`omk-tui show {paths.goal_id}` has the goal as it is now)", file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(proof.model_dump_json(indent=2) + "\n")
     elif args.format == "md":

@@ -7,7 +7,9 @@ from omk_tui.commands._common import add_repo_arg
 
 def register(sub) -> None:
     p = sub.add_parser("ralph", help="persistent loop: a PRD of user stories, each implemented and verified by the gates",
-                       description="Exit codes: 0 every story verified, 3 stopped before that, 2 usage error.")
+                       description="Exit codes: 0 every story verified, 3 stopped before that, 2 usage or "
+                       "configuration error (an unknown agent SPEC too), 1 the agent failed (e.g. its executable is "
+                       "not installed) or an internal error.")
     p.add_argument("task", help="the task to turn into user stories")
     p.add_argument("--agent", default=None, help="agent SPEC (default: config, else kimi)")
     p.add_argument("--max-iterations", "-m", type=int, default=10, help="iterations before giving up (default 10)")
@@ -24,20 +26,22 @@ def run(args) -> int:
 
     from omk_tui.cli import UsageError
     from omk_tui.commands._common import repo_root
-    from omk_tui.config import ConfigError, load_config
+    from omk_tui.config import ConfigError, agent_settings, load_config
     from omk_tui.git.errors import GitError
     from omk_tui.ralph import Ralph, RalphError
 
-    repo = repo_root(args.repo)
-    try:
-        cfg = load_config(repo)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    if not args.task.strip():
+        raise UsageError("the TASK is empty; say what to build, e.g. omk-tui ralph \"add a --json flag to list\"")
     if args.max_iterations < 1:
         raise UsageError("--max-iterations must be at least 1")
+    repo = repo_root(args.repo)
+    try:
+        agent, approval = agent_settings(repo, load_config(repo), args.agent)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    ralph = Ralph(repo, args.task, agent=args.agent or cfg.agent.default, max_iterations=args.max_iterations,
-                  yolo=args.yolo, approval=cfg.agent.approval, say=lambda s: console.print(s, markup=False))
+    ralph = Ralph(repo, args.task, agent=agent, max_iterations=args.max_iterations,
+                  yolo=args.yolo, approval=approval, say=lambda s: console.print(s, markup=False))
     from omk_tui.agents.base import AgentError
 
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from omk_tui.commands._common import add_repo_arg
+from omk_tui.commands._common import add_repo_arg, positive_amount
 
 
 def register(sub) -> None:
@@ -16,7 +16,7 @@ def register(sub) -> None:
                        "log lines are counted as known gaps.")
     p.add_argument("goal", help="goal id, unique prefix/suffix, `latest`, or a goal folder / events.jsonl path")
     add_repo_arg(p)
-    p.add_argument("--speed", type=float, default=1.0, help="playback speed multiplier (default 1)")
+    p.add_argument("--speed", type=positive_amount, default=1.0, help="playback speed multiplier (default 1)")
     p.add_argument("--headless", action="store_true", help="print the replayed goal instead of opening the UI")
     p.add_argument("--json", action="store_true", help="with --headless: print JSON")
     p.set_defaults(func=run)
@@ -45,8 +45,6 @@ def events_path(goal: str, repo_arg: str) -> Path:
 def run(args) -> int:
     from omk_tui.cli import UsageError
 
-    if args.speed <= 0:
-        raise UsageError("--speed must be greater than 0")
     if args.json and not args.headless:
         raise UsageError("--json needs --headless")
     path = events_path(args.goal, args.repo)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from omk_tui.commands._common import add_repo_arg, positive_amount, positive_int
+from omk_tui.commands._common import add_repo_arg, duration, positive_amount, positive_int
 
 
 def add_goal_options(p) -> None:
     p.add_argument("--agent", default=None, help='agent SPEC: kimi | acp:"CMD" | wire | wire:"CMD" | script:PATH')
     p.add_argument("--max-agents", type=int, default=2, help="slices that run in parallel (default 2)")
-    p.add_argument("--budget-time", default=None, help="wall-clock budget, e.g. 30m, 2h, 1d")
+    p.add_argument("--budget-time", type=duration, default=None, help="wall-clock budget, e.g. 30m, 2h, 1d")
     p.add_argument("--budget-tokens", type=positive_int, default=None, help="token budget")
     p.add_argument("--budget-usd", type=positive_amount, default=None, help="money budget in USD")
     p.add_argument("--approval", default=None, help="never | safe | yolo | pattern:REGEX | ask (default: config, else yolo)")
@@ -32,8 +32,7 @@ def register(sub) -> None:
 
 def build_options(args):
     from omk_tui.cli import UsageError
-    from omk_tui.config import ConfigError, load_config
-    from omk_tui.control.durations import parse_duration
+    from omk_tui.config import ConfigError, agent_settings, load_config
     from omk_tui.models.goal import Budget, GoalOptions
 
     from omk_tui.commands._common import repo_root
@@ -50,31 +49,18 @@ def build_options(args):
         resolve_worktrees_base(repo)  # a worktrees folder inside the repository: refused now, not after planning
     except GitError as exc:
         raise UsageError(str(exc)) from exc
-    try:
-        time_secs = parse_duration(args.budget_time) if args.budget_time else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
     if not 1 <= args.max_agents <= 64:
         raise UsageError("--max-agents must be from 1 to 64")
-    approval = args.approval or config.agent.approval
-    from omk_tui.agents.policy import check_policy
-
-    try:
-        check_policy(approval)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    from omk_tui.agents.spec import AgentSpecError, canonical_spec
-
     try:
         # checked before a goal exists; a script's path is stored absolute, so a resume from anywhere finds it
-        agent = canonical_spec(args.agent or config.agent.default)
-    except AgentSpecError as exc:
+        agent, approval = agent_settings(repo, config, args.agent, args.approval)
+    except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     options = GoalOptions(
         agent=agent, max_agents=args.max_agents, approval=approval,
         delivery_policy=args.policy, merge_policy=args.merge_policy, allow_dirty=args.allow_dirty,
     )
-    budget = Budget(time_secs=time_secs, tokens=args.budget_tokens, usd=args.budget_usd)
+    budget = Budget(time_secs=args.budget_time, tokens=args.budget_tokens, usd=args.budget_usd)
     return repo, config, options, budget
 
 

@@ -195,6 +195,8 @@ class GoalController:
         self.narrate("gates", "gates on the integration branch now: " + (f"failing: {', '.join(red)}" if red else "all pass"))
 
     def _apply_budget_add(self, time_secs, tokens, usd) -> None:
+        if unlimited := unlimited_asked(self.state.budget, time_secs, tokens, usd):
+            self.narrate("budget", f"{', '.join(unlimited)} unlimited: nothing added there (it stays unlimited)")
         added = apply_budget_add(self.state.budget, time_secs, tokens, usd)
         if added:
             self.emit("budget_extended", {"budget": self.state.budget.model_dump(mode="json"), "added": added}, durable=True)
@@ -386,7 +388,7 @@ class GoalController:
             self.emit("goal_paused", {"by": "user"}, durable=True)
             self._set_status(GoalStatus.paused, "paused by the user",
                              next_action=f"omk-tui resume {self.state.goal_id}")
-            return self._write_proof(blocker="paused")
+            return self._write_proof(blocker="paused by the user")
         if stop.why == "cancel":
             self.emit("goal_cancelled", {"by": "user"}, durable=True)
             self._set_status(GoalStatus.cancelled, "cancelled by the user; worktrees are kept for inspection",
@@ -1208,6 +1210,12 @@ def apply_budget_add(budget: Budget, time_secs, tokens, usd) -> dict:
         setattr(budget, name, limit + kind(amount))
         added[name] = kind(amount)
     return added
+
+
+def unlimited_asked(budget: Budget, time_secs, tokens, usd) -> list[str]:
+    """The limits a budget request asked to raise that the goal does not have (unlimited: nothing is added)."""
+    asked = {"time_secs": time_secs, "tokens": tokens, "usd": usd}
+    return [name for name, amount in asked.items() if amount and getattr(budget, name) is None]
 
 
 def _update_event(u: AgentUpdate, slice_id: str | None, scope: list[str]) -> tuple[str | None, dict]:

@@ -10,24 +10,28 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 
 def parse_duration(text: str) -> float:
+    """Seconds, more than 0 and finite; ValueError saying what is wrong (`-5m` and `0m` are durations, too short)."""
     t = text.strip().lower().replace(" ", "")
     if not t:
         raise ValueError("empty duration")
+    negative = t.startswith("-")
+    value = _seconds(t[1:] if negative else t, text)
+    if negative or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"duration must be finite and more than 0: {text!r}")
+    return value
+
+
+def _seconds(t: str, text: str) -> float:
     try:
-        value = float(t)
+        return float(t)
     except ValueError:
         pass
-    else:
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"duration must be a finite number of seconds more than 0: {text!r}")
-        return value
     pos, total = 0, 0.0
     for m in _PART.finditer(t):
         if m.start() != pos:
             break
         total += float(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
-    if pos != len(t) or total <= 0:
+    if not t or pos != len(t):
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 30m, 2h, 1d, 1h30m)")
     return total
-

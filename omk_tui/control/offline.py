@@ -34,14 +34,20 @@ def budget_summary(state: GoalState, time_secs, tokens, usd, *, resume: str | No
     """What a budget request left: each asked limit as it is now, naming the unlimited ones (nothing is added to
     an unlimited limit), and what happens next (`resume`: how to continue, by default the command)."""
     budget = state.budget
-    asked = {"time_secs": time_secs, "tokens": tokens, "usd": usd}
     shown = " ".join(f"{name}={'unlimited' if getattr(budget, name) is None else getattr(budget, name)}"
-                     for name in asked)
-    unlimited = [name for name, amount in asked.items() if amount and getattr(budget, name) is None]
-    note = f" ({', '.join(unlimited)} unlimited: nothing added there)" if unlimited else ""
+                     for name in ("time_secs", "tokens", "usd"))
+    note = unlimited_note(state, time_secs, tokens, usd)
     resume = resume or f"`omk-tui resume {state.goal_id}` continues"
     then = resume if state.settled is None else f"the goal is {state.settled}"
     return f"budget now {shown}{note}; {then}"
+
+
+def unlimited_note(state: GoalState, time_secs, tokens, usd) -> str:
+    """` (time_secs unlimited: nothing added there)` when a request asks to raise limits the goal does not have."""
+    from omk_tui.control.controller import unlimited_asked
+
+    unlimited = unlimited_asked(state.budget, time_secs, tokens, usd)
+    return f" ({', '.join(unlimited)} unlimited: nothing added there)" if unlimited else ""
 
 
 def cancel_offline(repo: Path, paths: store.GoalPaths) -> None:

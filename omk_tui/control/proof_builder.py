@@ -46,6 +46,8 @@ def build_proof(ctl, blocker: str | None) -> Proof:
                       f"(or reject it: `omk-tui reject {st.goal_id} --reason ...`)")
     if blocker and st.status is GoalStatus.blocked_on_human:
         humans.append(blocker)
+    if st.status is GoalStatus.paused:
+        humans.append(f"resume it when you are ready: `omk-tui resume {st.goal_id}`")
     ready = st.status is GoalStatus.ready and blocker is None
     if ready:
         readiness, summary = "ready", f"ready: {len(commits)} slice commit(s) integrated, every required gate passes"
@@ -53,7 +55,9 @@ def build_proof(ctl, blocker: str | None) -> Proof:
         readiness, summary = "not_ready", "in progress"
     else:
         readiness = "blocked" if st.status in (GoalStatus.blocked_on_human, GoalStatus.blocked_on_external) else "not_ready"
-        summary = f"{st.status.value}: {blocker or (st.failure.reason if st.failure else '')}"
+        why = blocker or (st.failure.reason if st.failure else "")
+        # `paused by the user`, not `paused: paused by the user`
+        summary = why if why.startswith(st.status.value) else f"{st.status.value}: {why}"
     return Proof(
         goal_id=st.goal_id, status=st.status, readiness=readiness, summary=summary, base_commit=st.base_commit,
         integration_branch=st.integration_branch, integration_commit=exe.integration_commit,

@@ -17,7 +17,7 @@ NO_GATES_MESSAGE = "no local gates were detected or configured"
 class GatePlan:
     specs: list[GateSpec]
     source: Literal["config", "detected", "none"]
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a person should know: a tool not on PATH, a skipped gate
 
     @property
     def names(self) -> list[str]:
@@ -28,11 +28,9 @@ def resolve_gates(repo: Path) -> GatePlan:
     """The gates of `repo`. Raises GateConfigError for a malformed `.omk/gates.toml` (no fallback)."""
     configured = load_gates_file(repo)
     if configured is not None:
-        notes = [f"gates from {gates_file(repo)}"]
         if not configured:
-            notes.append(f"{gates_file(repo)} declares no [[gates]]: {NO_GATES_MESSAGE}")
-            return GatePlan([], "config", notes)
-        return GatePlan(configured, "config", notes)
+            return GatePlan([], "config", [f"{gates_file(repo)} declares no [[gates]]: {NO_GATES_MESSAGE}"])
+        return GatePlan(configured, "config")
     specs, notes = detect_gates(repo)
     if not specs:
         return GatePlan([], "none", notes + [NO_GATES_MESSAGE])

@@ -38,18 +38,17 @@ def goal_row(s: GoalSummary, now: datetime | None = None) -> dict:
 
 
 def budget_dict(b: GoalBundle) -> dict:
-    """Limits, spent and left: the goal.json budget, with the tokens/USD the event log counted."""
+    """Limits, spent and left: the goal.json budget, with the tokens/USD the event log counted when more."""
     v = b.view or GoalView(goal_id=b.goal_id)
     budget = b.state.budget.model_dump() if b.state is not None else dict(v.budget)
-    spent_tokens = max(int(budget.get("spent_tokens") or 0), v.tokens_in + v.tokens_out)
-    spent_usd = max(float(budget.get("spent_usd") or 0.0), v.usd)
+    spent = v.spent(budget=budget)  # the tokens/USD the event log counted when more than recorded
     out = {
         "time_secs": budget.get("time_secs"),
         "tokens": budget.get("tokens"),
         "usd": budget.get("usd"),
         "spent_time_secs": float(budget.get("spent_time_secs") or 0.0),
-        "spent_tokens": spent_tokens,
-        "spent_usd": round(spent_usd, 6),
+        "spent_tokens": spent["spent_tokens"],
+        "spent_usd": round(spent["spent_usd"], 6),
     }
     for limit, spent in (("time_secs", "spent_time_secs"), ("tokens", "spent_tokens"), ("usd", "spent_usd")):
         out[f"left_{limit}"] = None if out[limit] is None else max(0, out[limit] - out[spent])
@@ -58,12 +57,21 @@ def budget_dict(b: GoalBundle) -> dict:
 
 
 def blockers(b: GoalBundle) -> list[str]:
-    """Why the goal is not (yet) ready, most specific first, without repeats."""
+    """Why the goal is not (yet) ready, most specific first, each cause once: the proof's blocker, the goal's
+    failure and a blocked slice often say the same thing in other words (`slice s1 is blocked: R`,
+    `not_ready: slice s1 is blocked: R`, `slice s1 blocked: R`); a cause already stated is not repeated, only
+    its next step added when no line names it yet."""
     out: list[str] = []
 
-    def add(text: str | None) -> None:
-        if text and text not in out:
-            out.append(text)
+    def add(text: str | None, cause: str | None = None, next_action: str | None = None) -> None:
+        if not text:
+            return
+        said = next((i for i, line in enumerate(out) if (cause or text) in line), None)
+        then = f" (next: {next_action})" if next_action and not any(next_action in line for line in out) else ""
+        if said is None:
+            out.append(text + then)
+        else:
+            out[said] += then
 
     if b.status == INTERRUPTED:
         add(f"interrupted: no controller is running this goal (it was killed or crashed); "
@@ -74,13 +82,13 @@ def blockers(b: GoalBundle) -> list[str]:
             add(f"human decision required: {d}")
     if b.state is not None and b.state.failure is not None:
         f = b.state.failure
-        add(f"{f.kind}: {f.reason}" + (f" (next: {f.next_action})" if f.next_action else ""))
+        add(f"{f.kind}: {f.reason}", f.reason, f.next_action)
     v = b.view
     if v is not None:
         add(v.blocker)
         for s in sorted(v.slices.values(), key=lambda s: s.slice_id):
             if s.state in ("blocked", "failed"):
-                add(f"slice {s.slice_id} {s.state}" + (f": {s.reason}" if s.reason else ""))
+                add(f"slice {s.slice_id} {s.state}" + (f": {s.reason}" if s.reason else ""), s.reason or None)
         for c in v.conflicts:
             files = ", ".join(c.get("files") or [])
             add(f"merge conflict in slice {c.get('slice_id')}" + (f" ({files})" if files else ""))

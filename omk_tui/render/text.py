@@ -39,10 +39,20 @@ def render_goals_table(rows: list[dict]) -> str:
     return "\n".join(s.rstrip() for s in out) + "\n"
 
 
-def _gate_text(g: dict) -> str:
-    code = "-" if g["exit_code"] is None else str(g["exit_code"])
-    dur = "-" if g["duration_ms"] is None else f"{g['duration_ms'] / 1000:.1f}s"
-    return f"{g['scope']:<12} {g['name']:<16} {g['status']:<10} exit {code:<4} {dur:>7}  {g['command_line']}"
+def fit(rows: list[dict], key: str, least: int) -> int:
+    """The width of a column: its widest cell, and at least `least` (the usual layout when every cell fits)."""
+    return max([least, *(len(str(r[key] or "-")) for r in rows)])
+
+
+def _gate_lines(gates: list[dict]) -> list[str]:
+    ws, wn, wst = fit(gates, "scope", 12), fit(gates, "name", 16), fit(gates, "status", 10)
+    out = []
+    for g in gates:
+        code = "-" if g["exit_code"] is None else str(g["exit_code"])
+        dur = "-" if g["duration_ms"] is None else f"{g['duration_ms'] / 1000:.1f}s"
+        out.append(f"  {g['scope']:<{ws}} {g['name']:<{wn}} {g['status']:<{wst}} exit {code:<4} {dur:>7}  "
+                   f"{g['command_line']}")
+    return out
 
 
 def _money(x) -> str:
@@ -71,32 +81,35 @@ def render_goal_text(d: dict) -> str:
         out.extend(f"  - {b}" for b in d["blockers"])
     out.append("")
     out.append(f"tasks ({len(d['tasks'])})")
+    wid, wst = fit(d["tasks"], "id", 14), fit(d["tasks"], "status", 9)
     for t in d["tasks"]:
         deps = ",".join(t["dependencies"]) or "-"
-        line = f"  {t['id']:<14} {t['status']:<9} deps {deps:<12} {t['title']}"
+        line = f"  {t['id']:<{wid}} {t['status']:<{wst}} deps {deps:<12} {t['title']}"
         if t["reason"] and t["status"] in ("rejected", "blocked", "failed"):
             line += f" — {t['reason']}"
         out.append(line)
     out.append(f"slices ({len(d['slices'])})")
+    wid, wst = fit(d["slices"], "id", 14), fit(d["slices"], "state", 10)
     for s in d["slices"]:
-        out.append(f"  {s['id']:<14} {s['state']:<10} attempt {s['attempt']}  branch {s['branch'] or '-'}")
+        out.append(f"  {s['id']:<{wid}} {s['state']:<{wst}} attempt {s['attempt']}  branch {s['branch'] or '-'}")
         if s["worktree"]:
-            out.append(f"  {'':<14} worktree {s['worktree']}")
+            out.append(f"  {'':<{wid}} worktree {s['worktree']}")
         if s["changed_files"]:
-            out.append(f"  {'':<14} +{s['insertions']}/-{s['deletions']} {', '.join(s['changed_files'])}")
+            out.append(f"  {'':<{wid}} +{s['insertions']}/-{s['deletions']} {', '.join(s['changed_files'])}")
         if s["reason"] and s["state"] in ("blocked", "failed", "pending"):
-            out.append(f"  {'':<14} {s['reason']}")
+            out.append(f"  {'':<{wid}} {s['reason']}")
     if d["overlaps"]:
         out.append(f"overlap serializations ({len(d['overlaps'])})")
         for o in d["overlaps"]:
             out.append(f"  {o.get('blocked_slice_id')} after {o.get('serializes_after')}: "
                        f"{o.get('kind')} on {o.get('path')}")
     out.append(f"gates ({len(d['gates'])})")
-    out.extend("  " + _gate_text(g) for g in d["gates"])
+    out.extend(_gate_lines(d["gates"]))
     if d["reviews"]:
         out.append("reviews")
+        wsc, wk = fit(d["reviews"], "scope", 12), fit(d["reviews"], "kind", 12)
         for r in d["reviews"]:
-            out.append(f"  {r['scope']:<12} {r['kind']:<12} {'passed' if r.get('passed') else 'failed'}"
+            out.append(f"  {r['scope']:<{wsc}} {r['kind']:<{wk}} {'passed' if r.get('passed') else 'failed'}"
                        f" ({r.get('severity', '')})")
     if d["proof"]:
         out.append(f"proof {d['proof']}")

@@ -23,8 +23,8 @@ def status_text(view: GoalView | None, elapsed: float, *, mode: str = "", status
     if view is None:
         return Text(" no goal selected · press n to start one", style="dim")
     b = view.budget or {}
-    spent_tokens = max(int(b.get("spent_tokens") or 0), view.tokens_in + view.tokens_out)
-    spent_usd = max(float(b.get("spent_usd") or 0.0), view.usd)
+    spent = view.spent()
+    spent_tokens, spent_usd = spent["spent_tokens"], spent["spent_usd"]
     parts = [
         status_badge(status or view.status), Text(f" {view.phase} ", style="bold"),
         Text("· "), Text(duration(elapsed)), Text("  time "),
