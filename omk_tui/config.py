@@ -105,7 +105,8 @@ def load_config(repo: Path) -> OmkConfig:
         return OmkConfig.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in exc.errors()
+            # a validator's own message, without pydantic's "Value error, " before it
+            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()
         )
         raise ConfigError(f"{path}: {problems}") from exc
 
@@ -119,10 +120,11 @@ def agent_settings(repo: Path, config: OmkConfig, agent: str | None = None,
     from omk_tui.agents.spec import AgentSpecError, canonical_spec
 
     where = f"{Path(repo) / '.omk' / CONFIG_FILE}: agent."
-    try:
-        check_policy(approval or config.agent.approval)
-    except PolicyError as exc:
-        raise ConfigError(str(exc) if approval else f"{where}approval: {exc}") from None
+    if approval:  # the config file's own was checked as it was read (`AgentConfig._known_policy`)
+        try:
+            check_policy(approval)
+        except PolicyError as exc:
+            raise ConfigError(str(exc)) from None
     try:
         spec = canonical_spec(agent or config.agent.default)
     except AgentSpecError as exc:

@@ -234,7 +234,7 @@ def test_a_run_that_fails_on_infrastructure_says_what_happened_plainly_and_the_n
     res = omk(repo, "resume", "latest", "--quiet", env=env)
     gid = ctl.state.goal_id
     assert res.returncode == 1, res.stderr
-    assert f"failed_infra — failed_infra: {gates}, line 4: gates[0].timeout_secs: must be" in res.stderr
+    assert f"failed_infra — {gates}, line 4: gates[0].timeout_secs: must be" in res.stderr
     assert f"  next: fix the cause, then `omk-tui resume {gid}`" in res.stderr and "GateConfigError" not in res.stderr
     failed = [e for e in read_events(ctl.paths.events).events if e.kind == "run_failed"]
     assert failed[0].payload["error"].startswith("GateConfigError: ")
