@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,37 @@ def test_ctrl_c_ends_the_gates_quietly_and_leaves_no_process(tmp_path):
         assert proc.returncode == 130 and "Traceback" not in err and "Event loop is closed" not in err, err
         left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
         assert not left
+
+
+def test_gates_left_running_by_a_killed_gates_command_are_ended_by_the_next_one(tmp_path):
+    import signal
+
+    from omk_tui.procs import process_alive
+
+    away = tmp_path / "away.pid"
+    repo = make_repo(tmp_path / "r", (
+        '[[gates]]\nname = "slow"\n'
+        f'command = "setsid sh -c \'echo $$ > {away}; exec sleep 3029\' >/dev/null 2>&1 & echo $$ > {tmp_path}/sh.pid; '
+        'sleep 3030"\n'
+        '[[gates]]\nname = "quick"\ncommand = "true"\n'))
+    proc = subprocess.Popen([sys.executable, "-m", "omk_tui", "gates"], cwd=repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    pids: list[int] = []
+    try:
+        deadline = time.monotonic() + 20
+        while not (away.exists() and away.read_text() and (tmp_path / "sh.pid").exists()
+                   and (tmp_path / "sh.pid").read_text()):
+            assert time.monotonic() < deadline and proc.poll() is None, "the slow gate did not start"
+            time.sleep(0.05)
+        pids = [int(away.read_text()), int((tmp_path / "sh.pid").read_text())]
+        proc.kill()  # kill -9: nothing of omk-tui runs to end its gate
+        proc.wait(timeout=10)
+        assert all(process_alive(p) for p in pids)  # they outlive it: nothing of ours ran to end them
+        again = omk("gates", "--only", "quick", cwd=repo)
+        assert again.returncode == 0, again.stderr
+        assert "process(es) left behind by an `omk-tui gates` that was killed" in again.stderr
+        assert not [p for p in pids if process_alive(p)]
+    finally:
+        for pid in pids:
+            if process_alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -34,6 +34,7 @@ def run(args) -> int:
 
     from omk_tui.cli import UsageError
     from omk_tui.commands._common import repo_root
+    from omk_tui.control.orphans import GATES_MARK, markers, reap_orphans
     from omk_tui.gates import GateConfigError, NO_GATES_MESSAGE, resolve_gates, run_gates
     from omk_tui.models.gates import gates_passed
     from omk_tui.state.store import omk_dir
@@ -54,6 +55,12 @@ def run(args) -> int:
     if not specs:
         return _report_no_gates(args.json, plan.notes, NO_GATES_MESSAGE)
 
+    # An earlier `omk-tui gates` here killed with -9 left its gates running: end them. Ours carry the same marks.
+    reaped = reap_orphans(str(repo), GATES_MARK)
+    if reaped:
+        print(f"ended {len(reaped)} process(es) left behind by an `omk-tui gates` that was killed", file=sys.stderr)
+    mark = markers(str(repo), GATES_MARK)
+    specs = [s.model_copy(update={"env": {**s.env, **mark}}) for s in specs]
     now = datetime.now()
     run_id = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}"
     log_dir = omk_dir(repo) / RUNS_DIR
