@@ -33,7 +33,7 @@ def run(args) -> int:
     from datetime import datetime
 
     from omk_tui.cli import UsageError
-    from omk_tui.commands._common import repo_root
+    from omk_tui.commands._common import cancel_on_stop_signals, repo_root
     from omk_tui.control.orphans import GATES_MARK, markers, reap_orphans
     from omk_tui.gates import GateConfigError, NO_GATES_MESSAGE, resolve_gates, run_gates
     from omk_tui.models.gates import gates_passed
@@ -65,7 +65,15 @@ def run(args) -> int:
     run_id = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}"
     log_dir = omk_dir(repo) / RUNS_DIR
     on_event = None if args.json else _progress_printer()
-    results = asyncio.run(run_gates(specs, repo, log_dir, scope="cli", run_id=run_id, on_event=on_event))
+
+    async def main():
+        cancel_on_stop_signals()
+        return await run_gates(specs, repo, log_dir, scope="cli", run_id=run_id, on_event=on_event)
+
+    try:
+        results = asyncio.run(main())
+    except asyncio.CancelledError:  # SIGTERM or SIGHUP: the running gate was ended, as on Ctrl+C
+        raise KeyboardInterrupt from None
     passed = gates_passed(results)
     if args.json:
         import json
