@@ -54,9 +54,14 @@ async def terminate_group(proc: asyncio.subprocess.Process, grace: float = 2.0) 
 
 async def end_run(proc: asyncio.subprocess.Process, mark: str, grace: float) -> None:
     """End everything a command started: its process group (terminate_group) and every process still carrying
-    its `mark` — those that left the group are SIGKILLed with their own groups."""
+    its `mark` — those that left the group are SIGKILLed with their own groups (and waited for, a second at most:
+    a SIGKILLed process ends when it next runs)."""
     await terminate_group(proc, grace)
-    kill_marked(mark)
+    ended = kill_marked(mark)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 1.0
+    while any(process_alive(pid) for pid in ended) and loop.time() < deadline:
+        await asyncio.sleep(0.02)
 
 
 async def end_command(proc: asyncio.subprocess.Process, reader: asyncio.Future, mark: str, *,
