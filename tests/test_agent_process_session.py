@@ -11,6 +11,7 @@ from omk_tui.agents.acp_client import AcpSession
 from omk_tui.agents.base import AgentError, AgentUpdate, SessionConfig
 from omk_tui.agents.process_session import STDERR_KEEP, STDERR_LINE_MAX, STDERR_UPDATES_PER_TURN
 from omk_tui.agents.wire import WireSession
+from omk_tui.procs import process_alive
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -46,3 +47,17 @@ async def test_a_bad_policy_or_a_missing_folder_is_refused_before_anything_start
     with pytest.raises(AgentError, match="does not exist"):
         session._prepare_start(tmp_path / "gone")
     assert not session.private_tmp.exists() and session.pid is None
+
+
+@pytest.mark.parametrize("backend", [AcpSession, WireSession])
+async def test_ending_the_agent_ends_what_it_started_outside_its_process_group(tmp_path, backend):
+    # an agent that starts a process in a new session (setsid) and exits at start: the process group kill misses
+    # it; the session's environment mark finds it
+    away = tmp_path / "away.pid"
+    agent = (f"setsid sh -c 'echo $$ > {away}; exec sleep 3028' >/dev/null 2>&1 </dev/null & "
+             f"while [ ! -s {away} ]; do sleep 0.02; done; exit 3")
+    session = backend(["sh", "-c", agent], SessionConfig(cwd=tmp_path), start_timeout=20)
+    with pytest.raises(AgentError):
+        await session.start()
+    await session.close()
+    assert not process_alive(int(away.read_text()))

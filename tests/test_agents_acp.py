@@ -13,6 +13,8 @@ import pytest
 
 from omk_tui.agents.base import AgentError, AgentUpdate, PermissionRequest, SessionConfig, prompt_header
 from omk_tui.agents.spec import open_session
+from omk_tui.agents.terminals import TerminalManager
+from omk_tui.procs import process_alive
 
 pytestmark = pytest.mark.timeout(60)
 SCRIPTS = Path(__file__).parent / "support" / "scripts"
@@ -323,6 +325,48 @@ async def test_timeout_during_a_shell_command_kills_the_terminal(tmp_path):
     assert not group_alive(pid)
     out = os.popen("ps -eo args").read()
     assert "sleep 3021" not in out
+
+
+def pid_in(path: Path) -> int:
+    return int(path.read_text())
+
+
+async def test_a_terminal_command_has_exited_when_its_process_exits_and_leaves_nothing(tmp_path):
+    # a background child that holds the output pipe, and one that left the process group (setsid), as a dev
+    # server started in the background: the command is done when its own process exits, the output they print
+    # at once is kept, then both are ended
+    terms = TerminalManager({"PATH": os.environ["PATH"]})
+    command = ("(sleep 3023 & echo $! > held.pid); setsid sh -c 'echo $$ > away.pid; echo from-away; exec sleep 3024' & "
+               "while [ ! -s away.pid ]; do sleep 0.02; done; echo main-done; exit 3")
+    term = await terms.create(command, None, tmp_path)
+    try:
+        assert await asyncio.wait_for(term.wait(), timeout=10) == (3, None)  # it used to wait for sleep 3023
+        assert "main-done" in term.output and "from-away" in term.output
+        assert not process_alive(pid_in(tmp_path / "held.pid")) and not process_alive(pid_in(tmp_path / "away.pid"))
+    finally:
+        await terms.close_all()
+
+
+async def test_releasing_a_running_terminal_ends_what_left_its_process_group(tmp_path):
+    terms = TerminalManager({"PATH": os.environ["PATH"]})
+    term = await terms.create("setsid sh -c 'echo $$ > away.pid; exec sleep 3025' >/dev/null & sleep 3026", None,
+                              tmp_path)
+    while not (tmp_path / "away.pid").exists() or not (tmp_path / "away.pid").read_text():
+        await asyncio.sleep(0.02)
+    await terms.release(term.terminal_id)
+    assert term.exit_status() is not None
+    assert not process_alive(pid_in(tmp_path / "away.pid"))
+
+
+async def test_a_shell_command_leaving_a_background_child_completes_the_turn(tmp_path):
+    started = time.monotonic()
+    result, updates, _, _ = await turn(tmp_path, {"default": [{"shell": "(sleep 3027 &); echo bg"}, {"say": "done"}]},
+                                       timeout=30)
+    assert result.stop_reason == "end_turn" and result.text == "done", result.error
+    shell = [u for u in kinds(updates, "tool_call") if u.status == "completed"]
+    assert shell and "bg" in shell[0].content
+    assert time.monotonic() - started < 20  # not the turn's 30 s time limit
+    assert "sleep 3027" not in os.popen("ps -eo args").read()
 
 
 async def test_garbage_on_stdout_is_a_failure_not_our_crash(tmp_path):

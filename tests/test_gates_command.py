@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,67 @@ def test_a_detected_gate_whose_tool_is_not_on_path_is_kept_with_a_note(tmp_path)
     doctor = {c["name"]: c for c in json.loads(run("doctor", "--json").stdout)}["gates"]
     assert doctor["status"] == "warning" and note in doctor["detail"] and "ruff (`ruff check`)" in doctor["detail"]
     assert not doctor["required"]
+
+
+def slow_gate_repo(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A repository whose gate `slow` starts a process in a new session (setsid) and sleeps; `quick` passes.
+    Returns (repo, pid file of the setsid'd process, pid file of the gate's shell)."""
+    away, shell = tmp_path / "away.pid", tmp_path / "sh.pid"
+    repo = make_repo(tmp_path / "r", (
+        '[[gates]]\nname = "slow"\n'
+        f'command = "setsid sh -c \'echo $$ > {away}; exec sleep 3029\' >/dev/null 2>&1 & echo $$ > {shell}; '
+        'sleep 3030"\n'
+        '[[gates]]\nname = "quick"\ncommand = "true"\n'))
+    return repo, away, shell
+
+
+def started_gates(proc: subprocess.Popen, *pid_files: Path) -> list[int]:
+    deadline = time.monotonic() + 20
+    while not all(p.exists() and p.read_text().strip() for p in pid_files):
+        assert time.monotonic() < deadline and proc.poll() is None, "the slow gate did not start"
+        time.sleep(0.05)
+    return [int(p.read_text()) for p in pid_files]
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_ends_the_gates_with_the_command(tmp_path, sig):
+    import signal
+
+    from omk_tui.procs import process_alive
+
+    repo, away, shell = slow_gate_repo(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "omk_tui", "gates"], cwd=repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    pids = started_gates(proc, away, shell)
+    try:
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+        assert not [p for p in pids if process_alive(p)]
+    finally:
+        for pid in pids:
+            if process_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_gates_left_running_by_a_killed_gates_command_are_ended_by_the_next_one(tmp_path):
+    import signal
+
+    from omk_tui.procs import process_alive
+
+    repo, away, shell = slow_gate_repo(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "omk_tui", "gates"], cwd=repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    pids = started_gates(proc, away, shell)
+    try:
+        proc.kill()  # kill -9: nothing of omk-tui runs to end its gate
+        proc.wait(timeout=10)
+        assert all(process_alive(p) for p in pids)  # they outlive it: nothing of ours ran to end them
+        again = omk("gates", "--only", "quick", cwd=repo)
+        assert again.returncode == 0, again.stderr
+        assert "process(es) left behind by an `omk-tui gates` that was killed" in again.stderr
+        assert not [p for p in pids if process_alive(p)]
+    finally:
+        for pid in pids:
+            if process_alive(pid):
+                os.kill(pid, signal.SIGKILL)

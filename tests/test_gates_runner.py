@@ -132,6 +132,35 @@ async def test_background_children_left_by_a_finished_gate_are_ended(tmp_path):
     assert result.duration_ms < 4000
 
 
+def away(name: str, secs: int = 1000) -> str:
+    """Shell text that starts `sleep secs` in a new session (setsid: out of the gate's process group), its pid in
+    `name`, holding the output pipe unless redirected after."""
+    return f"setsid sh -c 'echo $$ > {name}; exec sleep {secs}'"
+
+
+def wait_for(*names: str) -> str:
+    return "; ".join(f"while [ ! -s {n} ]; do sleep 0.02; done" for n in names)
+
+
+@pytest.mark.timeout(30)
+async def test_processes_that_left_the_gates_process_group_are_ended_with_the_gate(tmp_path):
+    # setsid (a test suite that starts a server with start_new_session=True and forgets it): the group kill
+    # misses them; the gate run's environment mark finds them
+    command = (f"{away('quiet.pid')} >/dev/null 2>&1 </dev/null & {away('holds.pid')} & "
+               f"{wait_for('quiet.pid', 'holds.pid')}; echo done")
+    [finished] = await run([GateSpec(name="daemons", command=command)], tmp_path)
+    assert finished.passed and finished.exit_code == 0 and "done" in finished.summary
+    pids = [int((tmp_path / n).read_text()) for n in ("quiet.pid", "holds.pid")]
+    assert not [p for p in pids if alive(p)], "a process started with setsid outlived the gate"
+    assert finished.duration_ms < 10_000  # the one holding the pipe did not keep the gate running
+
+    (tmp_path / "quiet.pid").unlink()
+    [timed] = await run([GateSpec(name="forever", command=f"{away('quiet.pid')} & {wait_for('quiet.pid')}; sleep 1000",
+                                  timeout_secs=1.0)], tmp_path, kill_grace=0.5)
+    assert timed.timed_out
+    assert not alive(int((tmp_path / "quiet.pid").read_text()))
+
+
 @pytest.mark.timeout(30)
 async def test_cancel_ends_the_running_gate_and_skips_the_rest(tmp_path):
     pids = tmp_path / "pids"
@@ -158,16 +187,17 @@ async def test_cancel_ends_the_running_gate_and_skips_the_rest(tmp_path):
 async def test_outer_task_cancellation_leaves_no_process(tmp_path):
     pids = tmp_path / "pids"
     task = asyncio.create_task(run_gate(
-        GateSpec(name="long", command=f"sleep 1000 & echo $! >> {pids}; wait"), tmp_path, tmp_path / "x.log",
-        scope="final",
+        GateSpec(name="long", command=f"sleep 1000 & echo $! >> {pids}; {away('away.pid')} & wait"), tmp_path,
+        tmp_path / "x.log", scope="final",
     ))
-    while not pids.exists() or not pids.read_text().strip():
+    while not all(p.exists() and p.read_text().strip() for p in (pids, tmp_path / "away.pid")):
         await asyncio.sleep(0.02)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0.2)
     assert not alive(int(pids.read_text()))
+    assert not alive(int((tmp_path / "away.pid").read_text()))  # left the group with setsid: ended by its mark
 
 
 @pytest.mark.timeout(60)

@@ -56,7 +56,6 @@ from omk_tui.agents.policy import decide, is_mutating, parse_policy
 from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import ScopeDecision, WriteScope
 from omk_tui.agents.terminals import TerminalManager
-from omk_tui.procs import terminate_group
 
 STREAM_LIMIT = 2**26  # one JSON-RPC line may carry a whole file
 USAGE_EXTENSION = "omk/usage"  # ext notification `_omk/usage` {inputTokens, outputTokens} (scripted agent)
@@ -268,7 +267,7 @@ class AcpSession(ProcessSession):
             raise AgentError("no agent command given")
         super().__init__(config)
         self.argv = list(argv)
-        self.env = env if env is not None else agent_environment(config.env)
+        self.env = self._marked(env if env is not None else agent_environment(config.env))
         self.grace_secs = grace_secs
         self.start_timeout = start_timeout
         self.scope = WriteScope(config.cwd, config.write_scope, read_only=config.read_only)
@@ -379,7 +378,7 @@ class AcpSession(ProcessSession):
             if self._proc.returncode is None and self._exit_task is not None:
                 # stdin is closed now: give a well-behaved agent a moment to exit on its own
                 await asyncio.wait({self._exit_task}, timeout=0.2)
-            await terminate_group(self._proc, grace=min(self.grace_secs, 2.0))
+            await self._end_process(grace=min(self.grace_secs, 2.0))
         for task in (self._stderr_task, self._exit_task):
             if task is not None and not task.done():
                 task.cancel()
@@ -513,8 +512,7 @@ class AcpSession(ProcessSession):
 
     async def _kill(self) -> None:
         await self.terminals.close_all()
-        if self._proc is not None:
-            await terminate_group(self._proc, grace=1.0)
+        await self._end_process(grace=1.0)
 
     # ------------------------------------------------------------------ incoming
     def _refuse(self, path: str, operation: str, reason: str) -> None:

@@ -1,5 +1,7 @@
 """What the ACP and the Wire session share: the agent is one child process, started in a working directory,
-whose stderr is kept for error messages and streamed, capped, as updates of the running turn.
+whose stderr is kept for error messages and streamed, capped, as updates of the running turn. Its environment
+carries the session's mark (procs.new_mark): ending the agent also ends every process it started, also one that
+left its process group.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Self
 
 from omk_tui.agents.base import AgentError, AgentUpdate, SessionConfig, UpdateSink, make_private_tmp
 from omk_tui.agents.policy import PolicyError, parse_policy
+from omk_tui.procs import end_run, new_mark
 
 STDERR_KEEP = 40  # the last stderr lines, kept for the message that says why the agent failed
 STDERR_UPDATES_PER_TURN = 1000
@@ -31,6 +34,15 @@ class ProcessSession(abc.ABC):
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)
         self._stderr_count = 0  # stderr lines of the running turn
         self._closed = False
+        self.mark = new_mark()  # in the agent's environment (`_marked`), so in every process it starts
+
+    def _marked(self, env: dict[str, str]) -> dict[str, str]:
+        return {**env, self.mark: "1"}
+
+    async def _end_process(self, grace: float) -> None:
+        """End the agent's process group and every process that carries the session's mark."""
+        if self._proc is not None:
+            await end_run(self._proc, self.mark, grace)
 
     @abc.abstractmethod
     async def start(self) -> None:

@@ -2,6 +2,10 @@
 
 Output (stdout and stderr together) is kept in a bounded buffer: past `output_byte_limit` bytes the oldest
 output is dropped at a character boundary and the terminal reports `truncated`.
+
+A command has exited when its process exits, as a gate: what it left in the background gets `DRAIN_SECS` to
+finish its output, then is ended — its process group and every process carrying the terminal's environment mark
+(also one that left the group with `setsid`). Killing or releasing a terminal ends the same.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omk_tui.agents.confine import launcher
-from omk_tui.procs import terminate_group
+from omk_tui.procs import end_command, end_run, exited, new_mark
 
 DEFAULT_OUTPUT_LIMIT = 1_000_000
 
@@ -24,9 +28,11 @@ class ClientTerminal:
     command: str
     proc: asyncio.subprocess.Process
     limit: int
+    mark: str  # the environment mark of its processes (procs.new_mark)
     buffer: bytearray = field(default_factory=bytearray)
     truncated: bool = False
     reader: asyncio.Task | None = None
+    ended: asyncio.Task | None = None  # done once the command exited and what it left behind was ended
 
     def append(self, data: bytes) -> None:
         self.buffer += data
@@ -56,10 +62,8 @@ class ClientTerminal:
         return code, None
 
     async def wait(self) -> tuple[int | None, str | None]:
-        await self.proc.wait()
-        if self.reader is not None:
-            # a background grandchild may hold the pipe open: don't wait for it forever
-            await asyncio.wait({self.reader}, timeout=1.0)
+        assert self.ended is not None
+        await asyncio.wait({self.ended})  # not the pipe's end: a background grandchild may hold it open
         status = self.exit_status()
         assert status is not None
         return status
@@ -80,7 +84,8 @@ class TerminalManager:
         env: dict[str, str] | None = None,
         output_byte_limit: int | None = None,
     ) -> ClientTerminal:
-        full_env = {**self.env, **(env or {})}
+        mark = new_mark()
+        full_env = {**self.env, **(env or {}), mark: "1"}
         common = dict(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -96,8 +101,9 @@ class TerminalManager:
             argv = launcher(argv, self.allowed)
         proc = await asyncio.create_subprocess_exec(*argv, **common)
         limit = output_byte_limit if output_byte_limit and output_byte_limit > 0 else DEFAULT_OUTPUT_LIMIT
-        term = ClientTerminal(f"term-{next(self._ids)}", shown, proc, limit)
+        term = ClientTerminal(f"term-{next(self._ids)}", shown, proc, limit, mark)
         term.reader = asyncio.ensure_future(self._pump(term))
+        term.ended = asyncio.ensure_future(self._end(term))
         self.terminals[term.terminal_id] = term
         return term
 
@@ -109,20 +115,27 @@ class TerminalManager:
                 return
             term.append(chunk)
 
+    @staticmethod
+    async def _end(term: ClientTerminal) -> None:
+        await exited(term.proc)
+        assert term.reader is not None
+        await end_command(term.proc, term.reader, term.mark)
+
     def get(self, terminal_id: str) -> ClientTerminal | None:
         return self.terminals.get(terminal_id)
 
     async def kill(self, terminal_id: str) -> None:
         term = self.terminals.get(terminal_id)
         if term is not None:
-            await terminate_group(term.proc, grace=1.0)
+            await end_run(term.proc, term.mark, grace=1.0)
 
     async def release(self, terminal_id: str) -> None:
         term = self.terminals.pop(terminal_id, None)
         if term is not None:
-            await terminate_group(term.proc, grace=1.0)
-            if term.reader is not None:
-                term.reader.cancel()
+            await end_run(term.proc, term.mark, grace=1.0)
+            for task in (term.reader, term.ended):
+                if task is not None:
+                    task.cancel()
 
     async def close_all(self) -> None:
         for terminal_id in list(self.terminals):

@@ -35,7 +35,6 @@ from omk_tui.agents.policy import PolicyDecision, decide
 from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import WriteScope
 from omk_tui.agents.wire_events import EDIT_TOOLS, WireTurn
-from omk_tui.procs import terminate_group
 
 WIRE_PROTOCOL_VERSION = "1.10"
 DEFAULT_COMMAND = ("kimi", "--wire")
@@ -108,7 +107,7 @@ class WireSession(ProcessSession):
         if config_file is not None:
             argv += ["--config-file", str(config_file)]
         self.argv = argv
-        self.env = env if env is not None else agent_environment(config.env)
+        self.env = self._marked(env if env is not None else agent_environment(config.env))
         self.cancel_grace = grace_secs
         self.kill_grace = kill_grace
         self.start_timeout = start_timeout
@@ -189,8 +188,7 @@ class WireSession(ProcessSession):
         remove_private_tmp(self)
 
     async def _kill(self) -> None:
-        if self._proc is not None:
-            await terminate_group(self._proc, grace=self.kill_grace)
+        await self._end_process(grace=self.kill_grace)
         for task in (self._reader, self._stderr_reader, *self._tasks):
             if task is not None and not task.done():
                 task.cancel()

@@ -75,6 +75,20 @@ def repo_root(path: str | Path) -> Path:
     return Path(repo.workdir).resolve()
 
 
+def cancel_on_stop_signals() -> None:
+    """Call in the main task: SIGTERM and SIGHUP (a closed terminal) cancel it, as Ctrl+C does, so what it
+    started (agents, gates, their commands) is ended with it, never left behind."""
+    import asyncio
+    import signal
+
+    loop, me = asyncio.get_running_loop(), asyncio.current_task()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(sig, me.cancel)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+
 def print_json(data) -> None:
     if hasattr(data, "model_dump_json"):
         sys.stdout.write(data.model_dump_json(indent=2) + "\n")

@@ -33,7 +33,8 @@ def run(args) -> int:
     from datetime import datetime
 
     from omk_tui.cli import UsageError
-    from omk_tui.commands._common import repo_root
+    from omk_tui.commands._common import cancel_on_stop_signals, repo_root
+    from omk_tui.control.orphans import GATES_MARK, markers, reap_orphans
     from omk_tui.gates import GateConfigError, NO_GATES_MESSAGE, resolve_gates, run_gates
     from omk_tui.models.gates import gates_passed
     from omk_tui.state.store import omk_dir
@@ -57,11 +58,25 @@ def run(args) -> int:
         for note in plan.notes:  # e.g. a gate's tool is not on PATH: the gate is kept (and fails), and said why
             print(f"note: {note}", file=sys.stderr)
 
+    # An earlier `omk-tui gates` here killed with -9 left its gates running: end them. Ours carry the same marks.
+    reaped = reap_orphans(str(repo), GATES_MARK)
+    if reaped:
+        print(f"ended {len(reaped)} process(es) left behind by an `omk-tui gates` that was killed", file=sys.stderr)
+    mark = markers(str(repo), GATES_MARK)
+    specs = [s.model_copy(update={"env": {**s.env, **mark}}) for s in specs]
     now = datetime.now()
     run_id = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}"
     log_dir = omk_dir(repo) / RUNS_DIR
     on_event = None if args.json else _progress_printer()
-    results = asyncio.run(run_gates(specs, repo, log_dir, scope="cli", run_id=run_id, on_event=on_event))
+
+    async def main():
+        cancel_on_stop_signals()
+        return await run_gates(specs, repo, log_dir, scope="cli", run_id=run_id, on_event=on_event)
+
+    try:
+        results = asyncio.run(main())
+    except asyncio.CancelledError:  # SIGTERM or SIGHUP: the running gate was ended, as on Ctrl+C
+        raise KeyboardInterrupt from None
     passed = gates_passed(results)
     if args.json:
         import json

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from omk_tui.commands._common import positive_amount
+from omk_tui.commands._common import cancel_on_stop_signals, positive_amount
 
 FINISHED = ("end_turn", "max_tokens", "max_turn_requests")
 
@@ -39,7 +39,6 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import asyncio
-    import signal
     from pathlib import Path
 
     from omk_tui.agents.base import AgentError, SessionConfig
@@ -84,14 +83,7 @@ def run(args) -> int:
         return 1
 
     async def one_turn():
-        # SIGTERM and SIGHUP (a closed terminal) end the turn as Ctrl+C does: the agent and its commands are
-        # ended with it, never left behind
-        loop, me = asyncio.get_running_loop(), asyncio.current_task()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            try:
-                loop.add_signal_handler(sig, me.cancel)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass
+        cancel_on_stop_signals()  # SIGTERM, SIGHUP: the turn ends as on Ctrl+C
         try:
             await session.start()
             return await session.prompt(text, printer.update, timeout=args.timeout)

@@ -3,6 +3,8 @@
 Output (stdout and stderr merged by the OS, so their order is kept) is read in chunks as it comes, written raw
 to the gate's log, split into lines offered to `on_line`, and otherwise only kept as a bounded window (last
 lines + first interesting lines). A timeout or a cancel ends the whole process group, grandchildren included.
+Each gate run carries its own environment mark (procs.new_mark), so what it started and left behind — also a
+process that left the group with `setsid` — is ended when the gate ends.
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ from omk_tui.gates.output import LineSplitter, OutputWindow
 from omk_tui.gates.summary import build_summary
 from omk_tui.models.events import GateFinished, GateProgress, GateStarted
 from omk_tui.models.gates import GateResult, GateSpec
-from omk_tui.procs import group_alive, kill_group_now, terminate_group
+from omk_tui.procs import DRAIN_SECS, end_command, exited, group_alive, kill_group_now, kill_marked, new_mark
 
 EventHandler = Callable[[str, dict], None]
 LineHandler = Callable[[str, str, str], None]
 
 READ_CHUNK = 64 * 1024
 KILL_GRACE_SECS = 2.0
-# After the gate's own process exits, how long its output may keep flowing (from children it left behind).
-DRAIN_SECS = 1.0
 PROGRESS_INTERVAL_SECS = 0.1
 
 
@@ -137,8 +137,9 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
     window = OutputWindow()
     outcome = _Outcome(window)
     argv = ["/bin/sh", "-c", spec.command] if isinstance(spec.command, str) else list(spec.command)
+    mark = new_mark()
     try:
-        proc = await _spawn(argv, workdir, spec.env)
+        proc = await _spawn(argv, workdir, {**spec.env, mark: "1"})
     except FileNotFoundError:
         outcome.exit_code = 127
         outcome.problem = f"command not found: {argv[0]} (install it, or change the gate in .omk/gates.toml)"
@@ -192,7 +193,7 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
 
     loop = asyncio.get_running_loop()
     pump_task = asyncio.create_task(pump())
-    wait_task = asyncio.create_task(_exited(proc))
+    wait_task = asyncio.create_task(exited(proc))
     cancel_task = asyncio.create_task(cancel.wait()) if cancel is not None else None
     end = loop.time() + spec.timeout_secs
     try:
@@ -213,13 +214,11 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
                 outcome.cancelled = True
                 break
         if outcome.timed_out or outcome.cancelled:
-            await terminate_group(proc, kill_grace)
+            await end_command(proc, pump_task, mark, drain=0, grace=kill_grace)
         else:
             # Children the gate left in the background may still hold the pipe: let them finish briefly.
-            await asyncio.wait({pump_task}, timeout=max(0.0, min(DRAIN_SECS, end - loop.time())))
-            if group_alive(proc.pid):
-                await terminate_group(proc, min(kill_grace, 0.5))
-        await asyncio.wait({pump_task}, timeout=1.0)  # the pipe closes once every group member is gone
+            await end_command(proc, pump_task, mark, drain=max(0.0, min(DRAIN_SECS, end - loop.time())),
+                              grace=min(kill_grace, 0.5))
         if pump_task.done() and pump_task.exception() is not None:
             raise pump_task.exception()
         deliver(splitter.finish())
@@ -239,6 +238,7 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
             # asyncio.run closed the loop, which prints "Event loop is closed" on Ctrl-C)
             with contextlib.suppress(BaseException):
                 await asyncio.wait({asyncio.ensure_future(proc.wait())}, timeout=1.0)
+        kill_marked(mark)  # what left the group; nothing left after a normal end (end_command did it)
 
 
 async def _spawn(argv: list[str], workdir: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -256,17 +256,6 @@ async def _spawn(argv: list[str], workdir: Path, env: dict[str, str]) -> asyncio
             raise asyncio.CancelledError from None
         kill_group_now(proc.pid)
         raise
-
-
-async def _exited(proc: asyncio.subprocess.Process) -> int:
-    """The child's exit code as soon as it exits.
-
-    `Process.wait()` (Python 3.11) also waits for the pipes to close, which a background grandchild holding
-    stdout delays until the timeout; the return code is set at exit, so poll it.
-    """
-    while proc.returncode is None:
-        await asyncio.sleep(0.02)
-    return proc.returncode
 
 
 def _gate_env(extra: dict[str, str]) -> dict[str, str]:

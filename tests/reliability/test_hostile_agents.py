@@ -223,6 +223,30 @@ async def test_protocol_failures_crash_and_hang_end_recorded_and_explained(tmp_p
     ctl.close()
 
 
+async def test_shell_commands_that_leave_background_processes_finish_and_leave_nothing(tmp_path):
+    # a dev server started in the background holding the command's output, and one started with setsid: each
+    # command is done when its shell exits (it used to run the turn into its time budget, 3 times), and both are
+    # ended with the command
+    repo = make_repo(tmp_path / "repo")
+    before = tree_fingerprint(repo)
+    script = {
+        "plan": {"tasks": [task("bg", ["bg.check"], budget=20)]},
+        "tasks": {"bg": [[
+            {"shell": "(sleep 3063 &); echo started in the background"},
+            {"shell": "setsid sleep 3064 >/dev/null 2>&1 </dev/null & setsid sleep 3065 & echo started a daemon"},
+            {"write": "bg.check", "content": "ok\n"},
+        ]]},
+    }
+    ctl, proof = await run_goal(tmp_path, repo, script)
+    assert proof.status is GoalStatus.ready, proof.blocker
+    turns = [p for p in events_of(ctl, "agent_turn_finished") if p.get("slice_id") == "bg"]
+    assert [t["stop_reason"] for t in turns] == ["end_turn"], turns
+    assert "sleep 306" not in os.popen("ps -eo args").read()
+    assert not marked_processes(ctl.state.goal_id)
+    assert tree_fingerprint(repo) == before
+    ctl.close()
+
+
 async def test_a_flood_of_output_keeps_the_controller_bounded_and_the_record_proportionate(tmp_path):
     repo = make_repo(tmp_path / "repo")
     before = tree_fingerprint(repo)

@@ -75,7 +75,8 @@ async def test_flooding_undecodable_and_child_leaving_gates_are_bounded_and_leav
          "timeout_secs": 600},
         {"name": "bytes", "command": "printf 'caf\\303 \\377\\376 \\355\\240\\200 half\\342\\202'; printf ' end\\n'",
          "timeout_secs": 30},
-        {"name": "leaves-a-child", "command": "sleep 3017 & echo started a child that holds the pipe",
+        {"name": "leaves-a-child", "command": "sleep 3017 & setsid sleep 3016 >/dev/null 2>&1 </dev/null & "
+                                              "echo started a child that holds the pipe, and a daemon",
          "timeout_secs": 30},
     ]))
     before = tree_fingerprint(repo)
@@ -99,8 +100,9 @@ async def test_flooding_undecodable_and_child_leaving_gates_are_bounded_and_leav
     log_size = ctl.paths.events.stat().st_size
     assert log_size < 2 * 2**20, log_size
     assert read_events(ctl.paths.events).gaps == 0
-    # the background child of `leaves-a-child` was ended each time, and no gate process is left
-    assert not processes_with("sleep 3017")
+    # the background children of `leaves-a-child` were ended each time (the daemon, out of the gate's process
+    # group, by the gate run's environment mark), and no gate process is left
+    assert not processes_with("sleep 3017") and not processes_with("sleep 3016")
     assert not marked_processes(ctl.state.goal_id)
     assert tree_fingerprint(repo) == before
     flood_logs = sorted(ctl.paths.gate_logs.rglob("*flood*.log"))
