@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         importlib.import_module(modname).register(sub)
     for p in (parser, *sub.choices.values()):
-        p._negative_number_matcher = NEGATIVE_VALUE
+        if hasattr(p, "_negative_number_matcher"):  # argparse's own (3.11-3.13); without it, argparse's message
+            p._negative_number_matcher = NEGATIVE_VALUE
     parser.subcommands = sub.choices  # type: ignore[attr-defined]
     return parser
 

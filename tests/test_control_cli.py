@@ -64,7 +64,7 @@ def test_pause_from_another_process_then_resume_reaches_ready(tmp_path, env):
     # no --budget-time: adding time to the running goal leaves it unlimited, and both the CLI and the controller say so
     more = omk(repo, "budget-add", "latest", "--time", "5m", env=env)
     assert more.returncode == 0 and "sent to the running controller" in more.stdout, more.stderr
-    assert "(time_secs unlimited: nothing added there)" in more.stdout, more.stdout
+    assert "(time unlimited: nothing added there)" in more.stdout, more.stdout
     paused = omk(repo, "pause", "latest", env=env)
     assert paused.returncode == 0, paused.stderr
     assert "paused" in paused.stdout
@@ -76,7 +76,7 @@ def test_pause_from_another_process_then_resume_reaches_ready(tmp_path, env):
     assert load_goal(paths).status.value == "paused" and load_goal(paths).budget.time_secs is None
     assert load_proof(paths).summary == "paused by the user" and load_proof(paths).blocker == "paused by the user"
     said = [e.payload["summary"] for e in read_events(paths.events).events if e.kind == "narrative"]
-    assert any("time_secs unlimited: nothing added there" in s for s in said), said
+    assert any("time unlimited: nothing added there" in s for s in said), said
     assert not marked_processes(goal_id)  # the agent was ended with its process group
     resumed = omk(repo, "resume", goal_id, "--json", env=env)
     assert resumed.returncode == 0, resumed.stderr
@@ -163,7 +163,7 @@ def test_budget_exhausted_then_budget_add_from_the_command_line_and_resume(tmp_p
         refused = omk(repo, "budget-add", "latest", *bad, env=env)
         assert refused.returncode == 2, (bad, refused.stderr)
     unlimited = omk(repo, "budget-add", "latest", "--time", "5m", env=env)  # no time limit: it stays so
-    assert unlimited.returncode == 0 and "time_secs unlimited" in unlimited.stdout, unlimited.stdout
+    assert unlimited.returncode == 0 and "time unlimited" in unlimited.stdout, unlimited.stdout
     assert load_goal(goal_paths(repo, list_goal_ids(repo)[0])).budget.time_secs is None
     added = omk(repo, "budget-add", "latest", "--tokens", "20000", env=env)
     assert added.returncode == 0 and "resume" in added.stdout
@@ -278,7 +278,7 @@ def test_budget_summary_names_the_limits_nothing_was_added_to():
     state = GoalState(goal_id="goal-x", original_goal="g", normalized_goal="g", repo="/r", budget=Budget(tokens=1000))
     apply_budget_add(state.budget, 600.0, 500, None)
     said = budget_summary(state, 600.0, 500, None, resume="r resumes it")
-    assert said == ("budget now time_secs=unlimited tokens=1500 usd=unlimited (time_secs unlimited: nothing added "
+    assert said == ("budget now: time unlimited, tokens 1,500, USD unlimited (time unlimited: nothing added "
                     "there); r resumes it")
     assert budget_summary(state, None, 1, None).endswith("`omk-tui resume goal-x` continues")
 

@@ -149,7 +149,7 @@ async def test_without_a_controller_keys_act_on_the_record_or_say_why_not(repo):
         assert load_goal(paths).budget.time_secs == time_before + 600  # applied to the record, as budget-add does
         await wait_for(pilot, lambda: any("budget now" in n.message for n in app._notifications))
         said = next(n.message for n in app._notifications if "budget now" in n.message)
-        assert f"time_secs={time_before + 600}" in said and "r resumes it" in said
+        assert f"time {(time_before + 600) / 60:g} min," in said and "r resumes it" in said
         await pilot.press("c", "y")
         await wait_for(pilot, lambda: load_goal(paths).status.value != "running")
         assert load_goal(paths).status.value == "cancelled"  # as `omk-tui cancel` does for a goal nobody runs

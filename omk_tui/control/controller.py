@@ -1212,10 +1212,14 @@ def apply_budget_add(budget: Budget, time_secs, tokens, usd) -> dict:
     return added
 
 
+# The budget's limits as a person names them.
+LIMIT_NAMES = {"time_secs": "time", "tokens": "tokens", "usd": "USD"}
+
+
 def unlimited_asked(budget: Budget, time_secs, tokens, usd) -> list[str]:
     """The limits a budget request asked to raise that the goal does not have (unlimited: nothing is added)."""
     asked = {"time_secs": time_secs, "tokens": tokens, "usd": usd}
-    return [name for name, amount in asked.items() if amount and getattr(budget, name) is None]
+    return [LIMIT_NAMES[name] for name, amount in asked.items() if amount and getattr(budget, name) is None]
 
 
 def _update_event(u: AgentUpdate, slice_id: str | None, scope: list[str]) -> tuple[str | None, dict]:

@@ -33,17 +33,18 @@ def budget_add_offline(paths: store.GoalPaths, time_secs, tokens, usd) -> GoalSt
 def budget_summary(state: GoalState, time_secs, tokens, usd, *, resume: str | None = None) -> str:
     """What a budget request left: each asked limit as it is now, naming the unlimited ones (nothing is added to
     an unlimited limit), and what happens next (`resume`: how to continue, by default the command)."""
-    budget = state.budget
-    shown = " ".join(f"{name}={'unlimited' if getattr(budget, name) is None else getattr(budget, name)}"
-                     for name in ("time_secs", "tokens", "usd"))
+    b = state.budget
+    shown = ", ".join(f"{name} {'unlimited' if limit is None else value}" for name, limit, value in (
+        ("time", b.time_secs, f"{(b.time_secs or 0) / 60:g} min"), ("tokens", b.tokens, f"{b.tokens or 0:,}"),
+        ("USD", b.usd, f"{b.usd or 0:.2f}")))
     note = unlimited_note(state, time_secs, tokens, usd)
     resume = resume or f"`omk-tui resume {state.goal_id}` continues"
     then = resume if state.settled is None else f"the goal is {state.settled}"
-    return f"budget now {shown}{note}; {then}"
+    return f"budget now: {shown}{note}; {then}"
 
 
 def unlimited_note(state: GoalState, time_secs, tokens, usd) -> str:
-    """` (time_secs unlimited: nothing added there)` when a request asks to raise limits the goal does not have."""
+    """` (time unlimited: nothing added there)` when a request asks to raise limits the goal does not have."""
     from omk_tui.control.controller import unlimited_asked
 
     unlimited = unlimited_asked(state.budget, time_secs, tokens, usd)
