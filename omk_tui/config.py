@@ -30,6 +30,17 @@ class Price(_Section):
     output_per_million: float = Field(8.0, ge=0, allow_inf_nan=False)
 
 
+def _checked(check, value: str) -> str:
+    """`value` if `check` (a policy parser) takes it; its PolicyError as the ValueError pydantic reports."""
+    from omk_tui.agents.policy import PolicyError
+
+    try:
+        check(value)
+    except PolicyError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 class AgentConfig(_Section):
     default: str = "kimi"  # agent SPEC: kimi | acp:"cmd" | wire | wire:"cmd" | script:PATH
     approval: str = "yolo"
@@ -47,24 +58,16 @@ class AgentConfig(_Section):
     @field_validator("approval")
     @classmethod
     def _known_policy(cls, value: str) -> str:
-        from omk_tui.agents.policy import PolicyError, check_policy
+        from omk_tui.agents.policy import check_policy
 
-        try:
-            check_policy(value)
-        except PolicyError as exc:
-            raise ValueError(str(exc)) from None
-        return value
+        return _checked(check_policy, value)
 
     @field_validator("ask_fallback")
     @classmethod
     def _known_fallback(cls, value: str) -> str:
-        from omk_tui.agents.policy import PolicyError, parse_fallback
+        from omk_tui.agents.policy import parse_fallback
 
-        try:
-            parse_fallback(value)
-        except PolicyError as exc:
-            raise ValueError(str(exc)) from None
-        return value.strip()
+        return _checked(parse_fallback, value).strip()
 
     def price(self, model: str | None = None) -> Price:
         return self.prices.get(model or self.model) or self.prices.get("default") or Price()

@@ -324,16 +324,21 @@ def _records(lines: list[bytes], counter: ReadResult) -> list:
     for raw in lines:
         try:
             append(validate(raw))
-            continue
         except REFUSED:
-            if not raw or raw.isspace():
-                continue
-        event = parse_line(raw)
-        if event is None:
-            counter.gaps += 1
-        else:
-            append(event)
+            if (event := _refused_line(raw, counter)) is not None:
+                append(event)
     return out
+
+
+def _refused_line(raw: bytes, counter: ReadResult) -> Event | None:
+    """A line the fast path did not take: the Event `parse_line` makes of it, or None for a blank line or a gap
+    (counted)."""
+    if not raw or raw.isspace():
+        return None
+    event = parse_line(raw)
+    if event is None:
+        counter.gaps += 1
+    return event
 
 
 def _fold_records(lines: list[bytes], counter: ReadResult, timed: frozenset[str]) -> list:
@@ -347,12 +352,7 @@ def _fold_records(lines: list[bytes], counter: ReadResult, timed: frozenset[str]
         try:
             record = validate(raw)
         except REFUSED:
-            if not raw or raw.isspace():
-                continue
-            event = parse_line(raw)
-            if event is None:
-                counter.gaps += 1
-            else:
+            if (event := _refused_line(raw, counter)) is not None:
                 append(event)
             continue
         if record["kind"] in timed:
