@@ -365,3 +365,15 @@ def test_a_moved_repository_keeps_plain_git_working_and_its_worktrees_follow(tmp
     assert [c.path for c in again.status("s1")] == ["work.txt"]
     assert str(path) in git(moved, "worktree", "list")
     assert again.remove("s1", commit_dirty=True) is not None and not path.exists()
+
+
+def test_a_complete_worktree_without_the_mark_keeps_its_work(repo):
+    """Made by an earlier omk-tui (no mark), or killed between its checkout and the mark: its index is there
+    (libgit2 writes it last), so it is complete, and the slice's uncommitted work is kept."""
+    mgr = manager(repo)
+    path = mgr.create("s1")
+    entry = common_dir(pygit2.Repository(str(repo))) / "worktrees" / mgr.name_for("s1")
+    (entry / "omk-checked-out").unlink()
+    write(path, {"work.txt": "in progress"})
+    assert manager(repo).create("s1") == path
+    assert (path / "work.txt").read_text() == "in progress" and (entry / "omk-checked-out").exists()

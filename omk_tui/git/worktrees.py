@@ -104,8 +104,8 @@ def list_entries(repo: pygit2.Repository) -> list[WorktreeInfo]:
 
 # The files libgit2 needs to see a `.git/worktrees/<name>` folder as an entry.
 _ENTRY_FILES = ("gitdir", "commondir", "HEAD")
-# Written into the entry once the worktree's checkout (and copied files) are complete: a worktree without it was
-# being made when its process died (half its files missing, its index empty), and no agent has worked in it.
+# Written into the entry once the worktree's checkout (and copied files) are complete: a worktree without it, and
+# without an index, was being made when its process died (part of its files missing), and no agent worked in it.
 CHECKED_OUT = "omk-checked-out"
 
 
@@ -349,7 +349,13 @@ def checkout_worktree(
                 f"{worktree_head_ref(common, name) or 'a detached HEAD'}, not at {path} on {branch}. "
                 f"Remove it with `git worktree remove {here}` if it is no longer needed."
             )
-        if (common / "worktrees" / name / CHECKED_OUT).exists():
+        entry = common / "worktrees" / name
+        if (entry / CHECKED_OUT).exists():
+            return path
+        if (entry / "index").exists():
+            # Checked out completely (libgit2 writes the index last), its mark not written yet: made by an
+            # earlier omk-tui, or killed just after the checkout. Its work is kept.
+            _mark_checked_out(entry)
             return path
         # Torn: its checkout never finished (taken for the slice's work, the missing files would be committed
         # as deleted). Nothing in it is anyone's work: it is made again.
