@@ -182,3 +182,31 @@ async def test_no_budget_is_added_to_a_settled_goal(tmp_path):
         await pilot.press("b")
         await wait_for(pilot, lambda: any("is ready: no budget to add" in n for n in notes(app)))
         assert app.screen is app.dashboard
+
+
+HOSTILE = "Evil \x1b]0;PWNED\x07 \x1b[2J\x1b[31mRED\x9b\r\nFAKE: ready"
+
+
+async def test_what_agents_wrote_reaches_the_terminal_with_its_control_characters_escaped(repo):
+    """Textual writes a string's ESC sequences to the terminal as they are: a task title, an agent message or a
+    notification could retitle, clear or recolour it. Folded, live and notified text all come escaped."""
+    from omk_tui.models.events import make_event
+    from omk_tui.state.eventlog import EventLog
+    from tests.support.sample_goal import SAMPLE_GOAL_ID as SAMPLE_GOAL
+
+    log = next((repo / ".omk" / "goals").iterdir()) / "events.jsonl"
+    with EventLog(log) as writer:
+        writer.append(make_event(SAMPLE_GOAL, "task_proposed", {"task": {"id": "evil", "title": HOSTILE}}))
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await loaded(pilot)
+        dash = app.dashboard
+        assert dash.view.tasks["evil"].title == "Evil \\x1b]0;PWNED\\x07 \\x1b[2J\\x1b[31mRED\\x9b\\r\nFAKE: ready"
+        dash.push_event(SAMPLE_GOAL, make_event(SAMPLE_GOAL, "agent_message_chunk", {"slice_id": "s3", "text": HOSTILE}))
+        await wait_for(pilot, lambda: any("PWNED" in e.text for e in dash.view.streams["s3"].entries))
+        app.notify(HOSTILE)
+        await pilot.pause(0.2)
+        screen = app.export_screenshot()
+        for shown in ([e.text for e in dash.view.streams["s3"].entries], notes(app), [screen]):
+            assert not any(c in text for text in shown for c in "\x1b\x07\x9b\r"), shown
+        assert "\\x1b]0;PWNED" in screen

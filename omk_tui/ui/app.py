@@ -11,6 +11,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from omk_tui.control.client import spawn_detached_resume
+from omk_tui.render.safe import printable
 from omk_tui.replay import ReplayClock
 from omk_tui.ui.commands import ActionsProvider
 from omk_tui.ui.screens.dashboard import DashboardScreen
@@ -57,7 +58,8 @@ class OmkApp(App[None]):
                markup: bool = True) -> None:
         """Every notification is shown as plain text: they carry goal text, paths, agent and error messages
         (``[Errno 2] …``, pydantic's ``[type=missing, …]``), which as markup would be mangled or raise."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        super().notify(printable(message, newlines=True), title=title, severity=severity, timeout=timeout,
+                       markup=False)
 
     def get_default_screen(self) -> DashboardScreen:
         return DashboardScreen(self.repo, clock=self.clock, goal_id=self.initial_goal, now=self.fixed_now)
