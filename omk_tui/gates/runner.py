@@ -196,6 +196,7 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
     wait_task = asyncio.create_task(exited(proc))
     cancel_task = asyncio.create_task(cancel.wait()) if cancel is not None else None
     end = loop.time() + spec.timeout_secs
+    ended = False  # end_command has ended everything the gate started
     try:
         while not wait_task.done():
             if pump_task.done() and pump_task.exception() is not None:
@@ -219,6 +220,7 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
             # Children the gate left in the background may still hold the pipe: let them finish briefly.
             await end_command(proc, pump_task, mark, drain=max(0.0, min(DRAIN_SECS, end - loop.time())),
                               grace=min(kill_grace, 0.5))
+        ended = True
         if pump_task.done() and pump_task.exception() is not None:
             raise pump_task.exception()
         deliver(splitter.finish())
@@ -238,7 +240,8 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
             # asyncio.run closed the loop, which prints "Event loop is closed" on Ctrl-C)
             with contextlib.suppress(BaseException):
                 await asyncio.wait({asyncio.ensure_future(proc.wait())}, timeout=1.0)
-        kill_marked(mark)  # what left the group; nothing left after a normal end (end_command did it)
+        if not ended:  # cancelled or failing midway: also what left the group
+            kill_marked(mark)
 
 
 async def _spawn(argv: list[str], workdir: Path, env: dict[str, str]) -> asyncio.subprocess.Process:

@@ -6,7 +6,7 @@ bidirectional overrides are shown escaped instead (`\\x1b`, `\\r`, `\\n`, `\\u20
 this: json escapes them itself.
 
 The terminal UI needs it as much: Textual writes a string's ESC sequences to the terminal as they are (Rich drops
-only BEL and CR), so the dashboard passes what it shows through `printable_in_place` (`ui.screens.dashboard`).
+only BEL and CR), so the dashboard passes what it shows through `printable_data(..., newlines=True)`.
 """
 
 from __future__ import annotations
@@ -31,42 +31,35 @@ def printable(text: str, *, newlines: bool = False) -> str:
     return _UNSAFE.sub(escape, text)
 
 
-def printable_data(value):
-    """Every string in `value` (dicts, lists and tuples, as JSON data is) through `printable`."""
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, dict):
-        return {printable_data(k): printable_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(printable_data(v) for v in value)
-    return value
-
-
-def printable_in_place(value, _seen: set[int] | None = None):
-    """`value` with every string it holds through `printable(newlines=True)`: dict keys and values, the items of
-    lists, tuples, sets and deques, and the fields of dataclasses and pydantic models (those changed in place, so
-    objects shared within `value` stay shared). Escaping is idempotent: a value passed twice is unchanged."""
-    from pydantic import BaseModel
-
+def printable_data(value, *, newlines: bool = False, _seen: set[int] | None = None):
+    """`value` with every string it holds through `printable`: dict keys and values, the items of lists, tuples,
+    sets and deques (rebuilt), and the fields of dataclasses and pydantic models (changed in place, so objects
+    shared within `value` stay shared). Escaping is idempotent: a value passed twice is unchanged."""
     seen = _seen if _seen is not None else set()
+
+    def again(v):
+        return printable_data(v, newlines=newlines, _seen=seen)
+
     if isinstance(value, str):
-        return printable(value, newlines=True)
+        return printable(value, newlines=newlines)
     if isinstance(value, (int, float, bool, type(None))):
         return value
     if isinstance(value, dict):
-        return {printable_in_place(k, seen): printable_in_place(v, seen) for k, v in value.items()}
+        return {again(k): again(v) for k, v in value.items()}
     if isinstance(value, deque):
-        return deque((printable_in_place(v, seen) for v in value), maxlen=value.maxlen)
+        return deque((again(v) for v in value), maxlen=value.maxlen)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return type(value)(printable_in_place(v, seen) for v in value)
+        return type(value)(again(v) for v in value)
     if id(value) in seen:
         return value
+    from pydantic import BaseModel
+
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         seen.add(id(value))
         for f in dataclasses.fields(value):
-            object.__setattr__(value, f.name, printable_in_place(getattr(value, f.name), seen))  # frozen ones too
+            object.__setattr__(value, f.name, again(getattr(value, f.name)))  # frozen ones too
     elif isinstance(value, BaseModel):
         seen.add(id(value))
         for name in type(value).model_fields:
-            object.__setattr__(value, name, printable_in_place(getattr(value, name), seen))
+            object.__setattr__(value, name, again(getattr(value, name)))
     return value

@@ -227,13 +227,3 @@ def save_proof(paths: GoalPaths, proof: Proof) -> None:
 
 def write_json_artifact(path: Path, data) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -32,7 +32,7 @@ from omk_tui.control.client import ControlClient, FileControl, LocalControl
 from omk_tui.control.lock import INTERRUPTED
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view, permission_label
-from omk_tui.render.safe import printable_in_place
+from omk_tui.render.safe import printable_data
 from omk_tui.replay import ReplayClock
 from omk_tui.state.eventlog import follow
 from omk_tui.state.store import GoalPaths, goal_paths
@@ -180,7 +180,7 @@ class DashboardScreen(Screen):
             self.post_message(GoalsScanned(scan_goals(self.repo)))
 
     def on_goals_scanned(self, message: GoalsScanned) -> None:
-        self.goals = printable_in_place(message.goals)
+        self.goals = printable_data(message.goals, newlines=True)
         self._interrupted = {g.goal_id for g in message.goals if g.status == INTERRUPTED}
         self._merge_selected_summary()
         if self.view is not None and self.shown_status() != self._status_shown:
@@ -258,7 +258,8 @@ class DashboardScreen(Screen):
         try:
             # what agents wrote is shown with its control characters escaped: Textual would pass ESC sequences
             # (a task title's, a message's) to the terminal as they are
-            view = printable_in_place(load_view(paths.events, goal_id, between_blocks=lambda: time.sleep(0.0005)))
+            view = load_view(paths.events, goal_id, between_blocks=lambda: time.sleep(0.0005))
+            view = printable_data(view, newlines=True)
         except OSError as exc:  # a log that cannot be read (a folder, no permission): said (once), not a blank goal
             message = f"could not read the event log of {goal_id}: {exc}"
             if message != self._fold_error:
@@ -315,7 +316,7 @@ class DashboardScreen(Screen):
                 continue
             if ev.kind not in EPHEMERAL_KINDS and ev.seq and ev.seq <= view.last_seq:
                 continue  # already folded (the log was read after this event was queued)
-            apply(view, ev.model_copy(update={"payload": printable_in_place(ev.payload)}))
+            apply(view, ev.model_copy(update={"payload": printable_data(ev.payload, newlines=True)}))
             applied += 1
             if ev.kind == "permission_asked":
                 new_permissions.append(ev.payload.get("request_id", ""))
@@ -723,7 +724,7 @@ class DashboardScreen(Screen):
         assert self.clock is not None
         self.clock.seek(position)
         self.inbox.clear()
-        self.view = printable_in_place(self.clock.recording.view_at(self.clock.position))
+        self.view = printable_data(self.clock.recording.view_at(self.clock.position), newlines=True)
         self.refresh_panes(reset_stream=True)
 
     def action_play_pause(self) -> None:

@@ -15,7 +15,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from omk_tui.projection import SliceView
-from omk_tui.render.safe import printable_in_place
+from omk_tui.render.safe import printable_data
 from omk_tui.ui.diff_source import slice_diff
 from omk_tui.ui.messages import DiffReady, SliceDiff
 
@@ -52,7 +52,7 @@ class DiffScreen(Screen):
         self.post_message(DiffReady(slice_diff(self.repo, self.slice_view, self.base_commit, self.goal_id)))
 
     def on_diff_ready(self, message: DiffReady) -> None:
-        self.diff = d = printable_in_place(message.diff)  # file names and contents: an agent's, as they are
+        self.diff = d = printable_data(message.diff, newlines=True)  # file names and contents: an agent's, as they are
         files = self.query_one("#diff-files", OptionList)
         files.clear_options()
         if d.error:
