@@ -219,23 +219,48 @@ def test_a_malformed_gates_toml_is_a_usage_error_before_any_goal_exists(tmp_path
     assert list_goal_ids(repo) == []
 
 
-def test_a_run_that_fails_on_infrastructure_says_what_happened_plainly_and_the_next_step(tmp_path, env):
+def test_resume_checks_gates_toml_before_the_goal_changes(tmp_path, env):
+    """A gates.toml broken after the goal was created: resume said failed_infra at the first gate and left the goal
+    failed; now it is a usage error naming the file, and the goal is as it was."""
+    from omk_tui.control.controller import GoalController
+    from omk_tui.models.goal import GoalOptions
+    from omk_tui.state import store
+
+    repo = make_repo(tmp_path / "repo")
+    agent = write_script(tmp_path / "s.json", SLOW)
+    ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
+    ctl.close()
+    before = ctl.paths.events.read_bytes(), ctl.paths.goal_json.read_bytes()
+    gates = repo / ".omk" / "gates.toml"
+    gates.write_text('[[gates]]\nname = "x"\ncommand = "true"\ntimeout_secs = "10"\n')
+    res = omk(repo, "resume", "latest", "--quiet", env=env)
+    gid = ctl.state.goal_id
+    assert res.returncode == 2, res.stderr
+    assert f"omk-tui: error: {gates}, line 4: gates[0].timeout_secs: must be a number of seconds" in res.stderr
+    assert (f"fix the file (or remove it to use the detected gates), then resume goal {gid}; the goal is unchanged"
+            in res.stderr)
+    assert (ctl.paths.events.read_bytes(), ctl.paths.goal_json.read_bytes()) == before
+    assert store.load_goal(ctl.paths).status.value != "failed_infra"
+
+
+def test_a_run_that_fails_on_infrastructure_says_what_happened_plainly_and_the_next_step(tmp_path, env, capsys):
     """The last lines started with an internal prefix (`GateConfigError: `, `OSError: <sha>: `) and had no next
-    step; the event log still records the exception's type."""
+    step; the event log still records the exception's type. (resume checks gates.toml first, so the run is
+    started here as resume starts it after its checks.)"""
+    from omk_tui.commands._runner import run_controller_headless
     from omk_tui.control.controller import GoalController, infra_reason
     from omk_tui.models.goal import GoalOptions
 
     repo = make_repo(tmp_path / "repo")
     agent = write_script(tmp_path / "s.json", SLOW)
     ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
-    ctl.close()
     gates = repo / ".omk" / "gates.toml"
     gates.write_text('[[gates]]\nname = "x"\ncommand = "true"\ntimeout_secs = "10"\n')  # broken after creation
-    res = omk(repo, "resume", "latest", "--quiet", env=env)
+    assert run_controller_headless(ctl, quiet=True) == 1
+    err = capsys.readouterr().err
     gid = ctl.state.goal_id
-    assert res.returncode == 1, res.stderr
-    assert f"failed_infra — {gates}, line 4: gates[0].timeout_secs: must be" in res.stderr
-    assert f"  next: fix the cause, then `omk-tui resume {gid}`" in res.stderr and "GateConfigError" not in res.stderr
+    assert f"failed_infra — {gates}, line 4: gates[0].timeout_secs: must be" in err
+    assert f"  next: fix the cause, then `omk-tui resume {gid}`" in err and "GateConfigError" not in err
     failed = [e for e in read_events(ctl.paths.events).events if e.kind == "run_failed"]
     assert failed[0].payload["error"].startswith("GateConfigError: ")
     sha = "758e2daba2a52ae39287d9320b7b80f5a1fe482f"

@@ -157,6 +157,21 @@ async def test_pause_then_resume_the_in_process_controller(demo):
     assert status_on_disk(repo, gid) == "ready"
 
 
+async def test_resume_with_a_malformed_gates_toml_says_so_and_leaves_the_goal_as_it_was(demo):
+    repo, gid = demo(pace=0)
+    (repo / ".omk").mkdir(exist_ok=True)
+    (repo / ".omk" / "gates.toml").write_text('[[gates]]\nname = "x"\ncommand = 5\n')
+    before = load_goal(goal_paths(repo, gid)).status
+    app = OmkApp(repo, goal_id=gid, autostart=gid)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: any("the goal is unchanged" in n.message for n in app._notifications), 30,
+                       "the refusal")
+        note = next(n.message for n in app._notifications if "the goal is unchanged" in n.message)
+        assert note.startswith(f"could not resume {gid}: ") and "gates.toml, line 3" in note
+        assert gid not in app.controllers
+    assert load_goal(goal_paths(repo, gid)).status == before
+
+
 async def test_cancel_asks_then_cancels_the_running_goal(demo):
     repo, gid = demo(pace=0.3)
     app = OmkApp(repo, goal_id=gid, autostart=gid)

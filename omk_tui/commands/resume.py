@@ -37,6 +37,9 @@ def run(args) -> int:
         ctl.close()
         print(f"goal {paths.goal_id} is already ready; proof: {paths.proof_json}")
         return 0
+    if (problem := ctl.config_problem()) is not None:
+        ctl.close()
+        raise UsageError(problem)
     try:
         return run_controller_headless(ctl, json_out=args.json, quiet=args.quiet)
     except LockHeld as exc:

@@ -352,6 +352,18 @@ class GoalController:
             return f"goal {gid} was rejected by a person ({self.state.failure.reason}); the decision stands"
         return None
 
+    def config_problem(self) -> str | None:
+        """Why this goal cannot run now although it may be resumed: a malformed `.omk/gates.toml` (found here,
+        before the run changes the goal, instead of failing it as failed_infra at its first gate). None when the
+        configuration is usable."""
+        from omk_tui.gates.config import GateConfigError, load_gates_file
+
+        try:
+            load_gates_file(self.repo)
+        except GateConfigError as exc:
+            return f"{exc}\n  {exc.advice}, then resume goal {self.state.goal_id}; the goal is unchanged"
+        return None
+
     def proof_is_current(self) -> bool:
         """The proof on disk matches the goal's status (false when a crash fell between the two writes)."""
         proof = store.load_proof(self.paths)

@@ -672,6 +672,8 @@ class DashboardScreen(Screen):
                 refusal = f"{why}: it cannot be resumed; press n to start a new goal"
             elif state.status.value == "ready" and controller.proof_is_current():  # type: ignore[attr-defined]
                 refusal = f"{resuming} is already ready; proof: {controller.paths.proof_json}"  # type: ignore[attr-defined]
+            elif (problem := controller.config_problem()) is not None:  # type: ignore[attr-defined]
+                refusal = f"could not resume {resuming}: {problem}"
             if refusal is not None:
                 controller.close()  # type: ignore[attr-defined]
                 self.post_message(ControllerStopped(resuming, state.status.value, note=refusal))
