@@ -74,14 +74,14 @@ async def end_command(proc: asyncio.subprocess.Process, reader: asyncio.Future, 
     await asyncio.wait({reader}, timeout=1.0)
 
 
-async def exited(proc: asyncio.subprocess.Process) -> int:
-    """The child's exit code as soon as it exits.
+async def exited(proc: asyncio.subprocess.Process, poll: float = 0.02) -> int:
+    """The child's exit code as soon as it exits (within `poll` seconds).
 
     `Process.wait()` (Python 3.11) also waits for the pipes to close, which a background grandchild holding
     stdout delays until it ends; the return code is set at exit, so poll it.
     """
     while proc.returncode is None:
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(poll)
     return proc.returncode
 
 

@@ -496,3 +496,28 @@ async def test_malformed_script_is_refused_at_start(tmp_path):
     session = open_session(f"script:{path}", SessionConfig(cwd=tmp_path))
     with pytest.raises(AgentError, match=r"exit code 2.*default action 1.*dance"):
         await session.start()
+
+
+async def test_an_agent_that_exits_while_its_background_child_holds_its_stdout_is_crashed_not_hung(tmp_path):
+    """The exit was awaited with `Process.wait()`, which (Python 3.11) also waits for the pipes to close: a child
+    the agent left in the background holding its stdout made the turn run to its time limit."""
+    script = tmp_path / "crash.json"
+    script.write_text(json.dumps({"default": [{"say": "about to fail"}, {"crash": 4}]}))
+    wrapper = tmp_path / "agent.sh"
+    wrapper.write_text(f"#!/bin/sh\n(exec sleep 45) &\nexec {sys.executable} -m omk_tui.agents.scripted {script}\n")
+    wrapper.chmod(0o755)
+    wt = tmp_path / "wt"
+    wt.mkdir()
+    session = open_session(f"acp:{wrapper}", SessionConfig(cwd=wt), grace_secs=2)
+    await session.start()
+    pid = session.pid
+    try:
+        result = await session.prompt("go", [].append, timeout=30)
+    finally:
+        await session.close()
+    assert result.stop_reason == "crashed", result
+    assert "exit code 4" in result.error
+    # the background sleep (same process group) was ended too; nobody may reap it at once (it left its parent)
+    from omk_tui.procs import group_alive as group_has_live_member
+
+    assert not group_has_live_member(pid)

@@ -237,3 +237,31 @@ def test_todo_lists_plans_and_questions_are_mapped():
     answer = _answer_questions({"id": "q1", "tool_call_id": "c2", "questions": [
         {"question": "Which DB?", "options": [{"label": "sqlite"}, {"label": "postgres"}]}]})
     assert answer == {"request_id": "q1", "answers": {"Which DB?": "sqlite"}}
+
+
+WIRE_THAT_EXITS = """
+import json, os, sys
+line = sys.stdin.readline()
+print(json.dumps({"jsonrpc": "2.0", "id": json.loads(line)["id"], "result": {"protocol_version": "1"}}), flush=True)
+sys.stdin.readline()  # the prompt
+print("going away", file=sys.stderr, flush=True)
+os._exit(5)
+"""
+
+
+@pytest.mark.timeout(60)
+async def test_kimi_exiting_while_its_background_child_holds_stdout_is_crashed_not_hung(tmp_path):
+    """The exit was noticed at the end of stdout, which a child left in the background keeps open: the turn ran to
+    its time limit."""
+    from omk_tui.procs import group_alive
+
+    agent = f"(exec sleep 45) & exec {shlex.quote(sys.executable)} -c {shlex.quote(WIRE_THAT_EXITS)}"
+    session = WireSession(["/bin/sh", "-c", agent], SessionConfig(cwd=tmp_path), kill_grace=1)
+    try:
+        await session.start()
+        result = await session.prompt("go", lambda u: None, timeout=30)
+    finally:
+        await session.close()
+    assert result.stop_reason == "crashed", result
+    assert "5" in (result.error or "") and "going away" in (result.error or "")
+    assert not group_alive(session.pid)  # the sleep is ended with kimi's group

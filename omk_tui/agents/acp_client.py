@@ -56,6 +56,7 @@ from omk_tui.agents.policy import decide, is_mutating, parse_policy
 from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import ScopeDecision, WriteScope
 from omk_tui.agents.terminals import TerminalManager
+from omk_tui.procs import exited
 
 STREAM_LIMIT = 2**26  # one JSON-RPC line may carry a whole file
 USAGE_EXTENSION = "omk/usage"  # ext notification `_omk/usage` {inputTokens, outputTokens} (scripted agent)
@@ -316,7 +317,8 @@ class AcpSession(ProcessSession):
             raise AgentError(f"cannot start the agent: {self.argv[0]!r} was not found on PATH") from None
         except PermissionError:
             raise AgentError(f"cannot start the agent: {self.argv[0]!r} is not executable") from None
-        self._exit_task = asyncio.ensure_future(self._proc.wait())
+        # its exit, not its pipes' end: a child it left in the background may hold its stdout for long
+        self._exit_task = asyncio.ensure_future(exited(self._proc, poll=0.1))
         self._stderr_task = asyncio.ensure_future(self._read_stderr())
         self._conn = ClientSideConnection(_Client(self), _StdioTransport(self._proc, self))
         try:

@@ -35,6 +35,7 @@ from omk_tui.agents.policy import PolicyDecision, decide
 from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import WriteScope
 from omk_tui.agents.wire_events import EDIT_TOOLS, WireTurn
+from omk_tui.procs import exited
 
 WIRE_PROTOCOL_VERSION = "1.10"
 DEFAULT_COMMAND = ("kimi", "--wire")
@@ -118,6 +119,7 @@ class WireSession(ProcessSession):
         self._write_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Task[None] | None = None
+        self._exit_watch: asyncio.Task[None] | None = None
         self._stderr_reader: asyncio.Task[None] | None = None
         self._stdout_noise: collections.deque[str] = collections.deque(maxlen=10)
         self._exited = asyncio.Event()
@@ -146,6 +148,7 @@ class WireSession(ProcessSession):
             raise AgentError(f"could not start {self.argv[0]!r}: {exc}") from None
         self._reader = asyncio.create_task(self._read_stdout())
         self._stderr_reader = asyncio.create_task(self._read_stderr())
+        self._exit_watch = asyncio.create_task(self._watch_exit(self._proc, self._reader))
         try:
             result = await asyncio.wait_for(
                 self._request("initialize", {
@@ -189,7 +192,7 @@ class WireSession(ProcessSession):
 
     async def _kill(self) -> None:
         await self._end_process(grace=self.kill_grace)
-        for task in (self._reader, self._stderr_reader, *self._tasks):
+        for task in (self._reader, self._stderr_reader, self._exit_watch, *self._tasks):
             if task is not None and not task.done():
                 task.cancel()
         for task in (self._reader, self._stderr_reader):
@@ -317,6 +320,14 @@ class WireSession(ProcessSession):
                 await proc.stdin.drain()
             except (BrokenPipeError, ConnectionResetError) as exc:
                 raise _AgentExited() from exc
+
+    @staticmethod
+    async def _watch_exit(proc: asyncio.subprocess.Process, reader: asyncio.Task[None]) -> None:
+        """kimi's exit ends the reading of its stdout even while a child it left in the background holds the pipe
+        open (the end of the reading is what tells the session kimi exited)."""
+        await exited(proc, poll=0.1)
+        await asyncio.wait({reader}, timeout=0.5)  # what it wrote before it exited
+        reader.cancel()
 
     async def _read_stdout(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
