@@ -99,6 +99,15 @@ def state_write_advice(exc: OSError, args) -> str:
     return f"{fix}, then {then}"
 
 
+def _error(message, *, internal: bool = False) -> None:
+    """`omk-tui: error: MESSAGE` on stderr; the message's control characters escaped (it may quote an agent's or a
+    file's text), its lines kept."""
+    from omk_tui.render.safe import printable
+
+    print(f"omk-tui: {'internal error' if internal else 'error'}: {printable(str(message), newlines=True)}",
+          file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse(parser, argv)
@@ -112,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return quiet_broken_pipe()
     except UsageError as exc:
-        print(f"omk-tui: error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("omk-tui: interrupted", file=sys.stderr)
@@ -122,26 +131,26 @@ def main(argv: list[str] | None = None) -> int:
         from omk_tui.state.store import GoalNotFound, StateFileError
 
         if isinstance(exc, GoalNotFound):  # e.g. a goal folder without goal.json: the message says what to do
-            print(f"omk-tui: error: {exc}", file=sys.stderr)
+            _error(exc)
             return EXIT_USAGE
         if isinstance(exc, StateWriteError):
-            print(f"omk-tui: error: {exc}", file=sys.stderr)
+            _error(exc)
             print(f"  {state_write_advice(exc, args)}; the files written before are intact", file=sys.stderr)
             return EXIT_FAILURE
         if isinstance(exc, StateFileError):  # a recorded file that cannot be read: named, nothing changed
-            print(f"omk-tui: error: {exc}", file=sys.stderr)
+            _error(exc)
             print("  nothing was changed; restore the file (or remove the goal's folder), then run the command "
                   "again", file=sys.stderr)
             return EXIT_FAILURE
         if isinstance(exc, OSError) and exc.filename:  # the file system said no to a path: not our bug, name it
-            print(f"omk-tui: error: cannot use {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+            _error(f"cannot use {exc.filename}: {exc.strerror or exc}")
             print("  fix that path (a file where a folder belongs, permissions, space), then run the command again",
                   file=sys.stderr)
             return EXIT_FAILURE
         import os
         import traceback
 
-        print(f"omk-tui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _error(f"{type(exc).__name__}: {exc}", internal=True)
         if os.environ.get("OMK_DEBUG"):
             traceback.print_exc()
         else:

@@ -130,3 +130,20 @@ def test_goal_help_says_what_matches_and_clean_needs_a_goal_or_all():
         text = " ".join(subs[name].format_help().split())
         assert "a unique prefix or suffix of one" in text and "unique part" not in text, name
     assert subs["clean"].format_usage().startswith("usage: omk-tui clean [-h] (GOAL | --all)")
+
+
+def test_an_error_message_reaches_the_terminal_with_its_control_characters_escaped(tmp_path, capsys, monkeypatch):
+    """An error may quote a path or an agent's text; its lines stay lines."""
+    import omk_tui.commands.goals as goals
+    from omk_tui.cli import UsageError, main
+
+    assert main(["goals", "--repo", str(tmp_path / "no\x1b[2Jrepo")]) == 2
+    err = capsys.readouterr().err
+    assert "no\\x1b[2Jrepo" in err and "\x1b" not in err
+
+    def fail(args):
+        raise UsageError("the agent said \x1b]0;title\x07\n  fix it")
+
+    monkeypatch.setattr(goals, "run", fail)
+    assert main(["goals"]) == 2
+    assert capsys.readouterr().err == "omk-tui: error: the agent said \\x1b]0;title\\x07\n  fix it\n"

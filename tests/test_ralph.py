@@ -118,3 +118,17 @@ def test_a_missing_agent_executable_exits_1_naming_it(tmp_path, env):
     res = ralph(repo, "do something", "--agent", 'acp:"no-such-agent-omk"', env=env)
     assert res.returncode == 1 and "the agent failed" in res.stderr and "no-such-agent-omk" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_the_agents_story_titles_reach_the_terminal_escaped(tmp_path, env):
+    """A story title is the agent's text: an OSC sequence in it retitled the terminal (rich drops only BEL)."""
+    repo = make_repo(tmp_path / "repo")
+    title = "Retitle \x1b]0;pwned\x07 and \x1b[2J clear"
+    agent = write_script(tmp_path / "s.json", {
+        "plan": {"tasks": [task("US-1", ["one.check"], title=title)]},
+        "tasks": {"US-1": [[{"write": "one.check", "content": "ok\n"}]]},
+    })
+    res = ralph(repo, "add the one check file", "--agent", agent, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "story US-1: Retitle \\x1b]0;pwned\\x07 and \\x1b[2J clear" in res.stderr
+    assert "\x1b" not in res.stderr

@@ -29,6 +29,7 @@ def run(args) -> int:
     from omk_tui.config import ConfigError, agent_settings, load_config
     from omk_tui.git.errors import GitError
     from omk_tui.ralph import Ralph, RalphError
+    from omk_tui.render.safe import printable
 
     if not args.task.strip():
         raise UsageError("the TASK is empty; say what to build, e.g. omk-tui ralph \"add a --json flag to list\"")
@@ -40,8 +41,12 @@ def run(args) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def say(text: str) -> None:  # story titles and reasons are the agent's text: escaped
+        console.print(printable(text, newlines=True), markup=False)
+
     ralph = Ralph(repo, args.task, agent=agent, max_iterations=args.max_iterations,
-                  yolo=args.yolo, approval=approval, say=lambda s: console.print(s, markup=False))
+                  yolo=args.yolo, approval=approval, say=say)
     from omk_tui.agents.base import AgentError
 
     try:
@@ -49,8 +54,8 @@ def run(args) -> int:
     except (RalphError, GitError) as exc:
         raise UsageError(str(exc)) from exc
     except AgentError as exc:
-        console.print(f"omk-tui: error: the agent failed: {exc}", markup=False)
+        say(f"omk-tui: error: the agent failed: {exc}")
         return 1
-    console.print(f"{'passed' if contract.passed else 'stopped'}: {contract.reason}", markup=False)
-    console.print(f"done contract: {ralph.dir / 'done-contract.json'}  branch: {contract.branch}", markup=False)
+    say(f"{'passed' if contract.passed else 'stopped'}: {contract.reason}")
+    say(f"done contract: {ralph.dir / 'done-contract.json'}  branch: {contract.branch}")
     return 0 if contract.passed else 3
