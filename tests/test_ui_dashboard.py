@@ -579,3 +579,38 @@ async def test_the_footers_last_column_is_the_palette_key_not_a_key_under_it(rep
         await loaded(pilot)
         widget, _ = app.screen.get_widget_at(size[0] - 1, size[1] - 1)
         assert widget.has_class("-command-palette")
+
+
+async def test_a_permission_request_whose_id_holds_control_characters_is_answered_by_its_exact_id(repo):
+    """The id is the agent's text, so it is escaped like the rest of the view: the answer named the escaped id,
+    which no request has, and a live request did not pop up at all."""
+    from omk_tui.models.events import make_event
+    from omk_tui.state.eventlog import EventLog
+    from omk_tui.ui.screens.dashboard import PERMISSION_ARM_SECS
+
+    rid = "perm-\x1b[2J-2"
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        with EventLog(repo / ".omk" / "goals" / SAMPLE_GOAL_ID / "events.jsonl") as log:
+            log.append(make_event(SAMPLE_GOAL_ID, "permission_asked", {
+                "slice_id": "s3", "request_id": rid, "tool": "execute", "command": "rm -rf build",
+                "paths": [], "scope": ["README.md"], "options": ["approve", "reject"]}, actor="agent"))
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionModal), 10, "the request to pop up")
+        assert "rm -rf build" in " ".join(str(w.render()) for w in app.screen.query("Static"))
+        await pilot.pause(PERMISSION_ARM_SECS + 0.2)  # keys count once the pop-up is armed
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PermissionModal), 5, "the answer")
+    assert [(r.action, r.args) for r in requests_in(repo)] == [("permission", {"request_id": rid, "decision": "reject"})]
+
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)  # the same request found by the fold of the log
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        [shown] = [k for k in app.dashboard.view.permissions if k != "perm-s3-1"]
+        assert "\x1b" not in shown
+        app.dashboard.action_answer_permission(shown)
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionModal), 5, "the dialog")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PermissionModal), 5, "the answer")
+    assert [(r.action, r.args) for r in requests_in(repo)][-1] == ("permission", {"request_id": rid,
+                                                                                  "decision": "approve"})

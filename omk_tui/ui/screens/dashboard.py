@@ -32,7 +32,7 @@ from omk_tui.control.client import ControlClient, FileControl, LocalControl
 from omk_tui.control.lock import INTERRUPTED
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view, permission_label
-from omk_tui.render.safe import printable_data
+from omk_tui.render.safe import printable, printable_data
 from omk_tui.replay import ReplayClock
 from omk_tui.state.eventlog import follow
 from omk_tui.state.store import GoalPaths, goal_paths
@@ -110,6 +110,9 @@ class DashboardScreen(Screen):
         self._last_tick = 0.0
         self._asked: set[str] = set()
         self._deferred: list[str] = []  # requests that came while another screen was on top
+        # a permission request's id as the agent sent it, by the id shown (escaped like all an agent's text): an
+        # answer must name the request exactly
+        self._request_ids: dict[str, str] = {}
         self._fold_error: str | None = None  # the last log read that failed (said once)
         self.flushes = 0
         self._select_timer = None
@@ -245,6 +248,7 @@ class DashboardScreen(Screen):
         self._scope_chosen = False
         self._asked.clear()
         self._deferred.clear()
+        self._request_ids.clear()
         self.workers.cancel_group(self, "follow")
         self.query_one(GoalsTable).select_key(goal_id)
         self._fold(goal_id)
@@ -259,6 +263,7 @@ class DashboardScreen(Screen):
             # what agents wrote is shown with its control characters escaped: Textual would pass ESC sequences
             # (a task title's, a message's) to the terminal as they are
             view = load_view(paths.events, goal_id, between_blocks=lambda: time.sleep(0.0005))
+            self._request_ids.update({printable(rid, newlines=True): rid for rid in view.permissions})
             view = printable_data(view, newlines=True)
         except OSError as exc:  # a log that cannot be read (a folder, no permission): said (once), not a blank goal
             message = f"could not read the event log of {goal_id}: {exc}"
@@ -316,10 +321,12 @@ class DashboardScreen(Screen):
                 continue
             if ev.kind not in EPHEMERAL_KINDS and ev.seq and ev.seq <= view.last_seq:
                 continue  # already folded (the log was read after this event was queued)
-            apply(view, ev.model_copy(update={"payload": printable_data(ev.payload, newlines=True)}))
+            payload = printable_data(ev.payload, newlines=True)
+            apply(view, ev.model_copy(update={"payload": payload}))
             applied += 1
-            if ev.kind == "permission_asked":
-                new_permissions.append(ev.payload.get("request_id", ""))
+            if ev.kind == "permission_asked" and isinstance(rid := ev.payload.get("request_id"), str):
+                self._request_ids[payload["request_id"]] = rid
+                new_permissions.append(payload["request_id"])
         if applied:
             self.flushes += 1
             self.refresh_panes()
@@ -639,7 +646,7 @@ class DashboardScreen(Screen):
 
         def answered(decision: str | None) -> None:
             if decision and goal_id == self.goal_id and (intents := self.intents()) is not None:
-                intents.answer_permission(request.request_id, decision)
+                intents.answer_permission(self._request_ids.get(request.request_id, request.request_id), decision)
                 self.notify(f"{decision.replace('_', ' ')}: {permission_label(request.tool, request.command)}".strip())
 
         self.app.push_screen(PermissionModal(request, arm_secs=arm_secs), answered)
