@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -99,7 +100,8 @@ def load_config(repo: Path) -> OmkConfig:
     if not path.exists():
         return OmkConfig()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     except UnicodeDecodeError as exc:
@@ -107,11 +109,57 @@ def load_config(repo: Path) -> OmkConfig:
     try:
         return OmkConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            # a validator's own message, without pydantic's "Value error, " before it
-            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+        lines = text.splitlines()
+        found = []
+        for err in exc.errors():
+            loc = [str(x) for x in err["loc"]]
+            found.append((_line_of(lines, loc), f"{'.'.join(loc)}: {_message(err)}"))
+        found.sort(key=lambda item: item[0] or len(lines) + 1)  # in the file's order
+        problems = [(f"line {line}: " if line else "") + what for line, what in found]
+        # as `file, line N: field: message` (the form of gates.toml's errors), the other problems after it
+        raise ConfigError(f"{path}{', ' if problems[0].startswith('line ') else ': '}{'; '.join(problems)}") from exc
+
+
+def _message(err: dict) -> str:
+    """pydantic's message in the file's terms: an unknown key names the known ones; a validator's own message
+    without pydantic's "Value error, " before it."""
+    if err["type"] == "extra_forbidden":
+        model = OmkConfig
+        for part in err["loc"][:-1]:
+            field = model.model_fields.get(str(part))
+            model = field.annotation if field is not None else None
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                return "unknown key"
+        return f"unknown key; known keys: {', '.join(model.model_fields)}"
+    if err["type"] in ("model_type", "dict_type"):
+        return f"must be a table ([{'.'.join(str(x) for x in err['loc'])}] and its keys)"
+    return err["msg"].removeprefix("Value error, ")
+
+
+def _line_of(lines: list[str], loc: list[str]) -> int | None:
+    """The 1-based line that sets `loc` (e.g. ["agent", "approval"]), or of its table; None when not found (tomllib
+    gives no positions). Finds `[table]` headers and `key =` lines, the forms a person writes."""
+    def key_line(start: int, key: str) -> int | None:
+        pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*[.=]""")
+        for i in range(start, len(lines)):
+            if _HEADER.match(lines[i]):
+                return None
+            if pattern.match(lines[i]):
+                return i + 1
+        return None
+
+    for depth in range(len(loc), 0, -1):  # the deepest table header that names a prefix of loc
+        table = r"\s*\.\s*".join(re.escape(part) for part in loc[:depth])
+        header = re.compile(rf"^\s*\[\s*{table}\s*\]")
+        for i, text in enumerate(lines):
+            if header.match(text):
+                if depth == len(loc):
+                    return i + 1
+                return key_line(i + 1, loc[depth]) or i + 1
+    return key_line(0, loc[0]) if loc else None
+
+
+_HEADER = re.compile(r"^\s*\[")
 
 
 def agent_settings(repo: Path, config: OmkConfig, agent: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,41 @@ def test_fallbacks_that_decide_are_taken(tmp_path: Path):
     (tmp_path / ".omk" / "config.toml").write_text("[delivery]\nchecks_timeout_secs = 0\n")
     with pytest.raises(ConfigError, match="delivery.checks_timeout_secs"):
         load_config(tmp_path)
+
+
+def test_a_problem_names_its_line_and_an_unknown_key_the_known_ones(tmp_path: Path):
+    (tmp_path / ".omk").mkdir()
+    path = tmp_path / ".omk" / "config.toml"
+    path.write_text('[worktrees]\ndir = "/tmp/x"\n\n[agent]\napprovl = "never"\nask_timeout_secs = -1\n'
+                    '[agent.prices.fast]\ninput_per_million = -2\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config(tmp_path)
+    assert str(refused.value) == (
+        f"{path}, line 5: agent.approvl: unknown key; known keys: default, approval, ask_fallback, ask_timeout_secs, "
+        "env, model, prices, turn_grace_secs, confine, writable; line 6: agent.ask_timeout_secs: Input should be "
+        "greater than 0; line 8: agent.prices.fast.input_per_million: Input should be greater than or equal to 0")
+    for text, expected in (("[agnt]\nx = 1\n", "line 1: agnt: unknown key; known keys: worktrees, agent, review, delivery"),
+                           ('agent.approval = "nevr"\n', "line 1: agent.approval: unknown approval policy 'nevr'"),
+                           ("agent = 5\n", "line 1: agent: must be a table ([agent] and its keys)")):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match="^" + re.escape(f"{path}, {expected}")):
+            load_config(tmp_path)
+
+
+def test_resume_with_a_malformed_config_is_a_usage_error_naming_it(tmp_path: Path, capsys, monkeypatch):
+    """It was `internal error: ConfigError: ...`, exit 1."""
+    from omk_tui.cli import main
+    from omk_tui.control.controller import GoalController
+    from tests.support.goal_repo import make_repo, write_script
+
+    monkeypatch.setenv("OMK_WORKTREES_DIR", str(tmp_path / "worktrees"))
+    repo = make_repo(tmp_path / "repo")
+    from omk_tui.models.goal import GoalOptions
+
+    ctl = GoalController.create(repo, "add the t1 check file", GoalOptions(agent=write_script(tmp_path / "s.json", {})))
+    ctl.close()
+    (repo / ".omk" / "config.toml").write_text("[agent]\napprovl = 1\n")
+    assert main(["resume", "latest", "--repo", str(repo)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"omk-tui: error: {repo / '.omk' / 'config.toml'}, line 2: agent.approvl: unknown key")
+    assert "fix .omk/config.toml (or remove it for the defaults), then run the command again" in err
