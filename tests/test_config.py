@@ -76,3 +76,18 @@ def test_resume_with_a_malformed_config_is_a_usage_error_naming_it(tmp_path: Pat
     err = capsys.readouterr().err
     assert err.startswith(f"omk-tui: error: {repo / '.omk' / 'config.toml'}, line 2: agent.approvl: unknown key")
     assert "fix .omk/config.toml (or remove it for the defaults), then run the command again" in err
+
+
+def test_a_goal_is_not_created_with_a_malformed_config(tmp_path: Path, monkeypatch):
+    """The TUI's new goal (GoalController.create without a config) made the goal's folder, then failed reading
+    config.toml: a goal left `running` that no controller held."""
+    from omk_tui.control.controller import GoalController
+    from omk_tui.models.goal import GoalOptions
+    from tests.support.goal_repo import make_repo
+
+    monkeypatch.setenv("OMK_WORKTREES_DIR", str(tmp_path / "worktrees"))
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".omk" / "config.toml").write_text('[agent]\napproval = "nevr"\n')
+    with pytest.raises(ConfigError, match="unknown approval policy 'nevr'"):
+        GoalController.create(repo, "add the t1 check file", GoalOptions(agent="script:/x.json"))
+    assert not (repo / ".omk" / "goals").exists() or not any((repo / ".omk" / "goals").iterdir())

@@ -91,6 +91,7 @@ class GoalController:
         options = options or GoalOptions()
         base = open_base(repo, allow_dirty=options.allow_dirty)
         load_gates_file(repo)  # a malformed .omk/gates.toml: GateConfigError now, before a goal exists
+        config = config or load_config(repo)  # ... and a malformed .omk/config.toml: ConfigError
         store.omk_dir(repo)
         goal_id = store.new_goal_id()
         state = GoalState(
