@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -50,6 +52,14 @@ class OmkApp(App[None]):
         self.theme = theme
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            # The terminal closed (SIGHUP) or the process is asked to end (SIGTERM): the goals running here are
+            # paused, as `run` pauses its goal, instead of dying with them recorded as running.
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self.stop_on_signal, True)
+            loop.add_signal_handler(signal.SIGTERM, self.stop_on_signal, False)
         if self.autostart is not None:
             goal_id = self.autostart
             self.call_after_refresh(lambda: self.start_controller(self.dashboard, goal_id=goal_id))
@@ -97,7 +107,20 @@ class OmkApp(App[None]):
 
         self.push_screen(QuitModal(running), chosen)
 
-    async def _stop_and_exit(self, background: bool) -> None:
+    def stop_on_signal(self, hangup: bool) -> None:
+        """Pause every goal running here, then exit.
+
+        After a hangup the terminal is gone: what the app still draws goes to /dev/null (a write to the hung-up
+        terminal fails or blocks, and Textual's exit, which restores the terminal, would hang on it), and the
+        process ends at once when the goals are paused."""
+        if hangup:
+            null = os.open(os.devnull, os.O_WRONLY)
+            for fd in (1, 2):  # Textual draws on stderr
+                os.dup2(null, fd)
+            os.close(null)
+        self.run_worker(self._stop_and_exit(False, hangup=hangup), group="quit", exclusive=True)
+
+    async def _stop_and_exit(self, background: bool, *, hangup: bool = False) -> None:
         goals = list(self.controllers)
         for gid in goals:
             controller = self.controllers.get(gid)
@@ -110,6 +133,8 @@ class OmkApp(App[None]):
         if background and self.repo is not None:
             for gid in goals:
                 spawn_detached_resume(self.repo, gid)
+        if hangup:
+            os._exit(128 + signal.SIGHUP)  # the goals are paused and their records written; no terminal to restore
         self.exit()
 
     @staticmethod
