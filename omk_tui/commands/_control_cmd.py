@@ -26,16 +26,19 @@ def send_intent(args, action: str) -> int:
     if not fc.controller_alive():
         state = load_goal(paths)
         if action == "cancel" and state.settled is None:
-            from omk_tui.control.offline import cancel_offline
+            from omk_tui.control.offline import cancel_offline, offline_or_request
 
-            cancel_offline(repo, paths)
-            print(f"goal {paths.goal_id}: cancelled (no controller was running)")
-            return 0
-        shown = "rejected" if state.rejected else shown_status(state.status.value, paths.lock)
-        hint = f"; `omk-tui resume {paths.goal_id}` continues it" if state.status.value == "running" else ""
-        print(f"goal {paths.goal_id} has no running controller (status {shown}); nothing to {action}{hint}")
-        return 1
-    getattr(fc, action)()
+            if (done := offline_or_request(fc, lambda: cancel_offline(repo, paths), fc.cancel)) is not None:
+                print(f"goal {paths.goal_id}: {done.status.value} (no controller was running)")
+                return 0
+            # a controller took the goal a moment ago: the request went to it; wait for it to stop (below)
+        else:
+            shown = "rejected" if state.rejected else shown_status(state.status.value, paths.lock)
+            hint = f"; `omk-tui resume {paths.goal_id}` continues it" if state.status.value == "running" else ""
+            print(f"goal {paths.goal_id} has no running controller (status {shown}); nothing to {action}{hint}")
+            return 1
+    else:
+        getattr(fc, action)()
     deadline = time.monotonic() + args.wait
     while time.monotonic() < deadline and fc.controller_alive():
         time.sleep(0.1)

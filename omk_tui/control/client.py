@@ -58,7 +58,7 @@ class FileControl:
 
     def controller_alive(self) -> bool:
         info = read_lock(self.paths.lock)
-        return bool(info and info.alive)
+        return bool(info and info.alive and not info.offline)
 
     def pause(self) -> None:
         send_request(self.paths.control, "pause")

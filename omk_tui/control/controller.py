@@ -277,6 +277,16 @@ class GoalController:
             self._interrupted.set()
         lock = ControllerLock(self.paths.lock)
         lock.acquire()
+        try:
+            self._reload()
+        except BaseException:
+            lock.release()
+            raise
+        if (why := self.not_resumable()) is not None:  # cancelled (or rejected) before the lock was ours
+            lock.release()
+            self.narrate("resume", f"not run: {why}")
+            return store.load_proof(self.paths) or self._write_proof(
+                blocker=self.state.failure.reason if self.state.failure else why)
         reaped = reap_orphans(self.state.goal_id)
         stale_locks = self._remove_stale_git_locks()
         if self._agent_tmp_root is not None:
@@ -342,6 +352,15 @@ class GoalController:
 
     def close(self) -> None:
         self.log.close()
+
+    def _reload(self) -> None:
+        """The goal's records as they are now that this controller holds the goal's lock: between reading them (at
+        construction) and taking the lock, an offline `cancel` or `budget-add` (which take the same lock) may have
+        written to them; the log's next seq is taken up from the file too."""
+        self.log.resync()
+        self.state = store.load_goal(self.paths)
+        self.exec = ex.load_execution(self.paths)
+        self.graph = store.load_task_graph(self.paths)
 
     def not_resumable(self) -> str | None:
         """Why this goal must not run again: it was cancelled, or a person rejected its result (running it again

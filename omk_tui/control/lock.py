@@ -28,6 +28,7 @@ class LockInfo:
     started: float
     heartbeat: float
     alive: bool
+    offline: bool = False  # held by a short command changing the record (cancel, budget-add, accept…), no controller
 
 
 def read_lock(lock_path: Path) -> LockInfo | None:
@@ -47,6 +48,7 @@ def read_lock(lock_path: Path) -> LockInfo | None:
         started=float(data.get("started", 0) or 0),
         heartbeat=float(data.get("heartbeat", 0) or 0),
         alive=alive,
+        offline=bool(data.get("offline", False)),
     )
 
 
@@ -90,25 +92,34 @@ def shown_status(status: str, lock_path: Path) -> str:
     return INTERRUPTED if not is_locked(lock_path) else status
 
 
+# `is_locked` takes the lock for an instant to test it: an acquire that meets such a probe tries again this long.
+PROBE_RETRY_SECS = 0.25
+
+
 class ControllerLock:
-    def __init__(self, lock_path: Path):
+    """`offline`: held by a short command that changes the goal's record while no controller runs it (recorded in
+    the file, so that others can tell it is not a controller)."""
+
+    def __init__(self, lock_path: Path, *, offline: bool = False):
         self.path = Path(lock_path)
+        self.offline = offline
         self._fd: int | None = None
         self.started = time.time()
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            info = read_lock(self.path)
-            who = f" (pid {info.pid} on {info.host})" if info and info.pid else ""
-            raise LockHeld(
-                f"another controller is running this goal{who}; pause or cancel it first, "
-                "or attach to it with `omk-tui`"
-            ) from None
+        deadline = time.monotonic() + PROBE_RETRY_SECS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                os.close(fd)
+                raise LockHeld(_held_message(read_lock(self.path))) from None
         self._fd = fd
         self.heartbeat()
 
@@ -117,6 +128,7 @@ class ControllerLock:
             return
         data = json.dumps(
             {"pid": os.getpid(), "host": socket.gethostname(), "started": self.started, "heartbeat": time.time()}
+            | ({"offline": True} if self.offline else {})
         ).encode()
         try:
             os.ftruncate(self._fd, 0)
@@ -132,3 +144,11 @@ class ControllerLock:
         finally:
             os.close(self._fd)
             self._fd = None
+
+
+def _held_message(info: LockInfo | None) -> str:
+    if info is not None and info.offline and info.pid:
+        return (f"another omk-tui command (pid {info.pid} on {info.host}) is changing this goal's record right now; "
+                "run the command again in a moment")
+    who = f" (pid {info.pid} on {info.host})" if info and info.pid else " (it is starting)"
+    return f"another controller is running this goal{who}; pause or cancel it first, or attach to it with `omk-tui`"

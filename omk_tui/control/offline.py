@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
-from omk_tui.control.lock import ControllerLock
+from omk_tui.control.lock import ControllerLock, LockHeld
 from omk_tui.models.events import make_event
 from omk_tui.models.goal import GoalFailure, GoalState, GoalStatus
 from omk_tui.state import store
@@ -15,7 +17,7 @@ def budget_add_offline(paths: store.GoalPaths, time_secs, tokens, usd) -> GoalSt
     """Raise a goal's limits in its record (no controller runs it); returns the goal as saved."""
     from omk_tui.control.controller import apply_budget_add
 
-    lock = ControllerLock(paths.lock)
+    lock = ControllerLock(paths.lock, offline=True)
     lock.acquire()
     try:
         state = store.load_goal(paths)
@@ -51,11 +53,14 @@ def unlimited_note(state: GoalState, time_secs, tokens, usd) -> str:
     return f" ({', '.join(unlimited)} unlimited: nothing added there)" if unlimited else ""
 
 
-def cancel_offline(repo: Path, paths: store.GoalPaths) -> None:
-    lock = ControllerLock(paths.lock)
+def cancel_offline(repo: Path, paths: store.GoalPaths) -> GoalState:
+    """Cancel a goal in its record (no controller runs it); returns the goal as saved."""
+    lock = ControllerLock(paths.lock, offline=True)
     lock.acquire()
     try:
         state = store.load_goal(paths)
+        if state.settled is not None:  # settled meanwhile (a controller ran it to its end): nothing to cancel
+            return state
         state.status = GoalStatus.cancelled
         state.failure = GoalFailure(kind="cancelled", reason="cancelled by the user; worktrees are kept for inspection",
                                     next_action=f"omk-tui clean {state.goal_id}")
@@ -65,5 +70,22 @@ def cancel_offline(repo: Path, paths: store.GoalPaths) -> None:
                    durable=True)
         log.close()
         store.save_goal(paths, state)
+        return state
     finally:
         lock.release()
+
+
+def offline_or_request(fc, offline, request, *, wait: float = 5.0):
+    """`offline()` under the goal's lock (no controller runs the goal); if the lock is taken meanwhile — a
+    controller starting (resume in another terminal), or another offline command for a moment — the ask goes to
+    the controller once it runs (`request()`), or `offline` is tried again once the other command is done.
+    Returns what `offline` returned, or None when the request was sent."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return offline()
+        except LockHeld:
+            if fc.controller_alive() or time.monotonic() >= deadline:  # a controller (not another command) has it
+                request()
+                return None
+            time.sleep(0.05)

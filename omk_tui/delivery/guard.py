@@ -14,7 +14,7 @@ def refuse_if_running(paths: store.GoalPaths, action: str) -> None:
     from omk_tui.delivery.local import DeliveryRefused
 
     info = read_lock(paths.lock)
-    if info is not None and info.alive:
+    if info is not None and info.alive and not info.offline:
         who = f" (pid {info.pid} on {info.host})" if info.pid else ""
         raise DeliveryRefused(
             f"a controller is running goal {paths.goal_id}{who}; wait until it stops or pause it with "
@@ -28,7 +28,7 @@ def goal_write_lock(paths: store.GoalPaths, action: str) -> Iterator[None]:
     from omk_tui.delivery.local import DeliveryRefused
 
     refuse_if_running(paths, action)
-    lock = ControllerLock(paths.lock)
+    lock = ControllerLock(paths.lock, offline=True)
     try:
         lock.acquire()
     except LockHeld as exc:  # a controller started between the check and now

@@ -105,6 +105,13 @@ class EventLog:
     def seq(self) -> int:
         return self._seq
 
+    def resync(self) -> None:
+        """Take up the log as it is on disk: another writer appended to it while this one was not writing (the
+        goal's lock decides who writes; see `GoalController.run`)."""
+        with self._lock:
+            self._raise_sync_error()
+            self._seq = _last_seq(self.path)
+
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         self._subscribers.append(fn)
         return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None

@@ -605,23 +605,30 @@ class DashboardScreen(Screen):
     def _offline(self, paths: GoalPaths, what: str, req: BudgetRequest | None = None) -> None:
         """Cancel, or add budget to, a goal no controller runs (under its lock, like `omk-tui cancel|budget-add`), in
         a worker: the record's durable writes (fsync) never hold up the UI's event loop."""
-        from omk_tui.control.lock import LockHeld
-        from omk_tui.control.offline import budget_add_offline, budget_summary, cancel_offline
+        from omk_tui.control.offline import budget_add_offline, budget_summary, cancel_offline, offline_or_request
         from omk_tui.state.store import StateFileError, load_goal
 
         gid = paths.goal_id
+        control = FileControl(paths, self.repo)
+        sent = f"{gid}: {what} request sent to the controller that has just started it"
         try:
             if what == "budget":
                 assert req is not None
-                state = budget_add_offline(paths, req.time_secs, req.tokens, req.usd)
-                summary = budget_summary(state, req.time_secs, req.tokens, req.usd, resume="r resumes it")
-                self.notify(f"{gid} (no controller was running): {summary}")
+                state = offline_or_request(
+                    control, lambda: budget_add_offline(paths, req.time_secs, req.tokens, req.usd),
+                    lambda: control.add_budget(time_secs=req.time_secs, tokens=req.tokens, usd=req.usd))
+                if state is None:
+                    self.notify(sent)
+                else:
+                    summary = budget_summary(state, req.time_secs, req.tokens, req.usd, resume="r resumes it")
+                    self.notify(f"{gid} (no controller was running): {summary}")
             elif (status := load_goal(paths).settled) is not None:
                 self.notify(f"{gid} is {status}: nothing to cancel")
+            elif (done := offline_or_request(control, lambda: cancel_offline(self.repo, paths), control.cancel)):
+                self.notify(f"{gid} {done.status.value} (no controller was running)")
             else:
-                cancel_offline(self.repo, paths)
-                self.notify(f"{gid} cancelled (no controller was running)")
-        except (LockHeld, StateFileError, OSError) as exc:
+                self.notify(sent)
+        except (StateFileError, OSError) as exc:
             self.notify(f"could not {what} {gid}: {exc}", severity="error")
         self.app.call_from_thread(self.scan)
 
