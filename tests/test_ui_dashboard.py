@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import DataTable, Input, TextArea
+from textual.widgets import DataTable, Input, OptionList, TextArea
 
 from omk_tui.control.lock import ControllerLock
 from omk_tui.control.requests import ControlRequest
@@ -20,6 +20,7 @@ from omk_tui.ui.screens.gate_log import GateLogScreen
 from omk_tui.ui.screens.help import HelpScreen, help_lines
 from omk_tui.ui.screens.modals import BudgetModal, ConfirmModal, NewGoalModal, PermissionModal
 from omk_tui.ui.widgets.agent_stream import AgentStreamView
+from omk_tui.ui.widgets.diff_view import DiffView
 from omk_tui.ui.widgets.log_view import LogView
 from tests.support.pilot_wait import wait_for
 from tests.support.sample_goal import SAMPLE_GOAL_ID, SAMPLE_NOW, write_minimal_goal, write_sample_goal
@@ -323,9 +324,73 @@ async def test_diff_screen_shows_the_slice_change(repo):
         assert d.files[0].insertions == 8 and "+import argparse" in d.patch
         focused = app.focused
         await pilot.press("tab")  # the files list ↔ the patch
-        assert app.focused is not focused and app.focused.id == "diff-patch-scroll"
+        assert app.focused is not focused and app.focused.id == "diff-patch"
         await pilot.press("escape")
         assert not isinstance(app.screen, DiffScreen)
+
+
+def add_big_file(repo: Path, slice_id: str, lines: int) -> None:
+    """Commit a `lines`-line file on top of the slice's branch (as a slice that adds a big generated file)."""
+    import pygit2
+
+    from tests.support.sample_goal import _commit_files
+
+    git = pygit2.Repository(str(repo))
+    ref = next(r for r in git.references if r.startswith("refs/heads/omk/") and r.endswith("/" + slice_id))
+    tip = git.references[ref].peel(pygit2.Commit)
+    text = "".join(f"row {i}\n" for i in range(lines))
+    _commit_files(git, tip.id, {"data/big.txt": text}, "big file\n", ref, int(tip.commit_time) + 60)
+
+
+async def test_a_big_diff_renders_only_the_lines_on_screen(repo, monkeypatch):
+    add_big_file(repo, "s2", 10_000)
+    rendered: list[tuple[object, int]] = []  # (lines shown, index) of every line rendered
+    line_text = DiffView.line_text
+
+    def counted(view, index):
+        rendered.append((view.log_file, index))
+        return line_text(view, index)
+
+    monkeypatch.setattr(DiffView, "line_text", counted)
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    app.animation_level = "none"  # `end` jumps (an animated scroll draws the screens it passes)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.dashboard.query_one("#worktrees", DataTable)
+        table.focus()
+        table.move_cursor(row=2)  # s2
+        await pilot.pause(0.05)
+        await pilot.press("d")
+        screen = app.screen
+        assert isinstance(screen, DiffScreen)
+        await wait_for(pilot, lambda: screen.diff is not None, what="the diff")
+        view = screen.patch_view
+        await pilot.pause(0.1)
+
+        def drawn() -> set[int]:
+            return {i for lines, i in rendered if lines is view.log_file}
+
+        assert view.log_file.line_count > 10_000
+        height = view.size.height
+        assert drawn() and max(drawn()) < height  # the first screen only
+
+        def on_screen() -> list[str]:
+            return ["".join(seg.text for seg in view.render_line(y)).rstrip() for y in range(height)]
+
+        assert on_screen()[0].startswith("diff --git")
+        view.focus()
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert "+row 9999" in on_screen()  # the patch's last line, where the screen ends
+        assert len(drawn()) <= 2 * height  # the first and the last screen, not the 10,000 lines between
+        await pilot.press("home")
+        await pilot.pause(0.05)
+        assert on_screen()[0].startswith("diff --git")
+        other = screen.query_one("#diff-files", OptionList)  # one file alone: its patch, from its top
+        other.highlighted = [o.id for o in other._options].index("data/big.txt")
+        await pilot.pause(0.1)
+        assert on_screen()[0] == "diff --git a/data/big.txt b/data/big.txt"
+        assert view.line_style.bgcolor is not None  # the theme's background under the patch, as Syntax had
 
 
 async def test_help_palette_theme_focus_screenshot_and_quit(repo, tmp_path):

@@ -210,3 +210,50 @@ async def test_what_agents_wrote_reaches_the_terminal_with_its_control_character
         for shown in ([e.text for e in dash.view.streams["s3"].entries], notes(app), [screen]):
             assert not any(c in text for text in shown for c in "\x1b\x07\x9b\r"), shown
         assert "\\x1b]0;PWNED" in screen
+
+
+async def test_a_huge_agent_message_is_shown_cut_and_wraps_only_what_it_shows(repo, monkeypatch):
+    """One 1 MB line and one 50,000-line message, streamed as the scripted agent streams them (a few chunks), in the
+    goal's event log: the agent pane wraps what it shows (heads, tails, notes), not the 1.4 MB."""
+    from omk_tui.agents.scripted import _chunks
+    from omk_tui.state.store import goal_paths
+    from omk_tui.ui.widgets.agent_stream import AgentStreamView
+    from tests.support.sample_goal import SAMPLE_GOAL_ID, _Writer
+
+    w = _Writer(goal_paths(repo, SAMPLE_GOAL_ID), SAMPLE_GOAL_ID)
+    w.at(500)
+    for text in ("x" * 1_000_000 + "\n\n", "".join(f"line {i} of the message\n" for i in range(50_000))):
+        for piece in _chunks(text):
+            w.stream("s3", piece)
+    wrapped: list[int] = []  # characters of every entry wrapped
+    wrap = AgentStreamView._wrap_strips
+
+    def counted(entry, width, console):
+        strips = wrap(entry, width, console)
+        wrapped.append(sum(s.cell_length for s in strips))
+        return strips
+
+    monkeypatch.setattr(AgentStreamView, "_wrap_strips", staticmethod(counted))
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    app.animation_level = "none"
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.dashboard.query_one("#worktrees", DataTable)
+        table.focus()
+        table.move_cursor(row=3)
+        await wait_for(pilot, lambda: app.dashboard.scope == "s3", what="the slice s3")
+        await pilot.pause(0.2)
+        pane = app.dashboard.query_one(AgentStreamView)
+        lines = pane.plain_lines()
+        assert sum(wrapped) < 80_000  # six entries of about 333,000 and 430,000 characters: their heads and tails
+        assert pane.line_count < 2_000
+        notes = [ln for ln in lines if "left out" in ln]
+        assert len(notes) == 6  # one per oversized chunk
+        assert notes[0].startswith("… 321,33") and notes[0].endswith(" characters left out …")  # of the 1 MB line
+        assert "lines (" in notes[-1] and "line 49999 of the message" == lines[-1]  # the message's last line
+        assert pane.scroll_y == pane.max_scroll_y  # the pane opened at the end
+        visible = ["".join(seg.text for seg in pane.render_line(y)).rstrip() for y in range(pane.size.height)]
+        assert visible[-1] == "line 49999 of the message"
+        pane.scroll_home(animate=False, immediate=True)
+        await pilot.pause(0.05)
+        assert any(ln.startswith("line 0 of the message") for ln in pane.plain_lines())

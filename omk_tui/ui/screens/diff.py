@@ -1,15 +1,18 @@
-"""A slice's change: the files it touches and the syntax-highlighted patch (computed in a thread worker)."""
+"""A slice's change: the files it touches and the syntax-highlighted patch.
+
+The diff is computed (and escaped) in a thread worker; the patch view draws only the lines on screen, so a
+slice that adds an 80,000-line file opens as fast as a small one.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -18,6 +21,7 @@ from omk_tui.projection import SliceView
 from omk_tui.render.safe import printable_data
 from omk_tui.ui.diff_source import slice_diff
 from omk_tui.ui.messages import DiffReady, SliceDiff
+from omk_tui.ui.widgets.diff_view import DiffView
 
 ALL_FILES = "\x00all"
 
@@ -39,8 +43,7 @@ class DiffScreen(Screen):
                                    (s.branch, "dim"), no_wrap=True, overflow="ellipsis"), id="diff-header")
         with Horizontal(id="diff-body"):
             yield OptionList(id="diff-files")
-            with VerticalScroll(id="diff-patch-scroll"):
-                yield Static("computing the diff…", id="diff-patch")
+            yield DiffView("computing the diff…", id="diff-patch")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -49,17 +52,23 @@ class DiffScreen(Screen):
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def _compute(self) -> None:
-        self.post_message(DiffReady(slice_diff(self.repo, self.slice_view, self.base_commit, self.goal_id)))
+        d = slice_diff(self.repo, self.slice_view, self.base_commit, self.goal_id)
+        # file names and contents: an agent's, as they are; escaped here, not on the UI thread (a big patch)
+        self.post_message(DiffReady(printable_data(d, newlines=True)))
+
+    @property
+    def patch_view(self) -> DiffView:
+        return self.query_one("#diff-patch", DiffView)
 
     def on_diff_ready(self, message: DiffReady) -> None:
-        self.diff = d = printable_data(message.diff, newlines=True)  # file names and contents: an agent's, as they are
+        self.diff = d = message.diff
         files = self.query_one("#diff-files", OptionList)
         files.clear_options()
         if d.error:
-            self.query_one("#diff-patch", Static).update(Text(d.error, style="red"))
+            self.patch_view.show_message(d.error, "red")
             return
         if not d.files:
-            self.query_one("#diff-patch", Static).update(Text(f"no changes on {d.source}", style="dim"))
+            self.patch_view.show_message(f"no changes on {d.source}", "dim")
             return
         total_ins = sum(f.insertions for f in d.files)
         total_del = sum(f.deletions for f in d.files)
@@ -77,9 +86,7 @@ class DiffScreen(Screen):
         patch = self.diff.patch if key == ALL_FILES else next(
             (f.patch for f in self.diff.files if f.path == key), "")
         theme = "monokai" if self.app.current_theme.dark else "default"
-        self.query_one("#diff-patch", Static).update(Syntax(patch, "diff", theme=theme, line_numbers=False,
-                                                            word_wrap=False))
-        self.query_one("#diff-patch-scroll").scroll_home(animate=False)
+        self.patch_view.show_patch(patch, theme)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id:

@@ -3,6 +3,11 @@
 The projection keeps a bounded list of `StreamEntry`s per slice; this widget wraps each entry once per
 (text length, status, width) and builds strips only for the lines it draws, so a stream at hundreds of lines a
 second costs one pass over small tuples per batch, and memory stays bounded with the projection's limit.
+
+The projection bounds a stream by entries, not by size: a message sent in a few huge chunks (a 1 MB line, a
+50,000-line message) makes entries of any size. An entry longer than the stream's own splitting makes them
+(`ENTRY_TEXT_HARD_LIMIT`) is shown as its head and tail with a line saying how much was left out (`shown_text`),
+so wrapping it costs the same as a normal entry; the event log keeps the whole text.
 """
 
 from __future__ import annotations
@@ -17,33 +22,75 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from omk_tui.projection import AgentStream, StreamEntry
+from omk_tui.projection import ENTRY_TEXT_HARD_LIMIT, AgentStream, StreamEntry
 
 FAST_STYLES = {"message": Style(), "thought": Style(dim=True, italic=True), "stderr": Style(color="red", dim=True),
                "turn": Style(bold=True, dim=True)}
 TOOL_ICON = {"pending": "○", "in_progress": "◐", "completed": "✓", "failed": "✗"}
+SHOWN_LIMIT = ENTRY_TEXT_HARD_LIMIT  # longer entries are shown cut (the stream's own splitting never makes them)
+SHOWN_HEAD = 8000  # at most so many characters of a cut entry are shown from its start
+SHOWN_TAIL = 4000  # and from its end
+SHOWN_HEAD_LINES = 100  # and at most so many lines
+SHOWN_TAIL_LINES = 50
+LEFT_OUT_STYLE = "dim reverse"
+
+
+def shown_text(text: str) -> tuple[str, str, str]:
+    """(head, note, tail): an entry's text as shown. Up to `SHOWN_LIMIT` characters it is all head; a longer one
+    keeps its first and last lines (whole lines where there are line breaks), and the note says how much was left
+    out between them. Costs O(shown), whatever the entry's size (bar one `count` of line breaks, in C)."""
+    if len(text) <= SHOWN_LIMIT:
+        return text, "", ""
+    pos, lines = 0, 0
+    while lines < SHOWN_HEAD_LINES:
+        nl = text.find("\n", pos, SHOWN_HEAD)
+        if nl < 0:
+            break
+        pos, lines = nl + 1, lines + 1
+    head_end = pos if lines == SHOWN_HEAD_LINES or pos > SHOWN_HEAD // 2 else SHOWN_HEAD
+    n = len(text)
+    end, lines = n, 0
+    while lines < SHOWN_TAIL_LINES:
+        nl = text.rfind("\n", n - SHOWN_TAIL, end)
+        if nl < 0:
+            break
+        end, lines = nl, lines + 1
+    tail_start = end + 1 if lines and (lines == SHOWN_TAIL_LINES or n - end > SHOWN_TAIL // 2) else n - SHOWN_TAIL
+    left = text.count("\n", head_end, tail_start)
+    chars = f"{tail_start - head_end:,} characters"
+    what = f"{left:,} lines ({chars})" if left else chars
+    head = text[:head_end]
+    return head if head.endswith("\n") else head + "\n", f"… {what} left out …\n", text[tail_start:]
+
+
+def _shown(text: str, style: str = "") -> Text:
+    head, note, tail = shown_text(text)
+    if not note:
+        return Text(head, style=style)
+    return Text.assemble((head, style), (note, LEFT_OUT_STYLE), (tail, style))
 
 
 def entry_text(entry: StreamEntry) -> Text:
     kind = entry.kind
     if kind == "message":
-        return Text(entry.text.rstrip("\n"))
+        return _shown(entry.text.rstrip("\n"))
     if kind == "thought":
-        return Text(entry.text.rstrip("\n"), style="dim italic")
+        return _shown(entry.text.rstrip("\n"), "dim italic")
     if kind == "tool":
         icon = TOOL_ICON.get(entry.status, "·")
         style = "red" if entry.status == "failed" else ("dim" if entry.status == "completed" else "cyan")
-        return Text.assemble((f" {icon} ", style), (entry.text, style), no_wrap=True, overflow="ellipsis")
+        return Text.assemble((f" {icon} ", style), (entry.text[:SHOWN_HEAD], style), no_wrap=True,
+                             overflow="ellipsis")
     if kind == "permission":
         decided = entry.status and entry.status != "asked"
         style = "green" if decided and entry.status.startswith("approve") else ("red" if decided else "bold yellow")
         label = entry.status if decided else "waiting for you (a/y approve · x reject)"
-        return Text.assemble((" ⚑ ", style), (entry.text, style), ("  " + label, style))
+        return Text.assemble((" ⚑ ", style), _shown(entry.text, style), ("  " + label, style))
     if kind == "stderr":
-        return Text(entry.text.rstrip("\n"), style="red dim")
+        return _shown(entry.text.rstrip("\n"), "red dim")
     if kind == "turn":
-        return Text(entry.text, style="bold dim")
-    return Text(entry.text)
+        return Text(entry.text[:SHOWN_HEAD], style="bold dim")
+    return _shown(entry.text)
 
 
 class AgentStreamView(ScrollView, can_focus=True):
@@ -154,7 +201,7 @@ class AgentStreamView(ScrollView, can_focus=True):
     @staticmethod
     def _fast_fits(entry: StreamEntry, width: int) -> bool:
         """A short one-line ASCII message/thought: drawn as one plain segment, without rich's wrapping."""
-        if entry.kind not in FAST_STYLES:
+        if entry.kind not in FAST_STYLES or len(entry.text) > width + 1:
             return False
         text = entry.text.rstrip("\n")
         return len(text) <= width and "\n" not in text and text.isascii() and text.isprintable()

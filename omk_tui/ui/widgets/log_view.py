@@ -3,6 +3,9 @@
 The line index grows in a thread worker (`LogFile.index_more` in chunks), posting `LogIndexed` progress
 messages that replace each other; while the gate runs, a timer notices the file growing and indexes the new
 bytes, and the view sticks to the end if it was there.
+
+The diff screen draws its patch with the same view (`DiffView`): a text in memory (`TextLines`) instead of a file,
+each drawn line coloured as a diff, no line numbers.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from textual.strip import Strip
 
 from omk_tui.ui.log_file import LogFile
 from omk_tui.ui.messages import LogIndexed
+from omk_tui.ui.text_lines import TextLines
 
 GUTTER_STYLE = Style(dim=True)
 CURRENT_STYLE = Style(bgcolor="grey23")
@@ -39,13 +43,27 @@ class LogView(ScrollView, can_focus=True):
     current_line: reactive[int | None] = reactive(None)
     search_text: reactive[str] = reactive("")
 
-    def __init__(self, log: LogFile, *, follow: bool = False, id: str | None = None) -> None:
+    numbers = True  # a gutter with line numbers
+    line_style = Style()  # under every drawn line, to the pane's right edge
+
+    def __init__(self, log: LogFile | TextLines, *, follow: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.log_file = log
         self.follow = follow
         self._cache: LRUCache[int, Strip] = LRUCache(2000)
         self._max_width = 0
         self._indexed_once = False
+
+    def show_lines(self, lines: LogFile | TextLines) -> None:
+        """Draw `lines` instead, from the top."""
+        self.log_file = lines
+        self._cache.clear()
+        self._max_width = 0
+        self.current_line = None
+        self._set_virtual_size()
+        self.scroll_home(animate=False, immediate=True)
+        self._index()
+        self.refresh()
 
     def on_mount(self) -> None:
         self._index()
@@ -87,17 +105,24 @@ class LogView(ScrollView, can_focus=True):
     # ------------------------------------------------------------ drawing
     @property
     def number_width(self) -> int:
-        return len(str(max(self.log_file.line_count, 1))) + 1
+        return len(str(max(self.log_file.line_count, 1))) + 1 if self.numbers else 0
+
+    def line_text(self, index: int) -> Text:
+        """Line `index` as drawn (before the gutter and search highlights): a log's ANSI colours."""
+        return Text.from_ansi(self.log_file.line(index), no_wrap=True, end="")
 
     def _render_strip(self, index: int) -> Strip:
         cached = self._cache.get(index)
         if cached is not None:
             return cached
-        text = Text.from_ansi(self.log_file.line(index), no_wrap=True, end="")
+        text = self.line_text(index)
         if self.search_text:
             text.highlight_words([self.search_text], MATCH_STYLE, case_sensitive=False)
-        number = Text(f"{index + 1:>{self.number_width - 1}} ", style=GUTTER_STYLE, end="")
-        line = Text.assemble(number, text, end="")
+        if self.numbers:
+            number = Text(f"{index + 1:>{self.number_width - 1}} ", style=GUTTER_STYLE, end="")
+            line = Text.assemble(number, text, end="")
+        else:
+            line = text
         segments = list(line.render(self.app.console))
         strip = Strip(segments, line.cell_len)
         if strip.cell_length > self._max_width:
@@ -122,6 +147,7 @@ class LogView(ScrollView, can_focus=True):
             strip = strip.crop_extend(scroll_x, scroll_x + width, style + CURRENT_STYLE)
         else:
             # the pane's background under the text too, not only in the padding
+            style += self.line_style
             strip = strip.crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
         return strip.apply_offsets(scroll_x, index)
 
