@@ -508,3 +508,43 @@ async def test_a_tool_call_in_progress_keeps_the_lease_only_while_a_process_of_t
         child.kill()
         await child.wait()
     assert len(seen) == 4
+
+
+async def test_a_turn_re_run_after_a_pause_is_told_of_the_partial_work_in_its_worktree(tmp_path):
+    """QA: resume started a fresh session with a byte-identical prompt; the agent did not know its interrupted
+    turn had already written files."""
+    import asyncio
+
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("slow", ["slow.check", "part.txt"])]},
+              "tasks": {"slow": [[{"write": "part.txt", "content": "half\n"}, {"say": "halfway"}, {"sleep": 30},
+                                  {"write": "slow.check", "content": "ok\n"}]]}}
+    agent = write_script(tmp_path / "s.json", script)
+    ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
+    run = asyncio.create_task(ctl.run())
+    for _ in range(600):
+        await asyncio.sleep(0.05)
+        if any(e.kind == "agent_message_chunk" and e.payload.get("slice_id") == "slow"
+               for e in read_events(ctl.paths.events).events):
+            break
+    ctl.pause()
+    proof = await asyncio.wait_for(run, 30)
+    assert proof.status is GoalStatus.paused
+    ctl.close()
+    script["tasks"]["slow"] = [[{"write": "slow.check", "content": "ok\n"}]]
+    write_script(tmp_path / "s.json", script)
+    ctl = GoalController.open(repo, ctl.state.goal_id)
+    proof = await ctl.run()
+    assert proof.status is GoalStatus.ready, proof.blocker
+    from omk_tui.control import prompts
+
+    again = (ctl.paths.artifacts / "agents" / "slow-implementer-1.md").read_text().split("\n\n---\n\n")[0]
+    graph_task = ctl.graph.by_id()["slow"]
+    fresh = prompts.implementer_prompt(ctl.state.normalized_goal, graph_task, tmp_path, 1, ["checks"])
+    assert "interrupted" not in fresh
+    assert again.startswith(fresh)  # the same prompt (header, attempt 1), then the note
+    note = again[len(fresh):]
+    assert "This task was interrupted (the goal was paused)" in note
+    assert "- part.txt (untracked)" in note and "slow.check" not in note
+    assert {s.slice_id: s.attempts for s in proof.slices} == {"slow": 1}
+    ctl.close()

@@ -386,6 +386,9 @@ class GoalController:
         counted as an attempt; a finished turn's work (stopped in its gates or review) is judged first."""
         if rec.state == "running":
             rec.attempts = max(0, rec.attempts - 1)
+            why = reason.split(":", 1)[0]
+            rec.interrupted = {"pause": "the goal was paused", "budget": "the budget ran out",
+                               "resumed": "its controller stopped: a crash or a kill"}.get(why, why)
         else:
             rec.resume_at = "gates"
         rec.state = "pending"
@@ -857,6 +860,10 @@ class GoalController:
                     rec.resume_at = None
                     result = TurnResult(stop_reason="end_turn")
                 else:
+                    if rec.interrupted:  # re-run after a pause, a crash or a failed turn: say what is there
+                        changes = await asyncio.to_thread(wm.status, rec.slice_id)
+                        text += prompts.interrupted_note(rec.interrupted, sorted((c.path, c.status) for c in changes))
+                        rec.interrupted = ""
                     rec.attempts += 1
                     self._slice_state(rec, "running", reason="")
                     result = await self._agent_turn(text, cwd=wt, scope=list(task.write_set), slice_id=rec.slice_id,
@@ -876,6 +883,7 @@ class GoalController:
                         self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": why})
                         return
                     rec.attempts -= 1  # a turn that failed is re-run as the same attempt
+                    rec.interrupted = f"the agent's turn failed: {result.stop_reason}"
                     self.narrate("execute", f"slice {rec.slice_id}: agent turn failed ({why}); retrying")
                     continue
                 self._collect_follow_ups(result.text)
