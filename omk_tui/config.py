@@ -51,6 +51,9 @@ class AgentConfig(_Section):
     model: str = "default"
     prices: dict[str, Price] = Field(default_factory=lambda: {"default": Price()})
     turn_grace_secs: float = Field(5.0, ge=0, allow_inf_nan=False)
+    # An agent turn's lease: silence this long (no update, no command of the session running) ends the turn as
+    # stuck. None: the goal's own `lease_secs` (300 s). Read at every run, so it applies to a resumed goal too.
+    lease_secs: float | None = Field(None, gt=0, allow_inf_nan=False)
     # Landlock: "auto" confines the agent's writes (its shell commands too) to its worktree where the kernel can,
     # "on" refuses to run an agent unconfined, "off" does not confine. `writable`: more folders it may write to.
     confine: Literal["auto", "on", "off"] = "auto"

@@ -432,3 +432,119 @@ def test_unreadable_event_log_lines_are_counted_once_for_the_proof(tmp_path):
         fh.write(b"more garbage\n")
     assert ctl.view_gaps() == 2  # counted once: the controller is the log's only writer
     ctl.close()
+
+
+async def test_a_long_command_in_a_client_terminal_keeps_the_lease_alive(tmp_path):
+    """A slow test suite run through omk-tui's own terminal is no silence: the agent waits for it. QA: a
+    `sleep 330` was killed as stuck at lease_secs (300 s), three times, then the slice was blocked."""
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("suite", ["s.check"], budget=None)]},
+              "tasks": {"suite": [[{"say": "running the suite"},
+                                   {"shell": "sleep 4 && echo suite done && echo ok > s.check"}]]}}
+    agent = write_script(tmp_path / "s.json", script)
+    ctl = GoalController.create(repo, "write s.check so the gate passes", GoalOptions(agent=agent, lease_secs=1.0))
+    proof = await ctl.run()
+    assert proof.status is GoalStatus.ready, proof.blocker
+    assert not kinds(ctl, "lease_expired")
+    assert {s.slice_id: s.attempts for s in proof.slices} == {"suite": 1}
+    finished = [e.payload for e in kinds(ctl, "agent_tool_call") if e.payload.get("status") == "completed"]
+    assert any("suite done" in (p.get("content") or "") for p in finished)
+    assert not marked_processes(ctl.state.goal_id)
+    ctl.close()
+
+
+async def test_a_silent_agent_after_its_command_ended_still_loses_its_lease(tmp_path):
+    """The command renews the lease only while it runs: an agent that hangs once it has ended is still caught.
+    The lease comes from `[agent] lease_secs` of .omk/config.toml (the goal's option says 300 s)."""
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".omk" / "config.toml").write_text("[agent]\nlease_secs = 1\n")
+    script = {"plan": {"tasks": [task("quiet", ["q.check"], budget=None)]},
+              "tasks": {"quiet": [[{"shell": "sleep 2"}, {"sleep": 60}, {"write": "q.check", "content": "ok\n"}]]}}
+    agent = write_script(tmp_path / "s.json", script)
+    ctl = GoalController.create(repo, "write q.check so the gate passes", GoalOptions(agent=agent))
+    proof = await ctl.run()
+    assert proof.status is GoalStatus.not_ready
+    assert "no sign of life from the agent for 1s: its lease expired" in proof.blocker
+    assert len(kinds(ctl, "lease_expired")) == 3
+    assert not marked_processes(ctl.state.goal_id)
+    ctl.close()
+
+
+async def test_a_tool_call_in_progress_keeps_the_lease_only_while_a_process_of_the_agent_runs(tmp_path):
+    """Over Wire, kimi runs its shell itself: a tool call it reported as started, with a process it started (one
+    carrying the session's mark) still running, is no silence. A tool call with no such process is."""
+    import asyncio
+    import os
+    import types
+
+    from omk_tui.agents.base import AgentUpdate
+    from omk_tui.agents.process_session import ProcessSession
+    from omk_tui.control.controller import Lease
+    from omk_tui.procs import new_mark
+
+    mark = new_mark()
+    agent = types.SimpleNamespace(mark=mark, pid=os.getpid())
+    agent.agent_children_alive = lambda: ProcessSession.agent_children_alive(agent)
+    seen = []
+    lease = Lease(0.4, lambda: False, agent)
+    lease.wrap(seen.append)(AgentUpdate(kind="tool_call", tool_call_id="c1", title="Shell: pytest", status="in_progress"))
+    child = await asyncio.create_subprocess_exec("sleep", "3", env={**os.environ, mark: "1"})
+    expiry = asyncio.ensure_future(lease.expired())
+    await child.wait()
+    assert not expiry.done()  # 3 s of silence, more than the 0.4 s lease: the command kept it
+    await asyncio.wait_for(expiry, 30)  # the command ended: silence expires the lease
+    # the same tool call with no process of the agent running: the lease expires
+    lease = Lease(0.4, lambda: False, agent)
+    lease.wrap(seen.append)(AgentUpdate(kind="tool_call", tool_call_id="c2", title="Shell: x", status="in_progress"))
+    await asyncio.wait_for(lease.expired(), 30)
+    # a process of the agent with no tool call in progress (a helper it keeps) renews nothing
+    child = await asyncio.create_subprocess_exec("sleep", "30", env={**os.environ, mark: "1"})
+    try:
+        lease = Lease(0.4, lambda: False, agent)
+        lease.wrap(seen.append)(AgentUpdate(kind="tool_call", tool_call_id="c3", status="in_progress"))
+        lease.wrap(seen.append)(AgentUpdate(kind="tool_call", tool_call_id="c3", status="completed"))
+        await asyncio.wait_for(lease.expired(), 30)
+    finally:
+        child.kill()
+        await child.wait()
+    assert len(seen) == 4
+
+
+async def test_a_turn_re_run_after_a_pause_is_told_of_the_partial_work_in_its_worktree(tmp_path):
+    """QA: resume started a fresh session with a byte-identical prompt; the agent did not know its interrupted
+    turn had already written files."""
+    import asyncio
+
+    repo = make_repo(tmp_path / "repo")
+    script = {"plan": {"tasks": [task("slow", ["slow.check", "part.txt"])]},
+              "tasks": {"slow": [[{"write": "part.txt", "content": "half\n"}, {"say": "halfway"}, {"sleep": 30},
+                                  {"write": "slow.check", "content": "ok\n"}]]}}
+    agent = write_script(tmp_path / "s.json", script)
+    ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
+    run = asyncio.create_task(ctl.run())
+    for _ in range(600):
+        await asyncio.sleep(0.05)
+        if any(e.kind == "agent_message_chunk" and e.payload.get("slice_id") == "slow"
+               for e in read_events(ctl.paths.events).events):
+            break
+    ctl.pause()
+    proof = await asyncio.wait_for(run, 30)
+    assert proof.status is GoalStatus.paused
+    ctl.close()
+    script["tasks"]["slow"] = [[{"write": "slow.check", "content": "ok\n"}]]
+    write_script(tmp_path / "s.json", script)
+    ctl = GoalController.open(repo, ctl.state.goal_id)
+    proof = await ctl.run()
+    assert proof.status is GoalStatus.ready, proof.blocker
+    from omk_tui.control import prompts
+
+    again = (ctl.paths.artifacts / "agents" / "slow-implementer-1.md").read_text().split("\n\n---\n\n")[0]
+    graph_task = ctl.graph.by_id()["slow"]
+    fresh = prompts.implementer_prompt(ctl.state.normalized_goal, graph_task, tmp_path, 1, ["checks"])
+    assert "interrupted" not in fresh
+    assert again.startswith(fresh)  # the same prompt (header, attempt 1), then the note
+    note = again[len(fresh):]
+    assert "This task was interrupted (the goal was paused)" in note
+    assert "- part.txt (untracked)" in note and "slow.check" not in note
+    assert {s.slice_id: s.attempts for s in proof.slices} == {"slow": 1}
+    ctl.close()

@@ -155,6 +155,9 @@ def test_repository_checks(tmp_path):
     gates = checks_by_name(proc)["gates"]
     assert gates["status"] == "error" and "line 1" in gates["detail"] and gates["required"]
     assert checks_by_name(proc)["config"]["status"] == "ok"
+    assert checks_by_name(proc)["config"]["detail"] == "defaults; agent lease 300s"
+    (repo / ".omk" / "config.toml").write_text("[agent]\nlease_secs = 900\n")
+    assert checks_by_name(doctor(tmp_path, "--json", cwd=repo))["config"]["detail"] == ".omk/config.toml; agent lease 900s"
 
     (repo / ".omk" / "config.toml").write_text("[agent\n")  # what `run` would refuse, doctor says first
     config = checks_by_name(doctor(tmp_path, "--json", cwd=repo))["config"]

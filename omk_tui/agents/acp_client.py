@@ -462,6 +462,10 @@ class AcpSession(ProcessSession):
         self._sink = None
         return result
 
+    def running_command(self) -> str | None:
+        term = self.terminals.running()
+        return None if term is None else f"{term.terminal_id}: {term.command}"
+
     def _begin_turn(self, on_update: UpdateSink) -> None:
         self._sink = on_update
         self._turn_running = True

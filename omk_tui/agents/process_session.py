@@ -14,7 +14,7 @@ from typing import Self
 
 from omk_tui.agents.base import AgentError, AgentUpdate, SessionConfig, UpdateSink, make_private_tmp
 from omk_tui.agents.policy import PolicyError, parse_policy
-from omk_tui.procs import end_run, new_mark
+from omk_tui.procs import end_run, marked_processes, new_mark
 
 STDERR_KEEP = 40  # the last stderr lines, kept for the message that says why the agent failed
 STDERR_UPDATES_PER_TURN = 1000
@@ -51,6 +51,17 @@ class ProcessSession(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """End the agent's whole process group and remove its private TMPDIR."""
+
+    def running_command(self) -> str | None:
+        """A command omk-tui itself runs for the session and that has not exited (a client terminal), or None.
+        Such a command is a sign of life for the agent's lease: the agent waits for it, silently."""
+        return None
+
+    def agent_children_alive(self) -> bool:
+        """Whether a process the agent started (one carrying the session's mark, the agent itself excepted) still
+        runs: a command of its own tool call, say. Scans /proc, so ask it rarely."""
+        me = self.pid
+        return any(pid != me for pid, _ in marked_processes([self.mark]))
 
     @property
     def pid(self) -> int | None:

@@ -121,6 +121,13 @@ class TerminalManager:
         assert term.reader is not None
         await end_command(term.proc, term.reader, term.mark)
 
+    def running(self) -> ClientTerminal | None:
+        """A terminal whose command has not exited (what it left in the background being ended counts as exited)."""
+        for term in self.terminals.values():
+            if term.proc.returncode is None:
+                return term
+        return None
+
     def get(self, terminal_id: str) -> ClientTerminal | None:
         return self.terminals.get(terminal_id)
 

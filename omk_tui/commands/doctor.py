@@ -291,11 +291,16 @@ def _config_check(root) -> dict:
     from omk_tui.config import ConfigError, agent_settings, load_config
 
     try:
-        agent_settings(root, load_config(root))  # what `run` refuses without --agent and --approval
+        config = load_config(root)
+        agent_settings(root, config)  # what `run` refuses without --agent and --approval
     except ConfigError as exc:
         return check("config", "error", str(exc), "fix .omk/config.toml (or remove it for the defaults)",
                      required=True)
-    return check("config", "ok", ".omk/config.toml" if (root / ".omk" / "config.toml").is_file() else "defaults")
+    from omk_tui.models.goal import GoalOptions
+
+    lease = config.agent.lease_secs or GoalOptions.model_fields["lease_secs"].default
+    where = ".omk/config.toml" if (root / ".omk" / "config.toml").is_file() else "defaults"
+    return check("config", "ok", f"{where}; agent lease {lease:g}s")
 
 
 def _clean_tree_check(repo) -> dict:

@@ -406,6 +406,9 @@ class GoalController:
         counted as an attempt; a finished turn's work (stopped in its gates or review) is judged first."""
         if rec.state == "running":
             rec.attempts = max(0, rec.attempts - 1)
+            why = reason.split(":", 1)[0]
+            rec.interrupted = {"pause": "the goal was paused", "budget": "the budget ran out",
+                               "resumed": "its controller stopped: a crash or a kill"}.get(why, why)
         else:
             rec.resume_at = "gates"
         rec.state = "pending"
@@ -618,6 +621,10 @@ class GoalController:
         env.update(markers(self.state.goal_id))
         return env
 
+    def _lease_secs(self) -> float:
+        """`[agent] lease_secs` of .omk/config.toml when set (read at every run), else the goal's option."""
+        return self.config.agent.lease_secs or self.state.options.lease_secs
+
     async def _agent_turn(
         self, text: str, *, cwd: Path, scope: list[str], slice_id: str | None, task_id: str | None, role: str,
         attempt: int, read_only: bool = False, timeout: float | None = None, reason: str = "",
@@ -672,7 +679,7 @@ class GoalController:
                     self._request_stop("cancel")
 
         turn = None
-        lease = Lease(self.state.options.lease_secs, lambda: bool(self._permission_waiters))
+        lease = Lease(self._lease_secs(), lambda: bool(self._permission_waiters), session)
         try:
             await session.start()
             turn = asyncio.create_task(session.prompt(text, lease.wrap(on_update), timeout=timeout))
@@ -851,7 +858,7 @@ class GoalController:
             self.narrate("execute", f"slice {rec.slice_id}: {note}")
         wm = self._worktrees(start)
         wt = Path(await asyncio.to_thread(wm.create, sl.slice_id))
-        lease = datetime.now(timezone.utc) + timedelta(seconds=self.state.options.lease_secs)
+        lease = datetime.now(timezone.utc) + timedelta(seconds=self._lease_secs())
         self.emit("lease_claimed", {"slice_id": rec.slice_id, "expires_at": lease.isoformat(), "pid": os.getpid()})
         self.emit("task_status", {"task_id": task.id, "status": "running"})
         goal = self.state.normalized_goal
@@ -873,6 +880,10 @@ class GoalController:
                     rec.resume_at = None
                     result = TurnResult(stop_reason="end_turn")
                 else:
+                    if rec.interrupted:  # re-run after a pause, a crash or a failed turn: say what is there
+                        changes = await asyncio.to_thread(wm.status, rec.slice_id)
+                        text += prompts.interrupted_note(rec.interrupted, sorted((c.path, c.status) for c in changes))
+                        rec.interrupted = ""
                     rec.attempts += 1
                     self._slice_state(rec, "running", reason="")
                     result = await self._agent_turn(text, cwd=wt, scope=list(task.write_set), slice_id=rec.slice_id,
@@ -892,6 +903,7 @@ class GoalController:
                         self.emit("task_status", {"task_id": task.id, "status": "blocked", "reason": why})
                         return
                     rec.attempts -= 1  # a turn that failed is re-run as the same attempt
+                    rec.interrupted = f"the agent's turn failed: {result.stop_reason}"
                     self.narrate("execute", f"slice {rec.slice_id}: agent turn failed ({why}); retrying")
                     continue
                 self._collect_follow_ups(result.text)
@@ -1280,27 +1292,57 @@ def _update_event(u: AgentUpdate, slice_id: str | None, scope: list[str]) -> tup
 
 class Lease:
     """An agent turn holds a lease that every update renews; silence for `secs` expires it (the agent hangs or
-    died without closing its pipes). Waiting for a person's answer to a permission question is not silence."""
+    died without closing its pipes). Silence is not always a hang, so these renew it too:
+    - waiting for a person's answer to a permission question;
+    - a command omk-tui runs for the session that has not exited (a client terminal: a slow test suite), checked
+      every tick, so the agent gets a whole lease of silence after the command ends;
+    - a tool call the agent reported as started and not yet ended, while a process the agent started (carrying the
+      session's mark) still runs — the agent's own shell (Wire) — checked when the lease would expire (a /proc scan).
+    A hung agent with no such command loses its lease; one that waits on a command is limited by the task's
+    `budget_secs` and the goal's time budget."""
 
-    def __init__(self, secs: float, waiting_for_person):
+    def __init__(self, secs: float, waiting_for_person, session=None):
         self.secs = secs
         self._waiting = waiting_for_person
+        self._session = session
+        self._open_tools: set[str] = set()
         self._last = time.monotonic()
 
     def wrap(self, sink):
         def renewing(update):
             self._last = time.monotonic()
+            if getattr(update, "kind", None) == "tool_call" and update.tool_call_id:
+                if update.status in ("completed", "failed"):
+                    self._open_tools.discard(update.tool_call_id)
+                elif update.status in ("pending", "in_progress"):
+                    self._open_tools.add(update.tool_call_id)
             sink(update)
 
         return renewing
 
+    def _command_runs(self) -> bool:
+        running = getattr(self._session, "running_command", None)
+        return bool(running and running())
+
+    def _tool_process_runs(self) -> bool:
+        alive = getattr(self._session, "agent_children_alive", None)
+        if not self._open_tools or alive is None:
+            return False
+        try:
+            return bool(alive())
+        except Exception:
+            return False
+
     async def expired(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, self.secs / 4))
-            if self._waiting():
+            if self._waiting() or self._command_runs():
                 self._last = time.monotonic()
             elif time.monotonic() - self._last > self.secs:
-                return
+                if self._tool_process_runs():
+                    self._last = time.monotonic()
+                else:
+                    return
 
 
 def critical_path_order(slices, tasks: dict[str, Task]) -> list[str]:

@@ -31,6 +31,7 @@ class SliceRecord(BaseModel):
     review_cleanups: int = 0
     conflict_reruns: int = 0
     resume_at: str | None = None  # "gates": the last agent turn finished before a crash; judge its work first
+    interrupted: str = ""  # why the last agent turn did not finish (paused, resumed, its failure): the re-run says so
     commit: str | None = None
     changed_files: list[str] = Field(default_factory=list)
     insertions: int = 0

@@ -72,6 +72,23 @@ def implementer_prompt(goal: str, task: Task, worktree: Path, attempt: int, gate
     return "\n".join(lines)
 
 
+def interrupted_note(why: str, changes: list[tuple[str, str]], limit: int = 50) -> str:
+    """What a re-run turn is told when the turn before it did not finish and left uncommitted work in the worktree
+    (`changes`: (path, status) in path order). Empty when the worktree is clean: nothing to continue from."""
+    if not changes:
+        return ""
+    shown = [f"- {path} ({status})" for path, status in changes[:limit]]
+    if len(changes) > limit:
+        shown.append(f"- ... and {len(changes) - limit} more")
+    return "\n".join([
+        "",
+        f"This task was interrupted ({why}) before its last turn finished; the worktree already holds partial "
+        "work from it (uncommitted):",
+        *shown,
+        "Continue from it: look at what is there before you write anything, keep what is right, finish the rest.",
+    ])
+
+
 def fixer_prompt(goal: str, task: Task, attempt: int, failures: str, advice: str = "") -> str:
     lines = [
         prompt_header("fixer", task.id, attempt),
