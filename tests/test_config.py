@@ -54,7 +54,7 @@ def test_a_problem_names_its_line_and_an_unknown_key_the_known_ones(tmp_path: Pa
         load_config(tmp_path)
     assert str(refused.value) == (
         f"{path}, line 5: agent.approvl: unknown key; known keys: default, approval, ask_fallback, ask_timeout_secs, "
-        "env, model, prices, turn_grace_secs, confine, writable; line 6: agent.ask_timeout_secs: Input should be "
+        "env, model, prices, turn_grace_secs, lease_secs, confine, writable; line 6: agent.ask_timeout_secs: Input should be "
         "greater than 0; line 8: agent.prices.fast.input_per_million: Input should be greater than or equal to 0")
     for text, expected in (("[agnt]\nx = 1\n", "line 1: agnt: unknown key; known keys: worktrees, agent, review, delivery"),
                            ('agent.approval = "nevr"\n', "line 1: agent.approval: unknown approval policy 'nevr'"),
