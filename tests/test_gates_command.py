@@ -57,9 +57,10 @@ def test_json_output_and_exit_code_one_for_a_failed_required_gate(tmp_path):
     assert (types["passed"], types["exit_code"]) == (False, 2) and "error: bad type" in types["summary"]
     log = Path(types["log_path"])
     assert log.parent.parent == repo / ".omk" / "gates-runs" and log.name == "03-types.log"
-    assert (repo / ".omk" / ".gitignore").read_text() == "*\n"
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
-    assert ".omk" not in status
+    assert (repo / ".omk" / ".gitignore").read_text() == "*\n!gates.toml\n!config.toml\n"
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo, capture_output=True,
+                            text=True).stdout
+    assert status == "?? .omk/gates.toml\n"  # the project's own settings, to commit; none of the runs' files
 
 
 def test_only_selects_gates_and_exit_zero(tmp_path):

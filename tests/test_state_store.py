@@ -16,7 +16,7 @@ from omk_tui.models.goal import GoalState
 from omk_tui.models.tasks import Task, TaskGraph
 from omk_tui.state.atomic import atomic_write_bytes, remove_stale_temp_files
 from omk_tui.state.store import (
-    GOAL_ID_PATTERN, GoalNotFound, StateFileError, create_goal, create_goal_paths, goal_paths, list_goal_ids,
+    GOAL_ID_PATTERN, OMK_GITIGNORE, GoalNotFound, StateFileError, create_goal, create_goal_paths, goal_paths, list_goal_ids,
     load_goal, load_task_graph, new_goal_id, omk_dir, resolve_goal, save_goal, save_task_graph,
 )
 
@@ -42,7 +42,7 @@ def state(goal_id: str, repo) -> GoalState:
 
 def test_goal_state_never_makes_the_repository_dirty(repo):
     paths = create_goal_paths(repo)
-    assert (repo / ".omk" / ".gitignore").read_text() == "*\n"
+    assert (repo / ".omk" / ".gitignore").read_text() == OMK_GITIGNORE
     save_goal(paths, state(paths.goal_id, repo))
     save_task_graph(paths, TaskGraph(goal_id=paths.goal_id, tasks=[Task(id="a", title="A")]))
     paths.events.write_text("")
@@ -52,8 +52,23 @@ def test_goal_state_never_makes_the_repository_dirty(repo):
 def test_ensure_creates_the_gitignore_too(repo):
     # A writer that only builds the paths and calls ensure() must not leave .omk/ unignored.
     goal_paths(repo, new_goal_id()).ensure()
-    assert (repo / ".omk" / ".gitignore").read_text() == "*\n"
+    assert (repo / ".omk" / ".gitignore").read_text() == OMK_GITIGNORE
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_the_projects_settings_can_be_committed_and_an_old_gitignore_is_upgraded(repo):
+    """`.omk/.gitignore` was `*`: `git add .omk/gates.toml` was refused (ignored), so a team could not share it."""
+    (repo / ".omk").mkdir()
+    (repo / ".omk" / ".gitignore").write_text("*\n")  # what earlier versions wrote
+    omk_dir(repo)
+    assert (repo / ".omk" / ".gitignore").read_text() == OMK_GITIGNORE
+    (repo / ".omk" / "gates.toml").write_text('[[gates]]\nname = "t"\ncommand = "true"\n')
+    (repo / ".omk" / "config.toml").write_text("[agent]\n")
+    paths = create_goal_paths(repo)
+    save_goal(paths, state(paths.goal_id, repo))
+    git(repo, "add", ".omk/gates.toml", ".omk/config.toml")
+    status = git(repo, "status", "--porcelain", "--untracked-files=all")
+    assert status.splitlines() == ["A  .omk/config.toml", "A  .omk/gates.toml"]
 
 
 def test_existing_gitignore_is_left_alone(repo):

@@ -78,7 +78,9 @@ def create_sample_repo(root: Path, *, python: str | None = None) -> Path:
     _git(repo, "-c", "user.name=omk demo", "-c", "user.email=demo@omk.invalid", "commit", "-q", "-m", "calc: initial")
     omk = repo / ".omk"
     omk.mkdir(exist_ok=True)
-    (omk / ".gitignore").write_text("*\n", encoding="utf-8")
+    from omk_tui.state.store import OMK_GITIGNORE
+
+    (omk / ".gitignore").write_text(OMK_GITIGNORE, encoding="utf-8")
     py = python or sys.executable
     # The standard library's unittest: the demo needs nothing installed beyond omk-tui itself.
     (omk / "gates.toml").write_text(

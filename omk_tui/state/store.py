@@ -1,6 +1,7 @@
 """Where a repository's omk-tui state lives, and loading/saving a goal's snapshots.
 
-`<repo>/.omk/` ignores itself (a `.gitignore` containing `*`), so our files never make the repository dirty.
+`<repo>/.omk/` ignores itself (its `.gitignore`), so our files never make the repository dirty — except the
+project's own settings, `gates.toml` and `config.toml`, which a team commits.
 """
 
 from __future__ import annotations
@@ -32,13 +33,21 @@ class StateFileError(ValueError):
     """A state file exists but cannot be read."""
 
 
+# Everything of omk-tui's own, but not the project's settings (`git add .omk/gates.toml` was refused as ignored).
+OMK_GITIGNORE = "*\n!gates.toml\n!config.toml\n"
+
+
 def omk_dir(repo: Path, *, create: bool = True) -> Path:
     d = Path(repo) / OMK_DIR
     if create:
         d.mkdir(parents=True, exist_ok=True)
         ignore = d / ".gitignore"
-        if not ignore.exists():
-            atomic_write_text(ignore, "*\n")
+        try:
+            old = ignore.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            old = None if not ignore.exists() else ""
+        if old is None or old == "*\n":  # missing, or the one earlier versions wrote (a person's own is kept)
+            atomic_write_text(ignore, OMK_GITIGNORE)
     return d
 
 
