@@ -79,14 +79,9 @@ def quiet_broken_pipe() -> int:
 
 def state_write_advice(exc: OSError, args) -> str:
     """What to do after a state file could not be written: the cause's fix, then how to go on."""
-    import errno
+    from omk_tui.state.atomic import write_fix
 
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        fix = "free some disk space"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        fix = "fix the folder's permissions"
-    else:
-        fix = "fix what the error names"
+    fix = write_fix(exc.errno)
     command = getattr(args, "command", "")
     if command in ("run", "demo"):
         then = "continue with `omk-tui resume latest`"

@@ -267,3 +267,22 @@ def test_event_log_open_error_is_clear(tmp_path):
     with pytest.raises(StateWriteError, match="could not open the event log"):
         EventLog(blocker / "events.jsonl")
     assert os.path.exists(blocker)
+
+
+@pytest.mark.parametrize("code,fix", [(28, "free some disk space"), (1, "fix the folder's permissions"),
+                                      (30, "fix the folder's permissions"), (5, "fix what the error names")])
+def test_a_failed_append_says_the_fix_that_fits_its_error(tmp_path, monkeypatch, code, fix):
+    """It said 'free some disk space' for a permission error too."""
+    import omk_tui.state.eventlog as eventlog
+
+    log = EventLog(tmp_path / "events.jsonl")
+
+    def refuse(fd, data):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(eventlog.os, "write", refuse)
+    with pytest.raises(StateWriteError) as refused:
+        log.append(ev())
+    monkeypatch.undo()
+    log.close()
+    assert str(refused.value).endswith(f"the events before it are intact ({fix}, then resume)")

@@ -6,6 +6,7 @@ too large, permission) raises :class:`StateWriteError` and leaves the previous s
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import time
@@ -24,6 +25,15 @@ class StateWriteError(OSError):
     def __str__(self) -> str:  # the message alone, without OSError's "[Errno N]" prefix
         return self.strerror or super().__str__()
 
+
+def write_fix(code: int | None) -> str:
+    """What fixes a write that failed with errno `code`."""
+
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "free some disk space"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "fix the folder's permissions"
+    return "fix what the error names"
 
 def fsync_dir(path: Path) -> None:
     try:
@@ -85,7 +95,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise StateWriteError(
             exc.errno,
             f"could not write {path}: {reason}; the previous version of the file is intact "
-            "(free some disk space or fix the folder's permissions, then resume)",
+            f"({write_fix(exc.errno)}, then resume)",
         ) from exc
     fsync_dir(path.parent)
     remove_stale_temp_files(path)

@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
-from omk_tui.state.atomic import StateWriteError
+from omk_tui.state.atomic import StateWriteError, write_fix
 from omk_tui.state.envelope import (
     REFUSED, Checker, line_blocks, validate_canonical, validate_fold_record, validate_timed_fold_record,
 )
@@ -176,7 +176,7 @@ class EventLog:
             raise StateWriteError(
                 exc.errno,
                 f"could not append to the event log {self.path}: {exc.strerror or exc}; "
-                "the events before it are intact (free some disk space, then resume)",
+                f"the events before it are intact ({write_fix(exc.errno)}, then resume)",
             ) from exc
 
     def _raise_sync_error(self) -> None:
