@@ -30,6 +30,7 @@ def test_accept_fast_forward_records_delivery(tmp_path: Path):
     proc = cli(repo, "accept", paths.goal_id, "--summary", "ship it")
     assert proc.returncode == 0, proc.stderr
     assert "fast-forward" in proc.stdout
+    assert f"`omk-tui clean {paths.goal_id}` removes the goal's worktrees and merged branches" in proc.stdout
     assert (repo / "src/feature.py").read_text().startswith("def feature")
     head = git(repo, "rev-parse", "HEAD")
     proof = store.load_proof(paths)
@@ -234,3 +235,16 @@ def test_clean_keeps_unmerged_branch(tmp_path: Path):
         [ln.strip() for ln in proc.stdout.splitlines() if "kept branch" in ln]  # the dry run says the same
     assert naming.integration_branch(paths.goal_id) in git(repo, "branch")
     assert cli(repo, "clean").returncode == 2
+
+
+def test_accept_that_conflicts_with_a_moved_base_says_what_to_do(tmp_path: Path):
+    repo = make_repo(tmp_path)
+    paths = make_goal(repo)
+    commit_file(repo, "src/feature.py", "def feature():\n    return 'theirs'\n", "base changes the same file")
+    before = git(repo, "rev-parse", "HEAD")
+    proc = cli(repo, "accept", paths.goal_id)
+    assert proc.returncode == 1
+    assert "conflicts in src/feature.py); the main tree is unchanged" in proc.stderr
+    branch = store.load_goal(paths).integration_branch
+    assert f"merge it by hand (`git merge {branch}`, resolve, commit), or start a new goal" in proc.stderr
+    assert git(repo, "rev-parse", "HEAD") == before and git(repo, "status", "--porcelain", "-uno") == ""

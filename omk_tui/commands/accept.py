@@ -30,4 +30,5 @@ def run(args) -> int:
             print(f"  {f}", file=sys.stderr)
         return 1
     print(outcome.detail)
+    print(f"  `omk-tui clean {paths.goal_id}` removes the goal's worktrees and merged branches")
     return 0

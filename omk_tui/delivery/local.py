@@ -194,7 +194,10 @@ async def _accept_locked(repo: Path, paths: store.GoalPaths, summary: str | None
         conflicted = gitcli.git(repo, "diff", "--name-only", "--diff-filter=U").stdout.split()
         gitcli.git(repo, "merge", "--abort")
         detail = f"conflicts in {', '.join(conflicted)}" if conflicted else out.message
-        raise DeliveryRefused(f"merging {branch} into {base} failed ({detail}); the main tree is unchanged", files=conflicted)
+        raise DeliveryRefused(
+            f"merging {branch} into {base} failed ({detail}); the main tree is unchanged. {base} moved on since the "
+            f"goal started: merge it by hand (`git merge {shlex.quote(branch)}`, resolve, commit), or start a new goal "
+            "from the current tree with `omk-tui run`", files=conflicted)
     merge_commit = gitcli.rev(repo, "HEAD")
     how = "fast-forward" if fast_forward else "merge commit"
     detail = f"accepted: {branch} merged into {base} ({how} {merge_commit[:12]}); {note}"
