@@ -409,8 +409,10 @@ def _phase(v: GoalView, p: dict, ev: Event) -> None:
 
 def _status(v: GoalView, p: dict, ev: Event) -> None:
     v.status = p.get("status", v.status)
-    if p.get("reason"):
-        v.blocker = p["reason"] if v.status not in ("running", "ready") else v.blocker
+    if v.status == "ready":
+        v.blocker = None  # e.g. a delivery blocked on GitHub, then switched to local: nothing blocks it now
+    elif p.get("reason") and v.status != "running":
+        v.blocker = p["reason"]
     if v.status != "running":
         # Only a run's end leaves `running` (a controller's stop, or `cancel` of a goal whose controller died,
         # where no turn_finished was ever written): no agent of the goal runs any more.

@@ -137,6 +137,8 @@ def test_without_gh_the_goal_switches_to_local_delivery_and_is_accepted(tmp_path
     accepted = cli(no_gh, repo, "accept", paths.goal_id)
     assert accepted.returncode == 0, accepted.stderr
     assert git(repo, "rev-parse", "HEAD") == git(repo, "rev-parse", naming.integration_branch(paths.goal_id))
+    shown = json.loads(cli(no_gh, repo, "show", paths.goal_id, "--json").stdout)
+    assert shown["blockers"] == []  # the missing gh was still listed on the accepted goal
 
 
 def test_unfinished_goal_is_refused(tmp_path: Path, env: dict):
