@@ -159,6 +159,7 @@ def test_budget_exhausted_then_budget_add_from_the_command_line_and_resume(tmp_p
     assert "needs_more_budget" in err
     failure = load_goal(goal_paths(repo, list_goal_ids(repo)[0])).failure
     assert "--tokens" in failure.next_action and "--time" not in failure.next_action  # the limit used up
+    assert f"  next: {failure.next_action}" in err  # run's last lines say it too (only `show` did)
     for bad in (["--tokens", "-5"], ["--usd", "nan"], ["--time", "inf"], ["--tokens", "1.5"]):
         refused = omk(repo, "budget-add", "latest", *bad, env=env)
         assert refused.returncode == 2, (bad, refused.stderr)
@@ -320,3 +321,16 @@ def test_a_headless_run_under_ask_says_how_to_answer_and_what_was_decided(tmp_pa
            "and press a" in done.stderr
     assert "permission reject by timeout: no answer within 1s" in done.stderr
     assert "permission request(s) were rejected (by timeout)" in done.stderr
+
+
+def test_a_run_that_ends_not_ready_names_the_next_step(tmp_path, env):
+    """It ended with the blocker and the proof's path only."""
+    repo = make_repo(tmp_path / "repo")
+    agent = write_script(tmp_path / "s.json", {"plan": {"tasks": [task("t", ["t.check"])]},
+                                                "tasks": {"t": [[{"say": "I will not write it."}]]}})
+    run = start_run(repo, agent, env)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 3, err
+    gid = list_goal_ids(repo)[0]
+    assert err.splitlines()[-2] == (f"  next: fix the cause, then `omk-tui resume {gid}` runs what is left "
+                                    f"(`omk-tui show {gid}` has the details)")

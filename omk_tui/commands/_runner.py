@@ -109,8 +109,14 @@ def run_controller_headless(ctl, *, json_out: bool = False, quiet: bool = False,
         summary = proof.summary.removeprefix(f"{proof.status.value}: ")  # the status is already at the start
         c.print(Text.assemble((proof.status.value, "bold"), f" — {printable(summary)}"))
         nexts = list(proof.human_decisions_required)
-        if proof.status.value == "failed_infra" and ctl.state.failure and ctl.state.failure.next_action:
-            nexts.append(ctl.state.failure.next_action)
+        gid, status = ctl.state.goal_id, proof.status.value
+        failure = ctl.state.failure
+        if failure and failure.next_action and status not in ("ready", "paused"):
+            nexts.append(failure.next_action)  # e.g. the budget-add that a needs_more_budget goal needs
+        elif status in ("not_ready", "blocked_on_external"):
+            nexts.append(f"fix the cause, then `omk-tui resume {gid}` runs what is left "
+                         f"(`omk-tui show {gid}` has the details)")
+        nexts = list(dict.fromkeys(nexts))
         for h in nexts:
             c.print(Text(f"  next: {printable(h)}"))
         c.print(Text(f"  proof: {ctl.paths.proof_json}"))
