@@ -57,6 +57,10 @@ class HeadlessPrinter:
         elif k == "permission_decided":
             reason = f": {p['reason']}" if p.get("reason") else ""
             line = f"  [magenta]permission {_e(p.get('decision', ''))}[/] by {_e(p.get('by', ''))}{_e(reason)}"
+        elif k == "scope_refused":  # after a permission an approval policy granted, the path may still be refused
+            where = f" [{p['slice_id']}]" if p.get("slice_id") else ""
+            line = (f"  [red]refused[/] {_e(p.get('operation', ''))} {_e(p.get('path', ''))}{_e(where)}: "
+                    f"{_e(p.get('reason', ''))}")
         elif k == "status_changed" and p["status"] != "running":
             line = f"[bold]■ {_e(p['status'])}[/] {_e(p.get('reason', ''))}"
         if line:

@@ -364,7 +364,10 @@ def test_agent_text_with_terminal_controls_is_printed_escaped_everywhere(repo, c
         outputs.append((argv, out + err))
     HeadlessPrinter()(make_event(OLD_ID, "task_rejected", {"task_id": "esc", "reason": HOSTILE}))
     HeadlessPrinter()(make_event(OLD_ID, "status_changed", {"status": "not_ready", "reason": HOSTILE}))
+    HeadlessPrinter()(make_event(OLD_ID, "scope_refused", {"slice_id": "s1", "operation": "write", "path": "a[b].txt",
+                                                           "reason": HOSTILE}))
     outputs.append((["run progress"], capsys.readouterr().err))
+    assert "  refused write a[b].txt [s1]: Evil \\x1b[31mRED" in outputs[-1][1]  # a refused write is said, not only logged
     for argv, text in outputs:
         assert not any(c in text for c in "\x1b\x07\x9b\r\u202e"), argv
         assert not any(line.startswith("FAKE") for line in text.splitlines()), argv
