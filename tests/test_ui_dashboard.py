@@ -253,6 +253,32 @@ async def test_new_goal_modal_validates_and_n_is_new_goal_on_the_dashboard(repo)
         assert not isinstance(app.screen, NewGoalModal)
 
 
+async def test_new_goal_modal_starts_with_the_projects_agent_settings(repo):
+    """It offered kimi and ask whatever .omk/config.toml said; a malformed config is said before the dialog."""
+    from textual.widgets import Select
+
+    config = repo / ".omk" / "config.toml"
+    config.write_text('[agent]\ndefault = "script:/tmp/plan.json"\napproval = "pattern:^Shell: pytest"\n')
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        assert isinstance(app.screen, NewGoalModal)
+        assert app.screen.query_one("#agent", Input).value == "script:/tmp/plan.json"
+        approval = app.screen.query_one("#approval", Select)
+        assert approval.value == "pattern:^Shell: pytest"
+        await pilot.press("escape")
+        config.write_text('[agent]\ndefault = "kimi"\n')  # no approval set: ask, a person is here
+        await pilot.press("n")
+        assert app.screen.query_one("#approval", Select).value == "ask"
+        await pilot.press("escape")
+        config.write_text('[agent]\napprovl = "never"\n')
+        await pilot.press("n")
+        assert not isinstance(app.screen, NewGoalModal)
+        await wait_for(pilot, lambda: any("line 2: agent.approvl: unknown key" in n.message
+                                          for n in app._notifications), 5, "the config error")
+
+
 async def test_enter_on_a_gate_opens_its_log_with_search_and_failures(repo):
     app = OmkApp(repo, now=lambda: SAMPLE_NOW)
     async with app.run_test(size=SIZE) as pilot:

@@ -58,7 +58,7 @@ def _slice_branch(repo: Path, branch: str, files: dict[str, str], message: str) 
     for rel, text in files.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text(text, encoding="utf-8")
-    _git(repo, "add", "-A")
+    _git(repo, "add", "--", *files)  # the slice's files only (.omk/gates.toml is not ignored: a project's setting)
     _git(repo, "commit", "-q", "-m", message)
     _git(repo, "checkout", "-q", "main")
 

@@ -663,7 +663,20 @@ class DashboardScreen(Screen):
             if req is not None:
                 self.app.start_controller(self, request=req)
 
-        self.app.push_screen(NewGoalModal(), submitted)
+        agent, approval = "kimi", "ask"  # with no repository (replay), the dialog's own defaults
+        if self.repo is not None:
+            from omk_tui.config import ConfigError, load_config
+
+            try:
+                config = load_config(self.repo)
+            except ConfigError as exc:  # a goal could not start with it: said now, not after the dialog
+                self.notify(f"{exc}\nfix .omk/config.toml (or remove it for the defaults), then press n again",
+                            severity="error", timeout=15)
+                return
+            agent = config.agent.default
+            if "approval" in config.agent.model_fields_set:  # else `ask`: a person is at the keyboard here
+                approval = config.agent.approval
+        self.app.push_screen(NewGoalModal(agent, approval), submitted)
 
     # ------------------------------------------------------------ in-process controller
     @work(thread=True, group="controller", exit_on_error=False)

@@ -66,9 +66,14 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("ctrl+s", "submit", "Start goal")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # compact below 30 rows (styles/screens.tcss)
 
-    def __init__(self, agents: list[str] | None = None) -> None:
+    APPROVALS = ("ask", "safe", "yolo", "never")
+
+    def __init__(self, agent: str = "kimi", approval: str = "ask") -> None:
+        """`agent` and `approval`: what the dialog starts with (the project's `[agent]` settings in
+        .omk/config.toml); any other policy (`pattern:…`) is offered along with the usual ones."""
         super().__init__()
-        self.agents = agents or ["kimi", "wire", "script:"]
+        self.agents = list(dict.fromkeys([agent, "kimi", "wire", "script:"]))
+        self.approval = approval
 
     def compose(self) -> ComposeResult:
         number = Function(_optional_number, "a number ≥ 0, or empty for no limit")
@@ -90,8 +95,8 @@ class NewGoalModal(ModalScreen[NewGoalRequest | None]):
                 yield Label("USD")
                 yield Input("", id="usd", validators=[number], placeholder="no limit")
                 yield Label("Approval")
-                yield Select([(p, p) for p in ("ask", "safe", "yolo", "never")], value="ask", allow_blank=False,
-                             id="approval")
+                approvals = list(dict.fromkeys([*self.APPROVALS, self.approval]))
+                yield Select([(p, p) for p in approvals], value=self.approval, allow_blank=False, id="approval")
                 yield Label("Delivery")
                 yield Select([(p, p) for p in ("local", "draft-pr", "auto-pr")], value="local", allow_blank=False,
                              id="delivery")
