@@ -20,6 +20,17 @@ from tests.support.goal_repo import make_repo, task, tree_fingerprint, write_scr
 pytestmark = pytest.mark.timeout(180)
 
 
+async def agent_speaks(ctl, slice_id: str, secs: float = 20) -> None:
+    """Wait (polling the log) until the slice's agent has said something: its turn is under way."""
+    import asyncio
+
+    for _ in range(int(secs / 0.05)):
+        await asyncio.sleep(0.05)
+        if any(e.kind == "agent_message_chunk" and e.payload.get("slice_id") == slice_id
+               for e in read_events(ctl.paths.events).events):
+            return
+
+
 @pytest.fixture(autouse=True)
 def _worktrees(tmp_path, monkeypatch):
     monkeypatch.setenv("OMK_WORKTREES_DIR", str(tmp_path / "worktrees"))
@@ -331,11 +342,7 @@ async def test_pause_then_resume_continues_from_the_snapshots(tmp_path):
     agent = write_script(tmp_path / "s.json", script)
     ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
     run = asyncio.create_task(ctl.run())
-    for _ in range(400):
-        await asyncio.sleep(0.05)
-        if any(e.kind == "agent_message_chunk" and e.payload.get("slice_id") == "slow"
-               for e in read_events(ctl.paths.events).events):
-            break
+    await agent_speaks(ctl, "slow")
     ctl.run_gates_now()  # `g`: the gates on the integration branch now, while the slice works
     for _ in range(400):
         await asyncio.sleep(0.05)
@@ -522,11 +529,7 @@ async def test_a_turn_re_run_after_a_pause_is_told_of_the_partial_work_in_its_wo
     agent = write_script(tmp_path / "s.json", script)
     ctl = GoalController.create(repo, "write slow.check so the gate passes", GoalOptions(agent=agent))
     run = asyncio.create_task(ctl.run())
-    for _ in range(600):
-        await asyncio.sleep(0.05)
-        if any(e.kind == "agent_message_chunk" and e.payload.get("slice_id") == "slow"
-               for e in read_events(ctl.paths.events).events):
-            break
+    await agent_speaks(ctl, "slow", secs=30)
     ctl.pause()
     proof = await asyncio.wait_for(run, 30)
     assert proof.status is GoalStatus.paused

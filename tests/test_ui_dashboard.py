@@ -53,6 +53,15 @@ async def loaded(pilot, secs: float = 0.3) -> None:
     await pilot.pause(secs)
 
 
+async def open_diff(pilot, row: int) -> None:
+    """Press `d` on a row of the worktrees table."""
+    table = pilot.app.dashboard.query_one("#worktrees", DataTable)
+    table.focus()
+    table.move_cursor(row=row)
+    await pilot.pause(0.05)
+    await pilot.press("d")
+
+
 async def press_and_find(pilot, *keys: str) -> None:
     """Press keys on the gate log screen; a search or failure jump they start has finished when this returns."""
     await pilot.press(*keys)
@@ -335,11 +344,7 @@ async def test_diff_screen_shows_the_slice_change(repo):
     app = OmkApp(repo, now=lambda: SAMPLE_NOW)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        table = app.dashboard.query_one("#worktrees", DataTable)
-        table.focus()
-        table.move_cursor(row=2)  # s2
-        await pilot.pause(0.05)
-        await pilot.press("d")
+        await open_diff(pilot, row=2)  # s2
         assert isinstance(app.screen, DiffScreen)
         for _ in range(50):
             await pilot.pause(0.05)
@@ -382,11 +387,7 @@ async def test_a_big_diff_renders_only_the_lines_on_screen(repo, monkeypatch):
     app.animation_level = "none"  # `end` jumps (an animated scroll draws the screens it passes)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        table = app.dashboard.query_one("#worktrees", DataTable)
-        table.focus()
-        table.move_cursor(row=2)  # s2
-        await pilot.pause(0.05)
-        await pilot.press("d")
+        await open_diff(pilot, row=2)  # s2
         screen = app.screen
         assert isinstance(screen, DiffScreen)
         await wait_for(pilot, lambda: screen.diff is not None, what="the diff")
