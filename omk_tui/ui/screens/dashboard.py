@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -159,6 +159,16 @@ class DashboardScreen(Screen):
             self.scan()
             self.set_interval(RESCAN_SECS, self.scan)
             self.set_interval(1 / FLUSH_HZ, self.flush)
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        # Textual 8.2.8: a screen under a modal (help, a permission request) that changed while covered repaints in
+        # full on every idle from then on (its compositor refresh sets `_repaint_required` again each time), and the
+        # modal over it is redrawn with it: 25 KB/s to the terminal with nothing happening, for as long as the modal
+        # stays. Our widgets' own refreshes still reach the modal's frame (they are dirty widgets, not this flag), and
+        # the dashboard repaints in full when it is back on top (`Screen._on_screen_resume`).
+        if self._repaint_required and self.app.screen is not self:
+            self._repaint_required = False
+        await super()._on_idle(event)
 
     def now(self) -> datetime:
         if self._now is not None:
@@ -649,7 +659,11 @@ class DashboardScreen(Screen):
                 intents.answer_permission(self._request_ids.get(request.request_id, request.request_id), decision)
                 self.notify(f"{decision.replace('_', ' ')}: {permission_label(request.tool, request.command)}".strip())
 
-        self.app.push_screen(PermissionModal(request, arm_secs=arm_secs), answered)
+        def waiting() -> bool:
+            view = self.view
+            return view is not None and view.goal_id == goal_id and request.request_id in view.permissions
+
+        self.app.push_screen(PermissionModal(request, arm_secs=arm_secs, waiting=waiting), answered)
 
     def action_new_goal(self) -> None:
         def submitted(req: NewGoalRequest | None) -> None:
