@@ -638,7 +638,8 @@ async def test_a_popped_up_permission_request_answered_elsewhere_closes_and_q_st
         emit("permission_decided", {"decision": "approve", "by": "policy"})
         await wait_for(pilot, lambda: not isinstance(app.screen, PermissionModal), 10, "the dialog to close")
         assert app.screen is app.dashboard
-        assert any("no longer waits" in str(n.message) for n in app._notifications), [n.message for n in app._notifications]
+        await wait_for(pilot, lambda: any("no longer waits" in str(n.message) for n in app._notifications), 5,
+                       "the notification saying why")
         # a request still waiting keeps its dialog; `q` there quits as on the dashboard
         await pilot.press("a")
         assert isinstance(app.screen, PermissionModal)
