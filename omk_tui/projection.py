@@ -281,6 +281,27 @@ def apply(view: GoalView, ev: Event) -> GoalView:
     return view
 
 
+def apply_record(view: GoalView, record) -> GoalView:
+    """`apply` for an event given as `envelope.validate_canonical`'s dict (every envelope field, ts a datetime) or
+    as an Event: replay folds a stretch of raw lines this way without building an Event per line."""
+    if type(record) is not dict:
+        return apply(view, record)
+    seq = record["seq"]
+    if seq > view.last_seq:
+        view.last_seq = seq
+    view.events_applied += 1
+    ts = view.last_ts = record["ts"]
+    if view.first_ts is None:
+        view.first_ts = ts
+    handler = _HANDLERS.get(record["kind"])
+    if handler is not None:
+        try:
+            handler(view, record["payload"], record)
+        except _PAYLOAD_ERRORS:
+            view.payload_errors += 1
+    return view
+
+
 def fold(goal_id: str, events, gaps: int = 0) -> GoalView:
     view = GoalView(goal_id=goal_id, gaps=gaps)
     for ev in events:

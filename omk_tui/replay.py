@@ -1,40 +1,169 @@
 """Replay of a recorded goal: a paced clock over the event log, seeking, and a deterministic text rendering.
 
 No textual here: the TUI drives a `ReplayClock` from a timer and folds the events it hands out with
-`omk_tui.projection.apply` (the same fold as a live run); `omk-tui replay --headless` folds them all and
+`omk_tui.projection.apply` (the same fold as a live run); a seek takes `Recording.view_at`, which folds forward
+from the nearest checkpoint of the view. `omk-tui replay --headless` folds the whole log (`final_view`) and
 prints `render_text()` / `render_json()`, which depend only on the log's content (no wall clock, stable order).
 """
 
 from __future__ import annotations
 
 import bisect
+import pickle
+import threading
+import zlib
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from omk_tui.models.events import Event
-from omk_tui.projection import GOAL_SCOPE, GoalView, fold
+from omk_tui.projection import GOAL_SCOPE, GoalView, apply_record, load_view
 from omk_tui.render.text import fit
-from omk_tui.state.eventlog import read_events
+from omk_tui.state.envelope import REFUSED, line_blocks, validate_canonical
+from omk_tui.state.eventlog import iter_events, parse_line
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 MAX_IDLE_SECS = 2.0  # recorded pauses longer than this are shortened, so a replay never sits still for minutes
+# A checkpoint of the folded view is kept every this many events (more on a long log: at most MAX_CHECKPOINTS),
+# so a seek folds at most that many events forward from the nearest one instead of the whole log from its start.
+CHECKPOINT_EVERY = 2000
+MAX_CHECKPOINTS = 128
+_MICROSECOND = timedelta(microseconds=1)
 
 
-@dataclass
+class RecordedEvents(Sequence[Event]):
+    """A recording's events, parsed from their lines when asked for (`len`, index, slice, iteration): holding
+    every parsed Event of a 160,000-event log took about 310 MB, its lines take about as much as the file."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [Event.model_validate_json(raw) for raw in self._lines[index]]
+        return Event.model_validate_json(self._lines[index])
+
+    def __iter__(self) -> Iterator[Event]:
+        for raw in self._lines:
+            yield Event.model_validate_json(raw)
+
+
+def _record(raw: bytes):
+    """A readable line as `validate_canonical`'s dict (the writer's canonical lines) or as an Event; None for a
+    blank line or one that is no event (what `eventlog.parse_line` decides)."""
+    try:
+        return validate_canonical(raw)
+    except REFUSED:
+        if not raw or raw.isspace():
+            return None
+        return parse_line(raw)
+
+
 class Recording:
-    goal_id: str
-    events: list[Event]
-    gaps: int = 0
+    """A goal's recorded events: the line of each readable event, kept as bytes and parsed again when handed out,
+    and each event's time. `view_at` folds forward from the nearest checkpoint of the view (a compressed pickle,
+    kept every `checkpoint_every` events as folds pass them), so a seek, or a step back, costs at most that
+    many events; `build_checkpoints` makes them all in one pass (the TUI runs it in a worker)."""
+
+    def __init__(self, goal_id: str, lines: list[bytes], stamps: Sequence[int], gaps: int = 0) -> None:
+        self.goal_id = goal_id
+        self.lines = lines
+        self.stamps = stamps  # each event's time, in microseconds after the first event's
+        self.gaps = gaps
+        self.events = RecordedEvents(lines)
+        self.checkpoint_every = max(CHECKPOINT_EVERY, -(-len(lines) // MAX_CHECKPOINTS))
+        self._checkpoints: dict[int, bytes] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, events_path: Path, goal_id: str | None = None) -> "Recording":
-        result = read_events(Path(events_path))
-        gid = goal_id or (result.events[0].goal_id if result.events else Path(events_path).parent.name)
-        return cls(goal_id=gid, events=result.events, gaps=result.gaps)
+        lines: list[bytes] = []
+        stamps = array("q")
+        gaps = 0
+        first = None
+        gid = goal_id
+        try:
+            for block, _end in line_blocks(Path(events_path)):
+                for raw in block:
+                    record = _record(raw)
+                    if record is None:
+                        if raw and not raw.isspace():
+                            gaps += 1
+                        continue
+                    if type(record) is dict:
+                        ts = record["ts"]
+                    else:
+                        ts = record.ts
+                    if first is None:
+                        first = ts
+                        if gid is None:
+                            gid = record["goal_id"] if type(record) is dict else record.goal_id
+                    try:
+                        stamp = (ts - first) // _MICROSECOND
+                    except TypeError:  # a time without a zone among times with one: no pause before it
+                        stamp = stamps[-1] if stamps else 0
+                    lines.append(raw)
+                    stamps.append(stamp)
+        except FileNotFoundError:
+            pass
+        return cls(goal_id=gid or Path(events_path).parent.name, lines=lines, stamps=stamps, gaps=gaps)
 
-    def view_at(self, position: int) -> GoalView:
-        """The view after the first `position` events."""
-        return fold(self.goal_id, self.events[:position], gaps=self.gaps)
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    # ------------------------------------------------------------ folding
+    def checkpoint_at(self, position: int) -> int:
+        """The position of the checkpoint a fold to `position` starts from (0: the start)."""
+        every = self.checkpoint_every
+        at = min(position, len(self.lines)) // every * every
+        while at and at not in self._checkpoints:
+            at -= every
+        return at
+
+    def fold_cost(self, position: int) -> int:
+        """How many events `view_at(position)` folds."""
+        position = max(0, min(position, len(self.lines)))
+        return position - self.checkpoint_at(position)
+
+    def view_at(self, position: int, *, between_blocks: Callable[[], None] | None = None) -> GoalView:
+        """The view after the first `position` events (a fresh object each time: the caller may change it)."""
+        position = max(0, min(position, len(self.lines)))
+        at = self.checkpoint_at(position)
+        view = pickle.loads(zlib.decompress(self._checkpoints[at])) if at else GoalView(goal_id=self.goal_id,
+                                                                                       gaps=self.gaps)
+        every = self.checkpoint_every
+        lines = self.lines
+        for i in range(at, position):
+            record = _record(lines[i])
+            if record is not None:  # always: only readable lines are kept
+                apply_record(view, record)
+            done = i + 1
+            if done % every == 0:
+                if done not in self._checkpoints:
+                    blob = zlib.compress(pickle.dumps(view, protocol=pickle.HIGHEST_PROTOCOL), 1)
+                    with self._lock:
+                        self._checkpoints.setdefault(done, blob)
+                if between_blocks is not None:
+                    between_blocks()
+        return view
+
+    def build_checkpoints(self, between_blocks: Callable[[], None] | None = None) -> None:
+        """Fold the whole recording once, keeping every checkpoint (seeks are then cheap everywhere)."""
+        self.view_at(len(self.lines), between_blocks=between_blocks)
+
+
+def final_view(events_path: Path, goal_id: str | None = None) -> GoalView:
+    """The view after every event of a log: `Recording.load(...).view_at(len)`, folded by the engine's fast
+    streaming fold (`projection.load_view`) without keeping the log's lines."""
+    path = Path(events_path)
+    if goal_id is None:  # the goal the first readable event names, as `Recording.load` takes it
+        goal_id = next((ev.goal_id for ev in iter_events(path)), None)
+    return load_view(path, goal_id)
 
 
 @dataclass
@@ -52,16 +181,16 @@ class ReplayClock:
         t = 0.0
         prev = None
         times = []
-        for ev in self.recording.events:
+        for stamp in self.recording.stamps:
             if prev is not None:
-                t += min(max((ev.ts - prev).total_seconds(), 0.0), MAX_IDLE_SECS)
+                t += min(max((stamp - prev) / 1_000_000, 0.0), MAX_IDLE_SECS)
             times.append(t)
-            prev = ev.ts
+            prev = stamp
         self.times = times
 
     @property
     def total(self) -> int:
-        return len(self.recording.events)
+        return len(self.recording)
 
     @property
     def duration(self) -> float:

@@ -132,3 +132,45 @@ def test_headless_json_budget_spent_matches_the_counted_tokens():
     assert d["tokens"] == {"input": 9000, "output": 1540}
     assert d["budget"]["spent_tokens"] == 10540 and d["budget"]["tokens"] == 20000
     assert d["budget"]["spent_time_secs"] == d["recorded_secs"]
+
+
+def test_seeks_fold_forward_from_checkpoints_and_match_the_fold_from_the_start(done_goal):
+    """QA F7: every seek folded the log again from its start (0.5-2.6 s on a 160,000-event goal, 0.8 s per step
+    back). The view at any position is the same as the fold of the events before it, however it is reached."""
+    from omk_tui.projection import fold
+
+    events = read_events(done_goal).events
+    rec = Recording.load(done_goal)
+    rec.checkpoint_every = 10  # (2,000 on a real log) so the sample goal's 125 events make 12 checkpoints
+    assert len(rec) == len(events) == 125 and rec.events[7] == events[7] and rec.events[3:6] == events[3:6]
+    assert rec.fold_cost(125) == 125  # nothing folded yet: from the start
+    rec.build_checkpoints()
+    assert rec.fold_cost(125) == 5 and rec.fold_cost(124) == 4 and rec.fold_cost(120) == 0
+    for position in [125, 124, 0, 1, 9, 10, 11, 60, 59, 119, 120, 121, *range(125, -1, -7)]:
+        view = rec.view_at(position)
+        assert view == fold(rec.goal_id, events[:position], gaps=rec.gaps), position
+        assert rec.fold_cost(position) < 10
+    view = rec.view_at(80)
+    view.tasks.clear()  # a caller's changes (the TUI escapes the view in place) do not reach the checkpoints
+    assert rec.view_at(80) == fold(rec.goal_id, events[:80], gaps=rec.gaps)
+
+
+def test_a_recording_keeps_lines_not_events_and_reads_what_read_events_reads(tmp_path, done_goal):
+    """The recording holds each readable line (as bytes) and its time, and parses events when handed out; unreadable
+    lines are gaps, lines `Event` takes but the writer would not write are kept, blank lines are skipped."""
+    from omk_tui.projection import fold
+
+    from omk_tui.state.eventlog import parse_line
+
+    lines = [line for line in done_goal.read_bytes().splitlines() if parse_line(line)]  # (another test adds gaps)
+    d = json.loads(lines[3])
+    odd = json.dumps(d, sort_keys=True, indent=1).replace("\n", " ").encode()  # not canonical, still an event
+    log = tmp_path / "goal-20990101-000000-000-aaaaaaaa" / "events.jsonl"
+    log.parent.mkdir()
+    log.write_bytes(b"\n".join([*lines[:3], b"{not json", b"", odd, *lines[4:], b'{"kind": "x"}']) + b"\n")
+    rec, ref = Recording.load(log), read_events(log)
+    assert isinstance(rec.lines[0], bytes) and not any(isinstance(x, type(ref.events[0])) for x in vars(rec).values())
+    assert (len(rec), rec.gaps) == (len(ref.events), ref.gaps) == (125, 2)
+    assert list(rec.events) == ref.events and rec.goal_id == ref.events[0].goal_id
+    assert rec.view_at(125) == fold(rec.goal_id, ref.events, gaps=2)
+    assert ReplayClock(rec).times == ReplayClock(Recording.load(done_goal)).times

@@ -706,3 +706,63 @@ async def test_a_permission_request_whose_id_holds_control_characters_is_answere
         await wait_for(pilot, lambda: not isinstance(app.screen, PermissionModal), 5, "the answer")
     assert [(r.action, r.args) for r in requests_in(repo)][-1] == ("permission", {"request_id": rid,
                                                                                   "decision": "approve"})
+
+
+async def test_a_popped_up_permission_request_answered_elsewhere_closes_and_q_still_quits(repo):
+    """QA F6: the attached TUI popped up a request the approval policy answered a moment later; the dialog stayed
+    over the finished goal, and `q` (not a key of the dialog) did nothing for good."""
+    from omk_tui.models.events import make_event
+    from omk_tui.state.eventlog import EventLog
+
+    log_path = repo / ".omk" / "goals" / SAMPLE_GOAL_ID / "events.jsonl"
+
+    def emit(kind: str, payload: dict) -> None:
+        with EventLog(log_path) as log:
+            log.append(make_event(SAMPLE_GOAL_ID, kind, {"slice_id": "s3", "request_id": "perm-s3-2", **payload},
+                                  actor="agent"))
+
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        emit("permission_asked", {"tool": "execute", "command": "true", "paths": [], "scope": [],
+                                  "options": ["approve", "reject"]})
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionModal), 10, "the request to pop up")
+        emit("permission_decided", {"decision": "approve", "by": "policy"})
+        await wait_for(pilot, lambda: not isinstance(app.screen, PermissionModal), 10, "the dialog to close")
+        assert app.screen is app.dashboard
+        await wait_for(pilot, lambda: any("no longer waits" in str(n.message) for n in app._notifications), 5,
+                       "the notification saying why")
+        # a request still waiting keeps its dialog; `q` there quits as on the dashboard
+        await pilot.press("a")
+        assert isinstance(app.screen, PermissionModal)
+        await pilot.pause(PermissionModal.WAITING_CHECK_SECS * 3)
+        assert isinstance(app.screen, PermissionModal)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, 10, "the app to quit")
+    assert requests_in(repo) == []  # quitting answered nothing
+
+
+async def test_a_dashboard_under_a_dialog_does_not_redraw_the_screen_while_nothing_happens(repo):
+    """QA F6: after the dashboard changed under a dialog (help, a permission request), Textual repainted it, and the
+    dialog over it, in full on every idle for as long as the dialog stayed (25 KB/s to the terminal)."""
+    from omk_tui.models.events import make_event
+    from omk_tui.state.eventlog import EventLog
+
+    app = OmkApp(repo, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        applied = app.dashboard.view.events_applied
+        with EventLog(repo / ".omk" / "goals" / SAMPLE_GOAL_ID / "events.jsonl") as log:
+            log.append(make_event(SAMPLE_GOAL_ID, "narrative", {"step": "review", "summary": "under the help"}))
+        await wait_for(pilot, lambda: app.dashboard.view.events_applied > applied, 10, "the event to be folded")
+        await pilot.pause(0.5)  # the change reaches the screen
+        frames = []
+        display = app._display
+        app._display = lambda screen, update: (frames.append(screen), display(screen, update))[1]
+        await pilot.pause(1.5)  # 30 flush ticks of the dashboard under the dialog; the goals rescan
+        assert frames == [], f"{len(frames)} frames drawn while nothing changed"
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert app.screen is app.dashboard and frames  # back on top, the dashboard is drawn again

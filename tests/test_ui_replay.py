@@ -83,3 +83,38 @@ async def test_replay_controls(clock):
         from pathlib import Path
 
         assert not list(Path(control).glob(".omk/goals/*/control/*.json"))
+
+
+async def test_a_long_seek_folds_in_a_worker_and_keys_keep_working(clock, monkeypatch):
+    """QA F7: a seek far from any checkpoint (before the background pass has made them) folds off the UI thread;
+    the panes show the view there when it arrives, with what the clock handed out meanwhile folded after it."""
+    from omk_tui.projection import fold
+    from omk_tui.ui.screens import dashboard as dashboard_module
+
+    monkeypatch.setattr(dashboard_module, "SYNC_SEEK_EVENTS", 3)
+    rec = clock.recording
+    rec.build_checkpoints = lambda between_blocks=None: None  # no background pass: every far seek goes to a worker
+    folds = []
+    view_at = rec.view_at
+    rec.view_at = lambda position, **kw: (folds.append(position), view_at(position, **kw))[1]
+    app = OmkApp(None, clock=clock, now=lambda: SAMPLE_NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        dash = app.dashboard
+        await pilot.press("space", "end")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert clock.at_end and dash.view.status == "ready" and dash.view.events_applied == clock.total
+        await pilot.press("home", "right", "right")  # home is at a checkpoint (the start): no worker
+        assert dash.view.events_applied == 2
+        dash.on_timeline_seek(Timeline.Seek(0.5))
+        assert dash._seeking is not None  # folding in a worker; the step below waits for its view
+        await pilot.press("right")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        half = round(0.5 * clock.total)
+        assert dash._seeking is None and clock.position == half + 1 and dash.view.events_applied == half + 1
+        expect = fold(rec.goal_id, rec.events[:half + 1], gaps=rec.gaps)
+        assert (dash.view.status, dash.view.phase, dash.view.progress) == (expect.status, expect.phase,
+                                                                           expect.progress)
+    assert clock.total in folds and half in folds

@@ -48,13 +48,14 @@ def run(args) -> int:
     if args.json and not args.headless:
         raise UsageError("--json needs --headless")
     path = events_path(args.goal, args.repo)
-    from omk_tui.replay import Recording, ReplayClock, render_json, render_text
+    from omk_tui.replay import Recording, ReplayClock, final_view, render_json, render_text
 
-    recording = Recording.load(path, goal_id=path.parent.name if path.parent.name.startswith("goal-") else None)
-    if not recording.events:
-        raise UsageError(f"{path} holds no readable events ({recording.gaps} unreadable lines)")
+    goal_id = path.parent.name if path.parent.name.startswith("goal-") else None
     if args.headless:
-        view = recording.view_at(len(recording.events))
+        # the engine's fast fold, in one streaming pass: no Recording (its lines and times) is needed
+        view = final_view(path, goal_id)
+        if not view.events_applied:
+            raise UsageError(f"{path} holds no readable events ({view.gaps} unreadable lines)")
         if args.json:
             import json
 
@@ -62,6 +63,9 @@ def run(args) -> int:
         else:
             sys.stdout.write(render_text(view))
         return 0
+    recording = Recording.load(path, goal_id=goal_id)
+    if not recording.events:
+        raise UsageError(f"{path} holds no readable events ({recording.gaps} unreadable lines)")
     from omk_tui.ui.app import OmkApp
 
     repo = path.parent.parent.parent.parent if path.parent.parent.name == "goals" else None

@@ -85,6 +85,16 @@ class DiffReady(Message):
         self.diff = diff
 
 
+class ReplayFolded(Message):
+    """A replay seek folded in a worker (a long way from the nearest checkpoint): the view at `position`."""
+
+    def __init__(self, seek: int, position: int, view: GoalView) -> None:
+        super().__init__()
+        self.seek = seek  # which seek this answers: a later one makes it stale
+        self.position = position
+        self.view = view
+
+
 class ReplayMoved(Message):
     """The replay position changed (progress only)."""
 

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -42,6 +42,7 @@ from omk_tui.ui.messages import (
     ControllerStopped,
     GoalFolded,
     GoalsScanned,
+    ReplayFolded,
 )
 from omk_tui.ui.screens.modals import (
     BudgetModal,
@@ -63,6 +64,9 @@ FLUSH_HZ = 20
 RESCAN_SECS = 2.0
 SELECT_DELAY_SECS = 0.12
 FREEZE_AFTER_EVENTS = 20_000
+# A replay seek that folds at most this many events (from the nearest checkpoint) is folded on the UI (tens of
+# milliseconds); a longer one, before the checkpoints are made, in a worker
+SYNC_SEEK_EVENTS = 5_000
 PERMISSION_ARM_SECS = 0.5  # a permission request that opens by itself takes no answer this long
 LIVE_ACTIONS = {"new_goal", "pause", "resume", "cancel", "add_budget", "run_gates"}
 REPLAY_ACTIONS = {"play_pause", "faster", "slower", "step", "step_back", "replay_home", "replay_end"}
@@ -120,6 +124,8 @@ class DashboardScreen(Screen):
         self._status_shown = ""  # the status the panes were last drawn with (see shown_status)
         self._interrupted: set[str] = set()  # goals the last scan found recorded as running with no controller
         self._shown: dict[str, object] = {}  # what each static text shows now, to skip identical updates
+        self._seek = 0  # replay: seeks made; one folding in a worker is `_seeking`
+        self._seeking: int | None = None
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -152,6 +158,7 @@ class DashboardScreen(Screen):
             self.query_one(GoalsTable).show_goals(self.goals, self.now())
             self._last_tick = time.monotonic()
             self.set_interval(1 / FLUSH_HZ, self._replay_tick)
+            self._index_replay()
             self.refresh_panes(reset_stream=True)
             self.query_one("#stream").focus()
         else:
@@ -159,6 +166,16 @@ class DashboardScreen(Screen):
             self.scan()
             self.set_interval(RESCAN_SECS, self.scan)
             self.set_interval(1 / FLUSH_HZ, self.flush)
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        # Textual 8.2.8: a screen under a modal (help, a permission request) that changed while covered repaints in
+        # full on every idle from then on (its compositor refresh sets `_repaint_required` again each time), and the
+        # modal over it is redrawn with it: 25 KB/s to the terminal with nothing happening, for as long as the modal
+        # stays. Our widgets' own refreshes still reach the modal's frame (they are dirty widgets, not this flag), and
+        # the dashboard repaints in full when it is back on top (`Screen._on_screen_resume`).
+        if self._repaint_required and self.app.screen is not self:
+            self._repaint_required = False
+        await super()._on_idle(event)
 
     def now(self) -> datetime:
         if self._now is not None:
@@ -311,8 +328,8 @@ class DashboardScreen(Screen):
     def flush(self) -> None:
         """Fold every queued event, then redraw once (the UI timer calls this `FLUSH_HZ` times a second)."""
         view = self.view
-        if view is None or not self.inbox:
-            return
+        if view is None or not self.inbox or self._seeking is not None:
+            return  # (a replay seek folding in a worker: what the clock hands out meanwhile waits for its view)
         applied = 0
         new_permissions: list[str] = []
         while self.inbox:
@@ -656,7 +673,11 @@ class DashboardScreen(Screen):
                 intents.answer_permission(self._request_ids.get(request.request_id, request.request_id), decision)
                 self.notify(f"{decision.replace('_', ' ')}: {permission_label(request.tool, request.command)}".strip())
 
-        self.app.push_screen(PermissionModal(request, arm_secs=arm_secs), answered)
+        def waiting() -> bool:
+            view = self.view
+            return view is not None and view.goal_id == goal_id and request.request_id in view.permissions
+
+        self.app.push_screen(PermissionModal(request, arm_secs=arm_secs, waiting=waiting), answered)
 
     def action_new_goal(self) -> None:
         def submitted(req: NewGoalRequest | None) -> None:
@@ -749,12 +770,44 @@ class DashboardScreen(Screen):
                 self.inbox.append((self.clock.recording.goal_id, ev))
             self.flush()
 
+    @work(thread=True, exclusive=True, group="replay-index", exit_on_error=False)
+    def _index_replay(self) -> None:
+        """Fold the recording once in the background, keeping its checkpoints, so every later seek folds at most a
+        checkpoint's stretch of events (an instant's sleep per stretch lets the UI's event loop in)."""
+        assert self.clock is not None
+        self.clock.recording.build_checkpoints(between_blocks=lambda: time.sleep(0.0005))
+
     def _replay_seek(self, position: int) -> None:
+        """Show the replay after `position` events: folded from the recording's nearest checkpoint, here when that is
+        a short way, else in a worker (the panes show the view there when it is folded; keys keep working)."""
         assert self.clock is not None
         self.clock.seek(position)
         self.inbox.clear()
-        self.view = printable_data(self.clock.recording.view_at(self.clock.position), newlines=True)
+        self._seek += 1
+        recording = self.clock.recording
+        if recording.fold_cost(self.clock.position) <= SYNC_SEEK_EVENTS:
+            self._seeking = None
+            self.view = printable_data(recording.view_at(self.clock.position), newlines=True)
+            self.refresh_panes(reset_stream=True)
+        else:
+            self._seeking = self._seek
+            self._fold_replay(self._seek, self.clock.position)
+            self.refresh_panes()  # the timeline moves now
+
+    @work(thread=True, exclusive=True, group="replay-seek", exit_on_error=False)
+    def _fold_replay(self, seek: int, position: int) -> None:
+        assert self.clock is not None
+        view = self.clock.recording.view_at(position, between_blocks=lambda: time.sleep(0.0005))
+        if seek == self._seek:
+            self.post_message(ReplayFolded(seek, position, printable_data(view, newlines=True)))
+
+    def on_replay_folded(self, message: ReplayFolded) -> None:
+        if message.seek != self._seek:
+            return  # a later seek was made meanwhile
+        self._seeking = None
+        self.view = message.view
         self.refresh_panes(reset_stream=True)
+        self.flush()  # what the clock handed out since
 
     def action_play_pause(self) -> None:
         if self.clock is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.syntax import Syntax
@@ -220,19 +221,37 @@ class PermissionModal(ModalScreen[str | None]):
     """A pending permission request: `y`/`a` approve, `s` approve for the session, `n`/`x` reject.
 
     One that opens by itself (`arm_secs` > 0) takes no answer for its first moment, so a key typed just as it
-    appears, meant for the dashboard, is not taken as the answer."""
+    appears, meant for the dashboard, is not taken as the answer. With `waiting`, it closes by itself once the
+    request no longer waits (answered by the approval policy or in another window, or its goal stopped): left
+    open, it kept the dashboard's keys from it (`q` too) for good. `q` quits from here as from the dashboard."""
 
     BINDINGS = [
         Binding("y,a", "answer('approve')", "Approve"),
         Binding("s", "answer('approve_for_session')", "Approve for session"),
         Binding("n,x", "answer('reject')", "Reject"),
         Binding("escape", "dismiss(None)", "Later"),
+        Binding("q", "app.quit", "Quit", tooltip="Quit (the request stays pending)"),
     ]
+    WAITING_CHECK_SECS = 0.2
 
-    def __init__(self, request: PermissionView, *, arm_secs: float = 0.0) -> None:
+    def __init__(self, request: PermissionView, *, arm_secs: float = 0.0,
+                 waiting: Callable[[], bool] | None = None) -> None:
         super().__init__()
         self.request = request
         self._armed_at = time.monotonic() + arm_secs
+        self._waiting = waiting
+
+    def on_mount(self) -> None:
+        if self._waiting is not None:
+            self.set_interval(self.WAITING_CHECK_SECS, self._check_waiting)
+
+    def _check_waiting(self) -> None:
+        if self._waiting is None or self._waiting() or self.app.screen is not self:
+            return  # (under another screen, it closes once back on top)
+        self._waiting = None
+        self.app.notify(f"the permission request of {self.request.slice_id or 'the goal'} "
+                        f"({self.request.tool}) no longer waits: answered elsewhere", timeout=6)
+        self.dismiss(None)
 
     def compose(self) -> ComposeResult:
         r = self.request
