@@ -173,7 +173,7 @@ class DashboardScreen(Screen):
         # modal over it is redrawn with it: 25 KB/s to the terminal with nothing happening, for as long as the modal
         # stays. Our widgets' own refreshes still reach the modal's frame (they are dirty widgets, not this flag), and
         # the dashboard repaints in full when it is back on top (`Screen._on_screen_resume`).
-        if self._repaint_required and self.app.screen is not self:
+        if getattr(self, "_repaint_required", False) and self.app.screen is not self:  # private: absent elsewhere
             self._repaint_required = False
         await super()._on_idle(event)
 
