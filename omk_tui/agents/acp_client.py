@@ -317,6 +317,7 @@ class AcpSession(ProcessSession):
             raise AgentError(f"cannot start the agent: {self.argv[0]!r} was not found on PATH") from None
         except PermissionError:
             raise AgentError(f"cannot start the agent: {self.argv[0]!r} is not executable") from None
+        self._started()
         # its exit, not its pipes' end: a child it left in the background may hold its stdout for long
         self._exit_task = asyncio.ensure_future(exited(self._proc, poll=0.1))
         self._stderr_task = asyncio.ensure_future(self._read_stderr())

@@ -146,6 +146,7 @@ class WireSession(ProcessSession):
             ) from None
         except OSError as exc:
             raise AgentError(f"could not start {self.argv[0]!r}: {exc}") from None
+        self._started()
         self._reader = asyncio.create_task(self._read_stdout())
         self._stderr_reader = asyncio.create_task(self._read_stderr())
         self._exit_watch = asyncio.create_task(self._watch_exit(self._proc, self._reader))
