@@ -521,3 +521,41 @@ async def test_an_agent_that_exits_while_its_background_child_holds_its_stdout_i
     from omk_tui.procs import group_alive as group_has_live_member
 
     assert not group_has_live_member(pid)
+
+
+# ---------------------------------------------------------------- kimi-cli 1.52, the stub
+KIMI_152 = """#!/bin/sh
+case "$1" in
+  --version) echo "kimi, version 1.52.0" ;;
+  *) echo "kimi-cli is deprecated; install Kimi Code instead" ;;
+esac
+exit 0
+"""
+
+
+@pytest.mark.timeout(30)
+async def test_the_152_stub_is_recognised_over_acp_too(tmp_path):
+    """As over Wire (tests/test_wire.py): the notice says which kimi to install, not 'not ACP'."""
+    kimi = tmp_path / "bin" / "kimi"
+    kimi.parent.mkdir()
+    kimi.write_text(KIMI_152)
+    kimi.chmod(0o755)
+    session = open_session(f'acp:"{kimi} acp"', SessionConfig(cwd=tmp_path))
+    with pytest.raises(AgentError) as raised:
+        await session.start()
+    message = str(raised.value)
+    assert message.startswith("the agent (kimi) exited at start-up with a deprecation notice: this is kimi-cli 1.52")
+    assert "install kimi-cli 1.51.0" in message and "kimi-cli is deprecated; install Kimi Code instead" in message
+    assert "not ACP" not in message
+    assert not group_alive(session.pid)
+
+
+@pytest.mark.timeout(30)
+async def test_another_agent_printing_deprecated_is_not_taken_for_kimi(tmp_path):
+    agent = tmp_path / "other-agent"
+    agent.write_text("#!/bin/sh\necho 'option --foo is deprecated'\nexit 0\n")
+    agent.chmod(0o755)
+    session = open_session(f'acp:"{agent}"', SessionConfig(cwd=tmp_path))
+    with pytest.raises(AgentError, match="not ACP") as raised:
+        await session.start()
+    assert "1.52" not in str(raised.value)

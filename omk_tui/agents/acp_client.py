@@ -13,6 +13,7 @@ through the approval policy (policy.py), and shell commands run in client termin
 from __future__ import annotations
 
 import asyncio
+import collections
 import difflib
 import itertools
 import json
@@ -52,6 +53,7 @@ from omk_tui.agents.base import (
     remove_private_tmp,
 )
 from omk_tui.agents.environment import agent_environment
+from omk_tui.agents.kimi import STUB_MESSAGE, is_stub_notice
 from omk_tui.agents.policy import decide, is_mutating, parse_policy
 from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import ScopeDecision, WriteScope
@@ -136,6 +138,7 @@ class _StdioTransport:
                 message = None
             if not isinstance(message, dict):
                 shown = stripped[:200].decode("utf-8", errors="replace")
+                self._session._stdout_noise.append(shown)
                 self._session._protocol_failure(
                     f"the agent wrote something that is not ACP (JSON-RPC) on its stdout: {shown!r}"
                 )
@@ -280,6 +283,7 @@ class AcpSession(ProcessSession):
         self._stderr_task: asyncio.Task | None = None
         self._broken = asyncio.Event()
         self._failure: str | None = None
+        self._stdout_noise: collections.deque[str] = collections.deque(maxlen=5)  # non-ACP stdout lines
         self._turn_running = False
         self._cancel_requested = asyncio.Event()
         self._turn_cancelled = asyncio.Event()
@@ -355,6 +359,9 @@ class AcpSession(ProcessSession):
                 outcome = "broken" if self._failure else "exited"
         if outcome == "timeout":
             raise AgentError(f"{self._name()} did not answer {step} within {self.start_timeout:g}s")
+        if is_stub_notice(self._stdout_noise, self.name or Path(self.argv[0]).name):  # kimi-cli 1.52, as over Wire
+            shown = " | ".join(self._stdout_noise)[-300:]
+            raise AgentError(f"{self._name()} {STUB_MESSAGE}: {shown!r}")
         if outcome == "broken":
             raise AgentError(f"{self._name()} failed during {step}: {self._failure}")
         await self._drain_stderr()
