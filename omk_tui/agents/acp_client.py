@@ -53,7 +53,7 @@ from omk_tui.agents.base import (
     remove_private_tmp,
 )
 from omk_tui.agents.environment import agent_environment
-from omk_tui.agents.kimi import STUB_MESSAGE, is_stub_notice
+from omk_tui.agents.kimi import STUB_MESSAGE, is_stub_notice, log_path, log_size, model_failure_hint
 from omk_tui.agents.policy import decide, is_mutating, parse_policy
 from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import ScopeDecision, WriteScope
@@ -67,7 +67,6 @@ AUTH_HINT = "the agent needs a login: run `kimi login` (or the login command of 
 # only its own log says why.
 EMPTY_TURN = ("the agent ended its turn without any output (no text, no thought, no tool call): its model "
               "service probably failed")
-KIMI_LOG_HINT = "kimi logs the reason in logs/kimi.log of its share folder ($KIMI_SHARE_DIR, by default ~/.kimi)"
 
 
 def error_text(exc: RequestError) -> str:
@@ -284,6 +283,7 @@ class AcpSession(ProcessSession):
         self._broken = asyncio.Event()
         self._failure: str | None = None
         self._stdout_noise: collections.deque[str] = collections.deque(maxlen=5)  # non-ACP stdout lines
+        self._kimi_log_start: int | None = None  # the size of kimi's log as the running turn began
         self._turn_running = False
         self._cancel_requested = asyncio.Event()
         self._turn_cancelled = asyncio.Event()
@@ -443,8 +443,8 @@ class AcpSession(ProcessSession):
                     if stop_reason == "end_turn" and not self._turn_output and usage_from_response is None \
                             and not self._usage_seen:
                         stop_reason, error = "error", EMPTY_TURN
-                        if "kimi" in self._name():
-                            error += f"; {KIMI_LOG_HINT}"
+                        if self._kimi_log_start is not None:
+                            error += "; " + model_failure_hint(self.env, self._kimi_log_start, self.session_id)
             if outcome == "broken":
                 stop_reason, error = "error", self._failure
                 await self._kill()
@@ -480,6 +480,8 @@ class AcpSession(ProcessSession):
         self._turn_usage = TokenUsage()
         self._usage_seen = False
         self._stderr_count = 0
+        # kimi's log, where it is now: an empty turn quotes the error kimi logged after this (kimi.model_failure_hint)
+        self._kimi_log_start = log_size(log_path(self.env)) if "kimi" in self._name() else None
 
     async def _stop_turn(self, prompt_task: asyncio.Future) -> str:
         """session/cancel, then wait for the agent to end the turn; kill it after the grace period."""
