@@ -28,8 +28,9 @@ from omk_tui.agents.environment import agent_environment
 SPEC_FORMS = 'kimi, acp:"<command line>", wire, wire:"<command line>", script:PATH'
 KIMI_INSTALL_HINT = (
     "install kimi-cli 1.51.0 in a Python 3.13 virtualenv (`python3.13 -m venv ~/.kimi-venv && "
-    "~/.kimi-venv/bin/pip install kimi-cli==1.51.0`) and put its bin folder on PATH — not 1.52.0, which is "
-    "an empty stub — then run `kimi login`"
+    "~/.kimi-venv/bin/pip install kimi-cli==1.51.0`) and link only kimi onto PATH (`ln -s ~/.kimi-venv/bin/kimi "
+    "~/.local/bin/kimi`), or give its path (acp:\"~/.kimi-venv/bin/kimi acp\") — not 1.52.0, which is an empty "
+    "stub — then run `kimi login`"
 )
 
 
