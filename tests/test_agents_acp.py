@@ -521,3 +521,81 @@ async def test_an_agent_that_exits_while_its_background_child_holds_its_stdout_i
     from omk_tui.procs import group_alive as group_has_live_member
 
     assert not group_has_live_member(pid)
+
+
+# ---------------------------------------------------------------- kimi-cli 1.52, the stub
+KIMI_152 = """#!/bin/sh
+case "$1" in
+  --version) echo "kimi, version 1.52.0" ;;
+  *) echo "kimi-cli is deprecated; install Kimi Code instead" ;;
+esac
+exit 0
+"""
+
+
+@pytest.mark.timeout(30)
+async def test_the_152_stub_is_recognised_over_acp_too(tmp_path):
+    """As over Wire (tests/test_wire.py): the notice says which kimi to install, not 'not ACP'."""
+    kimi = tmp_path / "bin" / "kimi"
+    kimi.parent.mkdir()
+    kimi.write_text(KIMI_152)
+    kimi.chmod(0o755)
+    session = open_session(f'acp:"{kimi} acp"', SessionConfig(cwd=tmp_path))
+    with pytest.raises(AgentError) as raised:
+        await session.start()
+    message = str(raised.value)
+    assert message.startswith("the agent (kimi) exited at start-up with a deprecation notice: this is kimi-cli 1.52")
+    assert "install kimi-cli 1.51.0" in message and "kimi-cli is deprecated; install Kimi Code instead" in message
+    assert "not ACP" not in message
+    assert not group_alive(session.pid)
+
+
+@pytest.mark.timeout(30)
+async def test_another_agent_printing_deprecated_is_not_taken_for_kimi(tmp_path):
+    agent = tmp_path / "other-agent"
+    agent.write_text("#!/bin/sh\necho 'option --foo is deprecated'\nexit 0\n")
+    agent.chmod(0o755)
+    session = open_session(f'acp:"{agent}"', SessionConfig(cwd=tmp_path))
+    with pytest.raises(AgentError, match="not ACP") as raised:
+        await session.start()
+    assert "1.52" not in str(raised.value)
+
+
+# ---------------------------------------------------------------- kimi's log, quoted when its model failed
+def test_the_last_error_kimi_logged_in_the_turn_is_quoted(tmp_path):
+    from omk_tui.agents.kimi import LOG_REASON_MAX, last_log_error, log_path, log_size, model_failure_hint
+
+    env = {"KIMI_SHARE_DIR": str(tmp_path / "share"), "HOME": str(tmp_path / "home")}
+    log = log_path(env)
+    assert log == tmp_path / "share" / "logs" / "kimi.log"
+    assert log_path({"HOME": str(tmp_path / "home")}) == tmp_path / "home" / ".kimi" / "logs" / "kimi.log"
+    assert model_failure_hint(env, 0) == f"kimi logs the reason in {log}"  # no log at all: its real path
+    log.parent.mkdir(parents=True)
+    t = "2026-11-22 20:48:18.558"
+    log.write_text(f"{t} | ERROR    | kimi_cli.soul.kimisoul:_agent_loop:1049 | s1 - Agent step 1 failed: "
+                   "APIStatusError: Error code: 500 - before this turn\n")
+    start = log_size(log)
+    with log.open("a") as fh:
+        fh.write(f"{t} | INFO     | kimi_cli.acp.server:prompt:403 |  - Received prompt request for session: s1\n"
+                 f"{t} | WARNING  | kimi_cli.soul.kimisoul:_retry_log:1748 | s1 - Retrying step (last error: "
+                 "APIStatusError: Error code: 429 - {}). Waiting 0.5 seconds.\n"
+                 f"{t} | ERROR    | kimi_cli.soul.kimisoul:_agent_loop:1049 | s1 - Agent step 1 failed: "
+                 "APIStatusError: Error code: 429 - {'error': {'message': 'fake error 429'}}\n"
+                 f"{t} | ERROR    | threading:run:992 |  -     raise APIEmptyResponseError(\"x\")\n")
+    assert last_log_error(log, start, "s1") == "APIStatusError: Error code: 429 - {'error': {'message': 'fake error 429'}}"
+    assert model_failure_hint(env, start, "s1") == (
+        f"kimi logged: APIStatusError: Error code: 429 - {{'error': {{'message': 'fake error 429'}}}} (in {log})")
+    with log.open("a") as fh:  # a traceback's last line; then another session's error, which is not ours
+        fh.write(f"{t} | ERROR    | threading:run:992 |  - json.decoder.JSONDecodeError: Expecting value: line 1\n"
+                 f"{t} | ERROR    | kimi_cli.soul.kimisoul:_agent_loop:1049 | s2 - Agent step 1 failed: "
+                 "APIEmptyResponseError: The API returned an empty response.\n")
+    assert last_log_error(log, start, "s1") == "JSONDecodeError: Expecting value: line 1"
+    assert last_log_error(log, start, "s2") == "APIEmptyResponseError: The API returned an empty response."
+    with log.open("a") as fh:  # control characters are escaped, a long reason is cut
+        fh.write(f"{t} | ERROR    | x:y:1 | s1 - Agent step 2 failed: APIStatusError: \x1b]0;pwned\x07"
+                 + "y" * 1000 + "\n")
+    quoted = last_log_error(log, start, "s1")
+    assert quoted.startswith("APIStatusError: \\x1b]0;pwned\\x07yyy") and "\x1b" not in quoted
+    assert len(quoted) <= LOG_REASON_MAX + 12 and quoted.endswith("…")
+    log.write_text(f"{t} | INFO     | a:b:1 |  - rotated\n")  # smaller than where the turn began
+    assert last_log_error(log, start, "s1") is None

@@ -11,7 +11,7 @@ from omk_tui.agents.base import AgentError, PermissionRequest, SessionConfig
 from omk_tui.agents.policy import PolicyError, decide, parse_policy
 from omk_tui.agents.pricing import ModelPrice, PriceTable, cost_usd
 from omk_tui.agents.scope import WriteScope
-from omk_tui.agents.spec import AgentSpecError, check_executable, parse_spec
+from omk_tui.agents.spec import AgentSpecError, canonical_spec, check_executable, open_session, parse_spec
 from omk_tui.agents.terminals import TerminalManager
 from omk_tui.config import AgentConfig, Price
 
@@ -152,3 +152,28 @@ def test_no_write_once_the_worktree_itself_is_gone(tmp_path):
     decision = scope.check_write("a.txt")
     assert not decision.allowed and "no longer exists" in decision.reason
     assert not root.exists()
+
+
+async def test_a_tilde_in_the_agent_executable_is_expanded_and_a_missing_path_is_named(tmp_path, monkeypatch):
+    """The README's own form, acp:"~/.kimi-venv/bin/kimi acp": `~` is the home folder; a path that does not exist is
+    named (not 'install kimi'); environment variables are not expanded, and the message says so."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    kimi = tmp_path / ".kimi-venv" / "bin" / "kimi"
+    kimi.parent.mkdir(parents=True)
+    kimi.write_text("#!/bin/sh\necho 'kimi-cli is deprecated; install Kimi Code instead'\n")  # 1.52's stub
+    kimi.chmod(0o755)
+    for spec in ('acp:"~/.kimi-venv/bin/kimi acp"', 'wire:"~/.kimi-venv/bin/kimi --wire"',
+                 "acp:~/.kimi-venv/bin/kimi"):
+        parsed = parse_spec(spec)
+        assert parsed.argv[0] == str(kimi) and check_executable(parsed) == str(kimi)
+        assert canonical_spec(spec) == spec  # the goal records what was asked for
+    session = open_session('acp:"~/.kimi-venv/bin/kimi acp"', SessionConfig(cwd=tmp_path))
+    with pytest.raises(AgentError, match="kimi-cli 1.52"):  # it really ran the expanded path
+        await session.start()
+    for spec in ('acp:"~/.nope/bin/kimi acp"', 'wire:"~/.nope/bin/kimi --wire"'):
+        with pytest.raises(AgentError) as raised:
+            check_executable(parse_spec(spec))
+        assert str(raised.value) == f"the agent executable '{tmp_path}/.nope/bin/kimi' does not exist"
+    with pytest.raises(AgentError, match=r"'\$HOME/\.kimi-venv/bin/kimi' does not exist; omk-tui does not expand "
+                                         r"environment variables"):
+        check_executable(parse_spec('acp:"$HOME/.kimi-venv/bin/kimi acp"'))

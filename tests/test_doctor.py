@@ -255,3 +255,26 @@ def test_kimi_setup_check_reads_kimis_config_and_login(tmp_path):
     broken = kimi_setup_check(env)
     assert broken["status"] == "error" and str(home.config_file) in broken["detail"]
     assert "line 1" in broken["detail"]
+
+
+def test_python_of_kimis_virtualenv_first_on_path_is_a_warning(tmp_path):
+    """The old install steps put kimi's virtualenv bin first on PATH: `python -m pytest` gates then ran kimi's Python."""
+    repo = make_repo(tmp_path / "repo")
+    venv = tmp_path / "kimi-venv"
+    (venv / "lib" / "python3.13" / "site-packages" / "kimi_cli").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    bin_dir = venv / "bin"
+    bin_dir.mkdir()
+    for name, text in (("kimi", KIMI_151), ("python", "#!/bin/sh\nexit 1\n")):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    checks = checks_by_name(doctor(tmp_path, "--json", cwd=repo, bin_dir=bin_dir))
+    python = checks["python on PATH"]
+    assert python["status"] == "warning" and f"the Python of kimi's virtualenv ({bin_dir / 'python'})" in python["detail"]
+    assert python["fix"] == f"take {bin_dir} off PATH and link only kimi onto it: `ln -s {bin_dir / 'kimi'} ~/.local/bin/kimi`"
+    assert checks["kimi"]["status"] == "ok"
+    # kimi linked alone onto PATH: no warning
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "kimi").symlink_to(bin_dir / "kimi")
+    assert "python on PATH" not in checks_by_name(doctor(tmp_path, "--json", cwd=repo, bin_dir=linked))

@@ -132,10 +132,11 @@ async def test_a_broken_kimi_config_is_named_with_kimis_own_reason(kimi_bin, fak
     assert process_group_alive(session.pid) is False
 
 
+@pytest.mark.parametrize("status", [500, 429])
 async def test_a_failing_model_service_is_a_failed_turn_not_an_empty_success(kimi_bin, fake_model, kimi_home,
-                                                                             worktree):
-    # kimi 1.51.0 ends such a turn as `end_turn` with nothing in it; its log has the reason
-    fake_model.add(*[Reply(status=500)] * 10)  # kimi's provider client retries
+                                                                             worktree, status):
+    # kimi 1.51.0 ends such a turn as `end_turn` with nothing in it; its log has the reason, which the error quotes
+    fake_model.add(*[Reply(status=status)] * 10)  # kimi's provider client retries
     session = _kimi_acp(kimi_bin, kimi_home, worktree)
     try:
         await session.start()
@@ -143,7 +144,9 @@ async def test_a_failing_model_service_is_a_failed_turn_not_an_empty_success(kim
     finally:
         await session.close()
     assert result.stop_reason == "error"
-    assert "without any output" in result.error and "logs/kimi.log" in result.error and "~/.kimi" in result.error
+    log = kimi_home.share_dir / "logs" / "kimi.log"
+    assert "without any output" in result.error and f"(in {log})" in result.error, result.error
+    assert f"kimi logged: APIStatusError: Error code: {status}" in result.error, result.error
 
 
 async def test_kimi_writes_and_runs_what_a_pattern_policy_approves(kimi_bin, fake_model, kimi_home, worktree):

@@ -13,6 +13,7 @@ through the approval policy (policy.py), and shell commands run in client termin
 from __future__ import annotations
 
 import asyncio
+import collections
 import difflib
 import itertools
 import json
@@ -52,6 +53,7 @@ from omk_tui.agents.base import (
     remove_private_tmp,
 )
 from omk_tui.agents.environment import agent_environment
+from omk_tui.agents.kimi import STUB_MESSAGE, is_stub_notice, log_path, log_size, model_failure_hint
 from omk_tui.agents.policy import decide, is_mutating, parse_policy
 from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import ScopeDecision, WriteScope
@@ -65,7 +67,6 @@ AUTH_HINT = "the agent needs a login: run `kimi login` (or the login command of 
 # only its own log says why.
 EMPTY_TURN = ("the agent ended its turn without any output (no text, no thought, no tool call): its model "
               "service probably failed")
-KIMI_LOG_HINT = "kimi logs the reason in logs/kimi.log of its share folder ($KIMI_SHARE_DIR, by default ~/.kimi)"
 
 
 def error_text(exc: RequestError) -> str:
@@ -136,6 +137,7 @@ class _StdioTransport:
                 message = None
             if not isinstance(message, dict):
                 shown = stripped[:200].decode("utf-8", errors="replace")
+                self._session._stdout_noise.append(shown)
                 self._session._protocol_failure(
                     f"the agent wrote something that is not ACP (JSON-RPC) on its stdout: {shown!r}"
                 )
@@ -280,6 +282,8 @@ class AcpSession(ProcessSession):
         self._stderr_task: asyncio.Task | None = None
         self._broken = asyncio.Event()
         self._failure: str | None = None
+        self._stdout_noise: collections.deque[str] = collections.deque(maxlen=5)  # non-ACP stdout lines
+        self._kimi_log_start: int | None = None  # the size of kimi's log as the running turn began
         self._turn_running = False
         self._cancel_requested = asyncio.Event()
         self._turn_cancelled = asyncio.Event()
@@ -317,6 +321,7 @@ class AcpSession(ProcessSession):
             raise AgentError(f"cannot start the agent: {self.argv[0]!r} was not found on PATH") from None
         except PermissionError:
             raise AgentError(f"cannot start the agent: {self.argv[0]!r} is not executable") from None
+        self._started()
         # its exit, not its pipes' end: a child it left in the background may hold its stdout for long
         self._exit_task = asyncio.ensure_future(exited(self._proc, poll=0.1))
         self._stderr_task = asyncio.ensure_future(self._read_stderr())
@@ -354,6 +359,9 @@ class AcpSession(ProcessSession):
                 outcome = "broken" if self._failure else "exited"
         if outcome == "timeout":
             raise AgentError(f"{self._name()} did not answer {step} within {self.start_timeout:g}s")
+        if is_stub_notice(self._stdout_noise, self.name or Path(self.argv[0]).name):  # kimi-cli 1.52, as over Wire
+            shown = " | ".join(self._stdout_noise)[-300:]
+            raise AgentError(f"{self._name()} {STUB_MESSAGE}: {shown!r}")
         if outcome == "broken":
             raise AgentError(f"{self._name()} failed during {step}: {self._failure}")
         await self._drain_stderr()
@@ -435,8 +443,8 @@ class AcpSession(ProcessSession):
                     if stop_reason == "end_turn" and not self._turn_output and usage_from_response is None \
                             and not self._usage_seen:
                         stop_reason, error = "error", EMPTY_TURN
-                        if "kimi" in self._name():
-                            error += f"; {KIMI_LOG_HINT}"
+                        if self._kimi_log_start is not None:
+                            error += "; " + model_failure_hint(self.env, self._kimi_log_start, self.session_id)
             if outcome == "broken":
                 stop_reason, error = "error", self._failure
                 await self._kill()
@@ -476,6 +484,8 @@ class AcpSession(ProcessSession):
         self._turn_usage = TokenUsage()
         self._usage_seen = False
         self._stderr_count = 0
+        # kimi's log, where it is now: an empty turn quotes the error kimi logged after this (kimi.model_failure_hint)
+        self._kimi_log_start = log_size(log_path(self.env)) if "kimi" in self._name() else None
 
     async def _stop_turn(self, prompt_task: asyncio.Future) -> str:
         """session/cancel, then wait for the agent to end the turn; kill it after the grace period."""

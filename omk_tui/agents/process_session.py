@@ -14,6 +14,7 @@ from typing import Self
 
 from omk_tui.agents.base import AgentError, AgentUpdate, SessionConfig, UpdateSink, make_private_tmp
 from omk_tui.agents.policy import PolicyError, parse_policy
+from omk_tui.proc_records import forget, record_started
 from omk_tui.procs import end_run, marked_processes, new_mark
 
 STDERR_KEEP = 40  # the last stderr lines, kept for the message that says why the agent failed
@@ -35,14 +36,27 @@ class ProcessSession(abc.ABC):
         self._stderr_count = 0  # stderr lines of the running turn
         self._closed = False
         self.mark = new_mark()  # in the agent's environment (`_marked`), so in every process it starts
+        self._record: Path | None = None  # the running controller's durable record of the agent (proc_records)
 
     def _marked(self, env: dict[str, str]) -> dict[str, str]:
         return {**env, self.mark: "1"}
+
+    def _started(self) -> None:
+        """The agent process was just started: a running controller records it durably (kimi wipes its
+        environment marks by retitling itself, so after a kill -9 of the controller only the record finds it)."""
+        if self._proc is not None:
+            self._record = record_started(self._proc.pid, f"agent {self.name or self.argv_name()}")
+
+    def argv_name(self) -> str:
+        argv = getattr(self, "argv", None) or ["?"]
+        return Path(argv[0]).name
 
     async def _end_process(self, grace: float) -> None:
         """End the agent's process group and every process that carries the session's mark."""
         if self._proc is not None:
             await end_run(self._proc, self.mark, grace)
+            forget(self._record)
+            self._record = None
 
     @abc.abstractmethod
     async def start(self) -> None:

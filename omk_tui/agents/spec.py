@@ -28,8 +28,9 @@ from omk_tui.agents.environment import agent_environment
 SPEC_FORMS = 'kimi, acp:"<command line>", wire, wire:"<command line>", script:PATH'
 KIMI_INSTALL_HINT = (
     "install kimi-cli 1.51.0 in a Python 3.13 virtualenv (`python3.13 -m venv ~/.kimi-venv && "
-    "~/.kimi-venv/bin/pip install kimi-cli==1.51.0`) and put its bin folder on PATH — not 1.52.0, which is "
-    "an empty stub — then run `kimi login`"
+    "~/.kimi-venv/bin/pip install kimi-cli==1.51.0`) and link only kimi onto PATH (`ln -s ~/.kimi-venv/bin/kimi "
+    "~/.local/bin/kimi`), or give its path (acp:\"~/.kimi-venv/bin/kimi acp\") — not 1.52.0, which is an empty "
+    "stub — then run `kimi login`"
 )
 
 
@@ -66,6 +67,7 @@ def parse_spec(spec: str) -> AgentSpec:
     for prefix, backend in (("acp:", "acp"), ("wire:", "wire")):
         if text.startswith(prefix):
             argv = _split(text[len(prefix):], text)
+            argv[0] = os.path.expanduser(argv[0])  # acp:"~/.kimi-venv/bin/kimi acp", as a shell would
             return AgentSpec(backend, tuple(argv), text)
     if text.startswith("script:"):
         raw = text[len("script:"):].strip()
@@ -95,14 +97,24 @@ def _split(command: str, text: str) -> list[str]:
 
 
 def check_executable(spec: AgentSpec) -> str:
-    """The full path of the agent executable, or AgentError naming it and what to install."""
+    """The full path of the agent executable, or AgentError naming it and what to install.
+
+    A leading `~` of the executable was expanded (parse_spec); environment variables (`$HOME`) are not, since no
+    shell runs the command line: a `$` in a missing executable's name says so."""
     exe = spec.argv[0]
     found = shutil.which(exe)
     if found:
         return found
-    if os.sep in exe and Path(exe).exists():  # a path given: say what is wrong with it
-        what = "a folder" if Path(exe).is_dir() else "not executable (chmod +x it, or name its interpreter)"
-        raise AgentError(f"the agent executable {exe!r} is {what}")
+    if os.sep in exe:  # a path given: say what is wrong with it
+        if Path(exe).exists():
+            what = "a folder" if Path(exe).is_dir() else "not executable (chmod +x it, or name its interpreter)"
+            raise AgentError(f"the agent executable {exe!r} is {what}")
+        hint = ("; omk-tui does not expand environment variables in the command line: write ~ or the full path"
+                if "$" in exe else "")
+        raise AgentError(f"the agent executable {exe!r} does not exist{hint}")
+    if "$" in exe:
+        raise AgentError(f"the agent executable {exe!r} was not found: omk-tui does not expand environment variables "
+                         "in the command line; write ~ or the full path")
     if Path(exe).name == "kimi":
         raise AgentError(f"the agent executable 'kimi' was not found on PATH: {KIMI_INSTALL_HINT}")
     raise AgentError(f"the agent executable {exe!r} was not found on PATH; install it or give its full path")

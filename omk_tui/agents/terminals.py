@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omk_tui.agents.confine import launcher
+from omk_tui.proc_records import forget, record_started
 from omk_tui.procs import end_command, end_run, exited, new_mark
 
 DEFAULT_OUTPUT_LIMIT = 1_000_000
@@ -33,6 +34,7 @@ class ClientTerminal:
     truncated: bool = False
     reader: asyncio.Task | None = None
     ended: asyncio.Task | None = None  # done once the command exited and what it left behind was ended
+    record: Path | None = None  # the running controller's durable record of its process (proc_records)
 
     def append(self, data: bytes) -> None:
         self.buffer += data
@@ -101,7 +103,8 @@ class TerminalManager:
             argv = launcher(argv, self.allowed)
         proc = await asyncio.create_subprocess_exec(*argv, **common)
         limit = output_byte_limit if output_byte_limit and output_byte_limit > 0 else DEFAULT_OUTPUT_LIMIT
-        term = ClientTerminal(f"term-{next(self._ids)}", shown, proc, limit, mark)
+        term = ClientTerminal(f"term-{next(self._ids)}", shown, proc, limit, mark,
+                              record=record_started(proc.pid, f"terminal {shown[:200]}"))
         term.reader = asyncio.ensure_future(self._pump(term))
         term.ended = asyncio.ensure_future(self._end(term))
         self.terminals[term.terminal_id] = term
@@ -120,6 +123,7 @@ class TerminalManager:
         await exited(term.proc)
         assert term.reader is not None
         await end_command(term.proc, term.reader, term.mark)
+        forget(term.record)
 
     def running(self) -> ClientTerminal | None:
         """A terminal whose command has not exited (what it left in the background being ended counts as exited)."""
@@ -135,11 +139,13 @@ class TerminalManager:
         term = self.terminals.get(terminal_id)
         if term is not None:
             await end_run(term.proc, term.mark, grace=1.0)
+            forget(term.record)
 
     async def release(self, terminal_id: str) -> None:
         term = self.terminals.pop(terminal_id, None)
         if term is not None:
             await end_run(term.proc, term.mark, grace=1.0)
+            forget(term.record)
             for task in (term.reader, term.ended):
                 if task is not None:
                     task.cancel()

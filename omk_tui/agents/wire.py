@@ -31,6 +31,7 @@ from omk_tui.agents.base import (
     remove_private_tmp,
 )
 from omk_tui.agents.environment import agent_environment
+from omk_tui.agents.kimi import STUB_MESSAGE, is_stub_notice
 from omk_tui.agents.policy import PolicyDecision, decide
 from omk_tui.agents.process_session import ProcessSession
 from omk_tui.agents.scope import WriteScope
@@ -146,6 +147,7 @@ class WireSession(ProcessSession):
             ) from None
         except OSError as exc:
             raise AgentError(f"could not start {self.argv[0]!r}: {exc}") from None
+        self._started()
         self._reader = asyncio.create_task(self._read_stdout())
         self._stderr_reader = asyncio.create_task(self._read_stderr())
         self._exit_watch = asyncio.create_task(self._watch_exit(self._proc, self._reader))
@@ -468,11 +470,8 @@ class WireSession(ProcessSession):
         return (": " + " | ".join(lines)) if lines else ""
 
     def _startup_failure(self, rc: int | None) -> str:
-        text = " ".join(list(self._stdout_noise) + list(self._stderr_tail)).lower()
-        if "deprecat" in text or "no longer" in text:
-            return ("kimi exited at start-up with a deprecation notice: this is kimi-cli 1.52, a stub that does "
-                    "nothing; install kimi-cli 1.51.0 (Python 3.13: `pip install kimi-cli==1.51.0`)"
-                    + self._tail_suffix())
+        if is_stub_notice(self._stdout_noise, Path(self.argv[0]).name):
+            return "kimi " + STUB_MESSAGE + self._tail_suffix()
         return f"kimi exited with code {rc} before answering `initialize`{self._tail_suffix()}"
 
 

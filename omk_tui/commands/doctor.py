@@ -19,7 +19,8 @@ KIMI_GOOD_VERSION = "1.51.0"
 KIMI_INSTALL = (
     f"install kimi-cli {KIMI_GOOD_VERSION} in its own Python 3.13 virtualenv: "
     f"`python3.13 -m venv ~/.kimi-venv && ~/.kimi-venv/bin/pip install kimi-cli=={KIMI_GOOD_VERSION}` "
-    "and put ~/.kimi-venv/bin on PATH; or use another ACP agent ([agent] default = \"acp:CMD\" in .omk/config.toml)"
+    "and link only kimi onto PATH (`ln -s ~/.kimi-venv/bin/kimi ~/.local/bin/kimi`); or use another ACP agent "
+    "([agent] default = \"acp:CMD\" in .omk/config.toml)"
 )
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -76,6 +77,9 @@ def collect_checks(repo_arg: str = ".", *, repo_required: bool = False) -> list[
     checks.extend(_kimi_checks(kimi, out.get("kimi_version"), out.get("kimi_help")))
     if kimi is not None:
         checks.append(kimi_setup_check())
+    python = kimi_python_check()
+    if python is not None:
+        checks.append(python)
     checks.append(_gh_check(shutil.which("gh"), out.get("gh_version"), out.get("gh_auth")))
     checks.extend(_repo_checks(repo_arg, repo_required))
     return checks
@@ -227,6 +231,26 @@ def kimi_setup_check(environ=None) -> dict:
         return check("kimi setup", "warning", f"kimi is not logged in (no access token in {creds})",
                      "run `kimi login`; `kimi acp` refuses to start a session without it")
     return check("kimi setup", "ok", f"configured and logged in ({share})")
+
+
+def kimi_python_check() -> dict | None:
+    """A warning when the `python` a detected gate runs (`python -m pytest`: `python`, else `python3`) is the Python
+    of kimi's own virtualenv — its bin folder put first on PATH — which lacks the project's packages; else None."""
+    import shutil
+    from pathlib import Path
+
+    name = "python" if shutil.which("python") else "python3"
+    found = shutil.which(name)
+    if found is None:
+        return None
+    venv = Path(found).parent.parent
+    if not ((venv / "pyvenv.cfg").is_file() and any(venv.glob("lib/python*/site-packages/kimi_cli"))):
+        return None
+    return check("python on PATH", "warning",
+                 f"`{name}` on PATH is the Python of kimi's virtualenv ({found}): a detected gate such as "
+                 f"`{name} -m pytest` runs there, without your project's packages (\"No module named pytest\")",
+                 f"take {venv / 'bin'} off PATH and link only kimi onto it: "
+                 f"`ln -s {venv / 'bin' / 'kimi'} ~/.local/bin/kimi`")
 
 
 def _gh_check(path: str | None, version_result, auth_result) -> dict:

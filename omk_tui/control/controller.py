@@ -26,6 +26,7 @@ from omk_tui.control import prompts
 from omk_tui.control.intake import normalize_goal, vague_reason
 from omk_tui.control.lock import HEARTBEAT_SECS, ControllerLock
 from omk_tui.control.orphans import markers, reap_orphans
+from omk_tui.proc_records import RECORDS, ProcessRecords
 from omk_tui.control.plan_intake import fallback_task, review_proposals
 from omk_tui.control.requests import take_requests
 from omk_tui.models.events import make_event
@@ -287,7 +288,9 @@ class GoalController:
             self.narrate("resume", f"not run: {why}")
             return store.load_proof(self.paths) or self._write_proof(
                 blocker=self.state.failure.reason if self.state.failure else why)
-        reaped = reap_orphans(self.state.goal_id)
+        reaped = reap_orphans(self.state.goal_id, records=self.paths.procs)
+        # every agent, terminal and gate this run starts is recorded in the goal's procs/ (proc_records)
+        records_token = RECORDS.set(ProcessRecords(self.paths.procs))
         stale_locks = self._remove_stale_git_locks()
         if self._agent_tmp_root is not None:
             shutil.rmtree(self._agent_tmp_root, ignore_errors=True)  # no agent of this goal runs now
@@ -333,6 +336,7 @@ class GoalController:
                 t.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await self._close_sessions()
+            RECORDS.reset(records_token)
             self._account_time()
             self._run_started = None
             if not self._state_broken:

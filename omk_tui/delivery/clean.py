@@ -94,7 +94,10 @@ def _clean(repo: Path, goal_id: str, base: str | None) -> CleanReport:
     from omk_tui.git.cleanup import delete_merged_branches, remove_goal_worktrees
 
     report = CleanReport(goal_id)
-    report.ended_processes = reap_orphans(goal_id)  # no controller holds the goal: these were left behind
+    from omk_tui.state.store import goal_paths
+
+    # no controller holds the goal: these were left behind
+    report.ended_processes = reap_orphans(goal_id, records=goal_paths(repo, goal_id).procs)
     wt = remove_goal_worktrees(repo, goal_id, force_clean_only=True)
     report.removed_worktrees = [str(p) for p in wt.removed] + [f"{n} (stale entry, pruned)" for n in wt.pruned]
     report.kept_worktrees = {str(p): "uncommitted work: " + ", ".join(files[:10]) for p, files in wt.kept.items()}

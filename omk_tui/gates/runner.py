@@ -21,6 +21,7 @@ from omk_tui.gates.output import LineSplitter, OutputWindow
 from omk_tui.gates.summary import build_summary
 from omk_tui.models.events import GateFinished, GateProgress, GateStarted
 from omk_tui.models.gates import GateResult, GateSpec
+from omk_tui.proc_records import forget, record_started
 from omk_tui.procs import DRAIN_SECS, end_command, exited, group_alive, kill_group_now, kill_marked, new_mark
 
 EventHandler = Callable[[str, dict], None]
@@ -140,6 +141,7 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
     mark = new_mark()
     try:
         proc = await _spawn(argv, workdir, {**spec.env, mark: "1"})
+        record = record_started(proc.pid, f"gate {spec.name}")
     except FileNotFoundError:
         outcome.exit_code = 127
         outcome.problem = f"command not found: {argv[0]} (install it, or change the gate in .omk/gates.toml)"
@@ -242,6 +244,7 @@ async def _execute(spec, workdir, log, scope, run_id, emit, on_line, cancel, kil
                 await asyncio.wait({asyncio.ensure_future(proc.wait())}, timeout=1.0)
         if not ended:  # cancelled or failing midway: also what left the group
             kill_marked(mark)
+        forget(record)
 
 
 async def _spawn(argv: list[str], workdir: Path, env: dict[str, str]) -> asyncio.subprocess.Process:

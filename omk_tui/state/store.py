@@ -89,6 +89,11 @@ class GoalPaths:
         return self.root / "controller.lock"
 
     @property
+    def procs(self) -> Path:
+        """Records of the processes a running controller started (proc_records)."""
+        return self.root / "procs"
+
+    @property
     def artifacts(self) -> Path:
         return self.root / "artifacts"
 
