@@ -39,6 +39,7 @@ from omk_tui.state.eventlog import EventLog
 
 CRASH_RETRIES = 2
 NO_CHANGE_RETRIES = 1  # a turn that changed nothing is asked again once, then the slice is blocked
+BASELINE_ROUNDS = 1  # a slice green but for tests red at baseline is asked once to fix them, if that is its task
 BUDGET_CHECKPOINT_SECS = 10.0
 
 
@@ -871,6 +872,9 @@ class GoalController:
                     role, text = "fixer", prompts.cleanup_prompt(goal, task, rec.attempts + 1, rec.feedback)
                 elif rec.feedback_kind == "gates":
                     role, text = "fixer", prompts.fixer_prompt(goal, task, rec.attempts + 1, rec.feedback, rec.advice)
+                elif rec.feedback_kind == "baseline":
+                    role, text = "fixer", prompts.baseline_prompt(goal, task, rec.attempts + 1,
+                                                                  _baseline_red_ids(rec.gates), rec.feedback)
                 elif rec.feedback_kind == "no_change":
                     role, text = "implementer", prompts.no_change_prompt(goal, task, wt, rec.attempts + 1,
                                                                          [s.name for s in specs])
@@ -907,6 +911,17 @@ class GoalController:
                     self.narrate("execute", f"slice {rec.slice_id}: agent turn failed ({why}); retrying")
                     continue
                 self._collect_follow_ups(result.text)
+                if rec.feedback_kind == "baseline" and rec.baseline_tree == await asyncio.to_thread(wm.tree_id,
+                                                                                                 rec.slice_id):
+                    # the baseline round changed nothing (those tests are outside the task): accepted as before,
+                    # judged on the gates it already ran; a turn with no change to judge is not an attempt
+                    rec.attempts -= 1
+                    rec.feedback_kind, rec.feedback = "", ""
+                    self.narrate("execute", f"slice {rec.slice_id}: the agent changed nothing for the tests that were "
+                                            "already failing at baseline; the slice is accepted as it was")
+                    if not await self._review_and_commit(rec, task, wt, wm):
+                        continue
+                    return
                 if task.write_set and not (await asyncio.to_thread(wm.diff, rec.slice_id, with_patch=False)).files:
                     # Ready only with evidence: a task with files to write whose agent wrote none is not done
                     rec.empty_rounds += 1
@@ -946,19 +961,35 @@ class GoalController:
                         return
                     self.narrate("execute", f"slice {rec.slice_id}: gate(s) {failing} failed; attempt {rec.attempts + 1} gets the output")
                     continue
-                blocking = await self._review_slice(rec, task, wt)
-                if blocking and rec.review_cleanups < 1:
-                    rec.review_cleanups += 1
-                    rec.feedback_kind, rec.feedback = "review", blocking
-                    self.narrate("review", f"slice {rec.slice_id}: the review wall blocked the change; cleanup attempt")
+                still_red = [r for r in rec.gates if r.blocking]  # each fails only where the baseline failed
+                if still_red and rec.baseline_rounds < BASELINE_ROUNDS:
+                    # not the slice's regression, but fixing them may be its task: ask once, then judge
+                    rec.baseline_rounds += 1
+                    rec.baseline_tree = await asyncio.to_thread(wm.tree_id, rec.slice_id)
+                    rec.feedback_kind, rec.feedback = "baseline", _gate_feedback(still_red)
+                    self.narrate("execute", f"slice {rec.slice_id}: test(s) already failing at baseline still fail "
+                                            f"({', '.join(_baseline_red_ids(rec.gates)[:5])}); asking the agent to "
+                                            "fix them if that is its task")
                     continue
-                if blocking:
-                    self._slice_state(rec, "blocked", reason=f"review wall: {blocking.splitlines()[0]}")
-                    return
-                await self._commit_slice(rec, task, wm)
+                if not await self._review_and_commit(rec, task, wt, wm):
+                    continue
                 return
         except asyncio.CancelledError:
             raise
+
+    async def _review_and_commit(self, rec: ex.SliceRecord, task: Task, wt: Path, wm) -> bool:
+        """The review wall, then the commit. False when the slice goes round again (a cleanup attempt)."""
+        blocking = await self._review_slice(rec, task, wt)
+        if blocking and rec.review_cleanups < 1:
+            rec.review_cleanups += 1
+            rec.feedback_kind, rec.feedback = "review", blocking
+            self.narrate("review", f"slice {rec.slice_id}: the review wall blocked the change; cleanup attempt")
+            return False
+        if blocking:
+            self._slice_state(rec, "blocked", reason=f"review wall: {blocking.splitlines()[0]}")
+            return True
+        await self._commit_slice(rec, task, wm)
+        return True
 
     def _only_baseline_failures(self, r: GateResult) -> bool:
         """A failing required gate whose failed test ids all failed at baseline too (a red baseline is the goal's
@@ -1119,10 +1150,10 @@ class GoalController:
     # ------------------------------------------------------------------ finish
     async def _finish(self) -> Proof:
         self._set_phase(GoalPhase.proof)
-        blocker, human = self._readiness_blocker()
+        blocker, human, next_action = self._readiness_blocker()
         if blocker:
             status = GoalStatus.blocked_on_human if human else GoalStatus.not_ready
-            self._set_status(status, blocker)
+            self._set_status(status, blocker, next_action=next_action)
             self.narrate("proof", "not ready: " + blocker)
             return self._write_proof(blocker=blocker)
         proof = self._write_proof()
@@ -1130,7 +1161,15 @@ class GoalController:
         proof = await self._deliver(proof)
         return proof
 
-    def _readiness_blocker(self) -> tuple[str | None, bool]:
+    def _readiness_blocker(self) -> tuple[str | None, bool, str]:
+        """Why the goal is not ready (None when it is), whether a person decides, and the next step when it is
+        not the usual one."""
+        blocker, human = self._readiness_reason()
+        if blocker is None and (final := self._final_failure()) is not None:
+            return final
+        return blocker, human, ""
+
+    def _readiness_reason(self) -> tuple[str | None, bool]:
         recs = [self.exec.slices[s] for s in self.exec.order]
         blocked = [r for r in recs if r.state == "blocked"]
         if not recs:
@@ -1147,9 +1186,8 @@ class GoalController:
         regressions = [r.name for r in final if r.blocking and base.get(r.name) and base[r.name].passed]
         if regressions:
             return f"regression: gate(s) {', '.join(regressions)} passed at baseline and fail after integration", False
-        failing = [r.name for r in final if r.blocking]
-        if failing:
-            return f"final gate(s) failing on the integrated result: {', '.join(failing)}", False
+        if any(r.blocking for r in final):
+            return None, False  # _final_failure says what failed and what to do
         if not final:
             return "no final gate evidence", False
         if self.exec.review_gap:
@@ -1161,6 +1199,43 @@ class GoalController:
         if self.exec.rejected_tasks:
             return self._rejected_tasks_blocker(), True
         return None, False
+
+    def _final_failure(self) -> tuple[str, bool, str] | None:
+        """Final gates failing on the integrated result (none passed at baseline: that is a regression): what failed,
+        whether it was already failing at baseline, and what to do. Failing only on tests red at baseline — every
+        slice was asked to fix them if that was its task — is a person's decision: the goal may not be about them."""
+        final = [r for r in (self.exec.final or []) if r.blocking]
+        if not final:
+            return None
+        base = {r.name: r for r in (self.exec.baseline or [])}
+        gid, parts, as_baseline = self.state.goal_id, [], True
+        for r in final:
+            b = base.get(r.name)
+            mine, before = failure_ids(r), failure_ids(b) if b is not None else set()
+            same = bool(mine) and mine <= before and not r.timed_out
+            as_baseline = as_baseline and same
+            ids = sorted(mine)
+            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            if same:
+                what = f"still failing as at baseline: {shown}"
+            elif b is not None and not b.passed:
+                new = sorted(mine - before)
+                what = (f"already failing at baseline, and now also: {', '.join(new[:5])}" if new
+                        else "already failing at baseline" + (f"; failing: {shown}" if shown else ""))
+            else:
+                what = f"failing: {shown}" if shown else ("timed out" if r.timed_out else f"exit code {r.exit_code}")
+            parts.append(f"{r.name} ({what}; log: {r.log_path or 'none'})")
+        blocker = "final gate(s) failing on the integrated result: " + "; ".join(parts)
+        if as_baseline:
+            blocker += (". These tests were already failing before the goal and still fail (a slice whose gates "
+                        "showed them was asked once to fix them if that was its task). A person decides: if making "
+                        f"them pass is not part of this goal, `omk-tui accept {gid}` takes the work; if it is, "
+                        f"`omk-tui reject {gid} --reason ...` and start a new goal that names them")
+            return blocker, True, ""
+        branch = self.state.integration_branch
+        next_action = (f"read the gate log(s) above; the work is on {branch}: fix it there by hand and merge it "
+                       f"yourself, or `omk-tui reject {gid} --reason ...` and start a new goal that names the failure")
+        return blocker, False, next_action
 
     def _rejected_tasks_blocker(self) -> str:
         """A rejected task counts as failed: its work was not done, so the goal is not ready; a person decides."""
@@ -1375,6 +1450,11 @@ def failure_ids(result: GateResult) -> set[str]:
                 rest = line[len(prefix):]
                 ids.add(rest[rest.find("(") + 1:rest.rfind(")")] if rest.endswith(")") else rest)
     return ids
+
+
+def _baseline_red_ids(results: list[GateResult]) -> list[str]:
+    """The failed test ids of a slice's gates that fail only where the baseline failed."""
+    return sorted({i for r in results if r.blocking and r.only_baseline_failures for i in failure_ids(r)})
 
 
 def _gate_feedback(results: list[GateResult]) -> str:
