@@ -26,13 +26,13 @@ from omk_tui.control import prompts
 from omk_tui.control.intake import normalize_goal, vague_reason
 from omk_tui.control.lock import HEARTBEAT_SECS, ControllerLock
 from omk_tui.control.orphans import markers, reap_orphans
-from omk_tui.control.plan_intake import fallback_task, review_proposals
+from omk_tui.control.plan_intake import OVER_BUDGET, fallback_task, review_proposals
 from omk_tui.control.requests import take_requests
 from omk_tui.models.events import make_event
 from omk_tui.models.gates import GateResult, GateSpec
 from omk_tui.models.goal import Budget, GoalFailure, GoalOptions, GoalPhase, GoalState, GoalStatus
 from omk_tui.models.proof import Proof
-from omk_tui.models.tasks import Task, TaskGraph, TaskStatus
+from omk_tui.models.tasks import GOAL_EXECUTE_TASK_ID, Task, TaskGraph, TaskStatus
 from omk_tui.state import store
 from omk_tui.state.atomic import StateWriteError
 from omk_tui.state.eventlog import EventLog
@@ -44,12 +44,13 @@ BUDGET_CHECKPOINT_SECS = 10.0
 
 
 class StopRun(Exception):
-    """Leave the pipeline: `why` is pause | cancel | budget | blocked."""
+    """Leave the pipeline: `why` is pause | cancel | budget | short_of_time | blocked | human."""
 
-    def __init__(self, why: str, reason: str = ""):
+    def __init__(self, why: str, reason: str = "", next_action: str = ""):
         super().__init__(reason or why)
         self.why = why
         self.reason = reason
+        self.next_action = next_action
 
 
 class GoalController:
@@ -430,6 +431,9 @@ class GoalController:
             self._set_status(GoalStatus.cancelled, "cancelled by the user; worktrees are kept for inspection",
                              next_action=f"omk-tui clean {self.state.goal_id}")
             return self._write_proof(blocker="cancelled by the user")
+        if stop.why == "short_of_time":  # the plan needs more time than the goal has: nothing was started
+            self._set_status(GoalStatus.needs_more_budget, stop.reason, next_action=stop.next_action)
+            return self._write_proof(blocker=stop.reason)
         if stop.why == "budget":
             b = self.state.budget
             left = [r.slice_id for r in self.exec.slices.values() if r.state not in ex.DONE and r.state != "blocked"]
@@ -530,6 +534,7 @@ class GoalController:
     async def _plan(self, specs: list[GateSpec]) -> None:
         self._set_phase(GoalPhase.planning)
         self.exec.rejected_tasks = []  # a plan cut short by a crash is made again, from the start
+        self.exec.fallback_for = []
         text = ""
         try:
             result = await self._agent_turn(
@@ -549,8 +554,12 @@ class GoalController:
             if isinstance(block, dict) and isinstance(block.get("tasks"), list):
                 proposals = block["tasks"]
                 break
-        accepted = self._accept_proposals(proposals, existing=set())
+        short: list[Task] = []
+        accepted = self._accept_proposals(proposals, existing=set(), over_budget=short)
+        if short:
+            raise self._short_of_time(short)
         if not accepted:
+            self.exec.fallback_for = [r["task_id"] for r in self.exec.rejected_tasks]
             task = fallback_task(self.state.normalized_goal)
             self.emit("task_proposed", {"task": task.model_dump(mode="json")})
             self.emit("task_accepted", {"task_id": task.id, "budget_snapshot": self._budget_snapshot(task)})
@@ -562,13 +571,31 @@ class GoalController:
         store.save_task_graph(self.paths, self.graph)
         self.narrate("plan", f"task graph: {len(accepted)} task(s) accepted")
 
+    def _short_of_time(self, short: list[Task]) -> StopRun:
+        """Planned tasks rejected only because the goal's time left cannot cover their budget_secs: the goal stops
+        before executing anything (no task runs with less time than it asked for, and the rejection does not hand
+        the work to the fallback task, which may write any file). `budget-add --time`, then `resume`, plans again."""
+        left = self.state.budget.remaining_time() or 0.0
+        need = max(t.budget_secs or 0.0 for t in short)
+        minutes = math.ceil((need - left + 300) / 60)  # beyond the task: planning again, the gates, the review
+        names = ", ".join(f"{t.id!r} ({t.budget_secs:.0f}s)" for t in short)
+        gid = self.state.goal_id
+        reason = (f"not started: the plan's task(s) {names} need more time than the goal has left ({left:.0f}s); "
+                  "a task is not run with less time than its budget_secs, nor replaced by a broader one")
+        self.narrate("plan", reason)
+        return StopRun("short_of_time", reason, next_action=(
+            f"omk-tui budget-add {gid} --time {minutes}m, then omk-tui resume {gid} (it plans again with that time)"))
+
     def _budget_snapshot(self, task: Task) -> dict:
         return {"task_budget_secs": task.budget_secs, "goal_time_left_secs": self.state.budget.remaining_time()}
 
-    def _accept_proposals(self, proposals: list, existing: set[str]) -> list[Task]:
+    def _accept_proposals(self, proposals: list, existing: set[str], over_budget: list[Task] | None = None) -> list[Task]:
+        """The accepted tasks; with `over_budget`, the tasks rejected only for the goal's time left are added there."""
         verdicts = review_proposals(proposals, existing_ids=existing, time_left_secs=self.state.budget.remaining_time())
         accepted: list[Task] = []
         for v in verdicts:
+            if over_budget is not None and v.task and not v.accepted and v.reason.startswith(OVER_BUDGET):
+                over_budget.append(v.task)
             tid = v.task.id if v.task else str(v.raw.get("id", "?"))
             self.emit("task_proposed", {"task": v.task.model_dump(mode="json") if v.task else v.raw})
             if v.accepted and v.task:
@@ -1238,14 +1265,29 @@ class GoalController:
         return blocker, False, next_action
 
     def _rejected_tasks_blocker(self) -> str:
-        """A rejected task counts as failed: its work was not done, so the goal is not ready; a person decides."""
-        rejected = self.exec.rejected_tasks
-        shown = "; ".join(f"{r['task_id']!r} ({r['reason']})" for r in rejected[:5])
-        more = f"; and {len(rejected) - 5} more (proof.json known_gaps lists them)" if len(rejected) > 5 else ""
+        """A rejected task counts as failed: its work was not done, so the goal is not ready; a person decides.
+        When intake rejected every planned task, the fallback task did the goal instead: that is said, not that the
+        work was not done — a person decides whether the fallback's work is what they wanted."""
         gid = self.state.goal_id
-        return (f"{len(rejected)} proposed task(s) rejected at intake, so their work was not done: {shown}{more}. "
-                f"Take the rest with `omk-tui accept {gid}`, or `omk-tui reject {gid} --reason ...` and start a new "
-                "goal for the missing work")
+
+        def shown(rejected: list[dict]) -> str:
+            more = f"; and {len(rejected) - 5} more (proof.json known_gaps lists them)" if len(rejected) > 5 else ""
+            return "; ".join(f"{r['task_id']!r} ({r['reason']})" for r in rejected[:5]) + more
+
+        planned = [r for r in self.exec.rejected_tasks if r["task_id"] in set(self.exec.fallback_for)]
+        others = [r for r in self.exec.rejected_tasks if r not in planned]
+        if not planned:
+            return (f"{len(others)} proposed task(s) rejected at intake, so their work was not done: {shown(others)}. "
+                    f"Take the rest with `omk-tui accept {gid}`, or `omk-tui reject {gid} --reason ...` and start a "
+                    "new goal for the missing work")
+        text = (f"the {len(planned)} planned task(s) were rejected at intake: {shown(planned)}; the fallback task "
+                f"{GOAL_EXECUTE_TASK_ID!r} (which may write any project file) did the goal in one slice instead, and "
+                "its gates pass")
+        if others:
+            text += (f"; {len(others)} follow-up task(s) rejected at intake, so their work was not done: "
+                     f"{shown(others)}")
+        return (text + f". A person decides: `omk-tui accept {gid}` takes that work, or `omk-tui reject {gid} "
+                "--reason ...` and start a new goal")
 
     def _write_proof(self, blocker: str | None = None) -> Proof:
         from omk_tui.control.proof_builder import build_proof

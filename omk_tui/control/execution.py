@@ -60,6 +60,7 @@ class ExecutionState(BaseModel):
     conflicts: list[dict] = Field(default_factory=list)
     follow_ups: list[dict] = Field(default_factory=list)
     rejected_tasks: list[dict] = Field(default_factory=list)  # {task_id, reason}: what intake rejected; not ready
+    fallback_for: list[str] = Field(default_factory=list)  # planned tasks, all rejected, whose goal goal-execute did
     delivered: bool = False
     delivery: dict | None = None  # the proof's Delivery once a PR policy delivered
 
