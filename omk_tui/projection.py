@@ -544,7 +544,8 @@ def _turn_started(v: GoalView, p: dict, ev: Event) -> None:
     if scope in v.slices:
         v.slices[scope].agent_alive = True
     role = p.get("role", "agent")
-    why = {"gates": " · after a gate failure", "review": " · review cleanup", "conflict": " · after a merge conflict"}
+    why = {"gates": " · after a gate failure", "review": " · review cleanup", "conflict": " · after a merge conflict",
+           "baseline": " · tests red at baseline", "no_change": " · after a turn that changed nothing"}
     v.stream(scope).add_text(
         "turn", f"── {role} · attempt {p.get('attempt', 1)}{why.get(p.get('reason', ''), '')} · {p.get('agent', '')}")
 

@@ -26,30 +26,32 @@ from omk_tui.control import prompts
 from omk_tui.control.intake import normalize_goal, vague_reason
 from omk_tui.control.lock import HEARTBEAT_SECS, ControllerLock
 from omk_tui.control.orphans import markers, reap_orphans
-from omk_tui.proc_records import RECORDS, ProcessRecords
-from omk_tui.control.plan_intake import fallback_task, review_proposals
+from omk_tui.control.plan_intake import OVER_BUDGET, fallback_task, review_proposals
 from omk_tui.control.requests import take_requests
 from omk_tui.models.events import make_event
 from omk_tui.models.gates import GateResult, GateSpec
 from omk_tui.models.goal import Budget, GoalFailure, GoalOptions, GoalPhase, GoalState, GoalStatus
 from omk_tui.models.proof import Proof
-from omk_tui.models.tasks import Task, TaskGraph, TaskStatus
+from omk_tui.proc_records import RECORDS, ProcessRecords
+from omk_tui.models.tasks import GOAL_EXECUTE_TASK_ID, Task, TaskGraph, TaskStatus
 from omk_tui.state import store
 from omk_tui.state.atomic import StateWriteError
 from omk_tui.state.eventlog import EventLog
 
 CRASH_RETRIES = 2
 NO_CHANGE_RETRIES = 1  # a turn that changed nothing is asked again once, then the slice is blocked
+BASELINE_ROUNDS = 1  # a slice green but for tests red at baseline is asked once to fix them, if that is its task
 BUDGET_CHECKPOINT_SECS = 10.0
 
 
 class StopRun(Exception):
-    """Leave the pipeline: `why` is pause | cancel | budget | blocked."""
+    """Leave the pipeline: `why` is pause | cancel | budget | short_of_time | blocked | human."""
 
-    def __init__(self, why: str, reason: str = ""):
+    def __init__(self, why: str, reason: str = "", next_action: str = ""):
         super().__init__(reason or why)
         self.why = why
         self.reason = reason
+        self.next_action = next_action
 
 
 class GoalController:
@@ -433,6 +435,9 @@ class GoalController:
             self._set_status(GoalStatus.cancelled, "cancelled by the user; worktrees are kept for inspection",
                              next_action=f"omk-tui clean {self.state.goal_id}")
             return self._write_proof(blocker="cancelled by the user")
+        if stop.why == "short_of_time":  # the plan needs more time than the goal has: nothing was started
+            self._set_status(GoalStatus.needs_more_budget, stop.reason, next_action=stop.next_action)
+            return self._write_proof(blocker=stop.reason)
         if stop.why == "budget":
             b = self.state.budget
             left = [r.slice_id for r in self.exec.slices.values() if r.state not in ex.DONE and r.state != "blocked"]
@@ -533,6 +538,7 @@ class GoalController:
     async def _plan(self, specs: list[GateSpec]) -> None:
         self._set_phase(GoalPhase.planning)
         self.exec.rejected_tasks = []  # a plan cut short by a crash is made again, from the start
+        self.exec.fallback_for = []
         text = ""
         try:
             result = await self._agent_turn(
@@ -552,8 +558,12 @@ class GoalController:
             if isinstance(block, dict) and isinstance(block.get("tasks"), list):
                 proposals = block["tasks"]
                 break
-        accepted = self._accept_proposals(proposals, existing=set())
+        short: list[Task] = []
+        accepted = self._accept_proposals(proposals, existing=set(), over_budget=short)
+        if short:
+            raise self._short_of_time(short)
         if not accepted:
+            self.exec.fallback_for = [r["task_id"] for r in self.exec.rejected_tasks]
             task = fallback_task(self.state.normalized_goal)
             self.emit("task_proposed", {"task": task.model_dump(mode="json")})
             self.emit("task_accepted", {"task_id": task.id, "budget_snapshot": self._budget_snapshot(task)})
@@ -565,13 +575,31 @@ class GoalController:
         store.save_task_graph(self.paths, self.graph)
         self.narrate("plan", f"task graph: {len(accepted)} task(s) accepted")
 
+    def _short_of_time(self, short: list[Task]) -> StopRun:
+        """Planned tasks rejected only because the goal's time left cannot cover their budget_secs: the goal stops
+        before executing anything (no task runs with less time than it asked for, and the rejection does not hand
+        the work to the fallback task, which may write any file). `budget-add --time`, then `resume`, plans again."""
+        left = self.state.budget.remaining_time() or 0.0
+        need = max(t.budget_secs or 0.0 for t in short)
+        minutes = math.ceil((need - left + 300) / 60)  # beyond the task: planning again, the gates, the review
+        names = ", ".join(f"{t.id!r} ({t.budget_secs:.0f}s)" for t in short)
+        gid = self.state.goal_id
+        reason = (f"not started: the plan's task(s) {names} need more time than the goal has left ({left:.0f}s); "
+                  "a task is not run with less time than its budget_secs, nor replaced by a broader one")
+        self.narrate("plan", reason)
+        return StopRun("short_of_time", reason, next_action=(
+            f"omk-tui budget-add {gid} --time {minutes}m, then omk-tui resume {gid} (it plans again with that time)"))
+
     def _budget_snapshot(self, task: Task) -> dict:
         return {"task_budget_secs": task.budget_secs, "goal_time_left_secs": self.state.budget.remaining_time()}
 
-    def _accept_proposals(self, proposals: list, existing: set[str]) -> list[Task]:
+    def _accept_proposals(self, proposals: list, existing: set[str], over_budget: list[Task] | None = None) -> list[Task]:
+        """The accepted tasks; with `over_budget`, the tasks rejected only for the goal's time left are added there."""
         verdicts = review_proposals(proposals, existing_ids=existing, time_left_secs=self.state.budget.remaining_time())
         accepted: list[Task] = []
         for v in verdicts:
+            if over_budget is not None and v.task and not v.accepted and v.reason.startswith(OVER_BUDGET):
+                over_budget.append(v.task)
             tid = v.task.id if v.task else str(v.raw.get("id", "?"))
             self.emit("task_proposed", {"task": v.task.model_dump(mode="json") if v.task else v.raw})
             if v.accepted and v.task:
@@ -875,6 +903,9 @@ class GoalController:
                     role, text = "fixer", prompts.cleanup_prompt(goal, task, rec.attempts + 1, rec.feedback)
                 elif rec.feedback_kind == "gates":
                     role, text = "fixer", prompts.fixer_prompt(goal, task, rec.attempts + 1, rec.feedback, rec.advice)
+                elif rec.feedback_kind == "baseline":
+                    role, text = "fixer", prompts.baseline_prompt(goal, task, rec.attempts + 1,
+                                                                  _baseline_red_ids(rec.gates), rec.feedback)
                 elif rec.feedback_kind == "no_change":
                     role, text = "implementer", prompts.no_change_prompt(goal, task, wt, rec.attempts + 1,
                                                                          [s.name for s in specs])
@@ -911,6 +942,17 @@ class GoalController:
                     self.narrate("execute", f"slice {rec.slice_id}: agent turn failed ({why}); retrying")
                     continue
                 self._collect_follow_ups(result.text)
+                if rec.feedback_kind == "baseline" and rec.baseline_tree == await asyncio.to_thread(wm.tree_id,
+                                                                                                 rec.slice_id):
+                    # the baseline round changed nothing (those tests are outside the task): accepted as before,
+                    # judged on the gates it already ran; a turn with no change to judge is not an attempt
+                    rec.attempts -= 1
+                    rec.feedback_kind, rec.feedback = "", ""
+                    self.narrate("execute", f"slice {rec.slice_id}: the agent changed nothing for the tests that were "
+                                            "already failing at baseline; the slice is accepted as it was")
+                    if not await self._review_and_commit(rec, task, wt, wm):
+                        continue
+                    return
                 if task.write_set and not (await asyncio.to_thread(wm.diff, rec.slice_id, with_patch=False)).files:
                     # Ready only with evidence: a task with files to write whose agent wrote none is not done
                     rec.empty_rounds += 1
@@ -950,19 +992,35 @@ class GoalController:
                         return
                     self.narrate("execute", f"slice {rec.slice_id}: gate(s) {failing} failed; attempt {rec.attempts + 1} gets the output")
                     continue
-                blocking = await self._review_slice(rec, task, wt)
-                if blocking and rec.review_cleanups < 1:
-                    rec.review_cleanups += 1
-                    rec.feedback_kind, rec.feedback = "review", blocking
-                    self.narrate("review", f"slice {rec.slice_id}: the review wall blocked the change; cleanup attempt")
+                still_red = [r for r in rec.gates if r.blocking]  # each fails only where the baseline failed
+                if still_red and rec.baseline_rounds < BASELINE_ROUNDS:
+                    # not the slice's regression, but fixing them may be its task: ask once, then judge
+                    rec.baseline_rounds += 1
+                    rec.baseline_tree = await asyncio.to_thread(wm.tree_id, rec.slice_id)
+                    rec.feedback_kind, rec.feedback = "baseline", _gate_feedback(still_red)
+                    self.narrate("execute", f"slice {rec.slice_id}: test(s) already failing at baseline still fail "
+                                            f"({', '.join(_baseline_red_ids(rec.gates)[:5])}); asking the agent to "
+                                            "fix them if that is its task")
                     continue
-                if blocking:
-                    self._slice_state(rec, "blocked", reason=f"review wall: {blocking.splitlines()[0]}")
-                    return
-                await self._commit_slice(rec, task, wm)
+                if not await self._review_and_commit(rec, task, wt, wm):
+                    continue
                 return
         except asyncio.CancelledError:
             raise
+
+    async def _review_and_commit(self, rec: ex.SliceRecord, task: Task, wt: Path, wm) -> bool:
+        """The review wall, then the commit. False when the slice goes round again (a cleanup attempt)."""
+        blocking = await self._review_slice(rec, task, wt)
+        if blocking and rec.review_cleanups < 1:
+            rec.review_cleanups += 1
+            rec.feedback_kind, rec.feedback = "review", blocking
+            self.narrate("review", f"slice {rec.slice_id}: the review wall blocked the change; cleanup attempt")
+            return False
+        if blocking:
+            self._slice_state(rec, "blocked", reason=f"review wall: {blocking.splitlines()[0]}")
+            return True
+        await self._commit_slice(rec, task, wm)
+        return True
 
     def _only_baseline_failures(self, r: GateResult) -> bool:
         """A failing required gate whose failed test ids all failed at baseline too (a red baseline is the goal's
@@ -1123,10 +1181,10 @@ class GoalController:
     # ------------------------------------------------------------------ finish
     async def _finish(self) -> Proof:
         self._set_phase(GoalPhase.proof)
-        blocker, human = self._readiness_blocker()
+        blocker, human, next_action = self._readiness_blocker()
         if blocker:
             status = GoalStatus.blocked_on_human if human else GoalStatus.not_ready
-            self._set_status(status, blocker)
+            self._set_status(status, blocker, next_action=next_action)
             self.narrate("proof", "not ready: " + blocker)
             return self._write_proof(blocker=blocker)
         proof = self._write_proof()
@@ -1134,7 +1192,15 @@ class GoalController:
         proof = await self._deliver(proof)
         return proof
 
-    def _readiness_blocker(self) -> tuple[str | None, bool]:
+    def _readiness_blocker(self) -> tuple[str | None, bool, str]:
+        """Why the goal is not ready (None when it is), whether a person decides, and the next step when it is
+        not the usual one."""
+        blocker, human = self._readiness_reason()
+        if blocker is None and (final := self._final_failure()) is not None:
+            return final
+        return blocker, human, ""
+
+    def _readiness_reason(self) -> tuple[str | None, bool]:
         recs = [self.exec.slices[s] for s in self.exec.order]
         blocked = [r for r in recs if r.state == "blocked"]
         if not recs:
@@ -1151,9 +1217,8 @@ class GoalController:
         regressions = [r.name for r in final if r.blocking and base.get(r.name) and base[r.name].passed]
         if regressions:
             return f"regression: gate(s) {', '.join(regressions)} passed at baseline and fail after integration", False
-        failing = [r.name for r in final if r.blocking]
-        if failing:
-            return f"final gate(s) failing on the integrated result: {', '.join(failing)}", False
+        if any(r.blocking for r in final):
+            return None, False  # _final_failure says what failed and what to do
         if not final:
             return "no final gate evidence", False
         if self.exec.review_gap:
@@ -1166,15 +1231,67 @@ class GoalController:
             return self._rejected_tasks_blocker(), True
         return None, False
 
+    def _final_failure(self) -> tuple[str, bool, str] | None:
+        """Final gates failing on the integrated result (none passed at baseline: that is a regression): what failed,
+        whether it was already failing at baseline, and what to do. Failing only on tests red at baseline — every
+        slice was asked to fix them if that was its task — is a person's decision: the goal may not be about them."""
+        final = [r for r in (self.exec.final or []) if r.blocking]
+        if not final:
+            return None
+        base = {r.name: r for r in (self.exec.baseline or [])}
+        gid, parts, as_baseline = self.state.goal_id, [], True
+        for r in final:
+            b = base.get(r.name)
+            mine, before = failure_ids(r), failure_ids(b) if b is not None else set()
+            same = bool(mine) and mine <= before and not r.timed_out
+            as_baseline = as_baseline and same
+            ids = sorted(mine)
+            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            if same:
+                what = f"still failing as at baseline: {shown}"
+            elif b is not None and not b.passed:
+                new = sorted(mine - before)
+                what = (f"already failing at baseline, and now also: {', '.join(new[:5])}" if new
+                        else "already failing at baseline" + (f"; failing: {shown}" if shown else ""))
+            else:
+                what = f"failing: {shown}" if shown else ("timed out" if r.timed_out else f"exit code {r.exit_code}")
+            parts.append(f"{r.name} ({what}; log: {r.log_path or 'none'})")
+        blocker = "final gate(s) failing on the integrated result: " + "; ".join(parts)
+        if as_baseline:
+            blocker += (". These tests were already failing before the goal and still fail (a slice whose gates "
+                        "showed them was asked once to fix them if that was its task). A person decides: if making "
+                        f"them pass is not part of this goal, `omk-tui accept {gid}` takes the work; if it is, "
+                        f"`omk-tui reject {gid} --reason ...` and start a new goal that names them")
+            return blocker, True, ""
+        branch = self.state.integration_branch
+        next_action = (f"read the gate log(s) above; the work is on {branch}: fix it there by hand and merge it "
+                       f"yourself, or `omk-tui reject {gid} --reason ...` and start a new goal that names the failure")
+        return blocker, False, next_action
+
     def _rejected_tasks_blocker(self) -> str:
-        """A rejected task counts as failed: its work was not done, so the goal is not ready; a person decides."""
-        rejected = self.exec.rejected_tasks
-        shown = "; ".join(f"{r['task_id']!r} ({r['reason']})" for r in rejected[:5])
-        more = f"; and {len(rejected) - 5} more (proof.json known_gaps lists them)" if len(rejected) > 5 else ""
+        """A rejected task counts as failed: its work was not done, so the goal is not ready; a person decides.
+        When intake rejected every planned task, the fallback task did the goal instead: that is said, not that the
+        work was not done — a person decides whether the fallback's work is what they wanted."""
         gid = self.state.goal_id
-        return (f"{len(rejected)} proposed task(s) rejected at intake, so their work was not done: {shown}{more}. "
-                f"Take the rest with `omk-tui accept {gid}`, or `omk-tui reject {gid} --reason ...` and start a new "
-                "goal for the missing work")
+
+        def shown(rejected: list[dict]) -> str:
+            more = f"; and {len(rejected) - 5} more (proof.json known_gaps lists them)" if len(rejected) > 5 else ""
+            return "; ".join(f"{r['task_id']!r} ({r['reason']})" for r in rejected[:5]) + more
+
+        planned = [r for r in self.exec.rejected_tasks if r["task_id"] in set(self.exec.fallback_for)]
+        others = [r for r in self.exec.rejected_tasks if r not in planned]
+        if not planned:
+            return (f"{len(others)} proposed task(s) rejected at intake, so their work was not done: {shown(others)}. "
+                    f"Take the rest with `omk-tui accept {gid}`, or `omk-tui reject {gid} --reason ...` and start a "
+                    "new goal for the missing work")
+        text = (f"the {len(planned)} planned task(s) were rejected at intake: {shown(planned)}; the fallback task "
+                f"{GOAL_EXECUTE_TASK_ID!r} (which may write any project file) did the goal in one slice instead, and "
+                "its gates pass")
+        if others:
+            text += (f"; {len(others)} follow-up task(s) rejected at intake, so their work was not done: "
+                     f"{shown(others)}")
+        return (text + f". A person decides: `omk-tui accept {gid}` takes that work, or `omk-tui reject {gid} "
+                "--reason ...` and start a new goal")
 
     def _write_proof(self, blocker: str | None = None) -> Proof:
         from omk_tui.control.proof_builder import build_proof
@@ -1379,6 +1496,11 @@ def failure_ids(result: GateResult) -> set[str]:
                 rest = line[len(prefix):]
                 ids.add(rest[rest.find("(") + 1:rest.rfind(")")] if rest.endswith(")") else rest)
     return ids
+
+
+def _baseline_red_ids(results: list[GateResult]) -> list[str]:
+    """The failed test ids of a slice's gates that fail only where the baseline failed."""
+    return sorted({i for r in results if r.blocking and r.only_baseline_failures for i in failure_ids(r)})
 
 
 def _gate_feedback(results: list[GateResult]) -> str:

@@ -27,8 +27,10 @@ class SliceRecord(BaseModel):
     escalated: bool = False
     advice: str = ""
     feedback: str = ""  # trimmed gate output or review findings for the next attempt
-    feedback_kind: str = ""  # gates | review | conflict | no_change
+    feedback_kind: str = ""  # gates | review | conflict | no_change | baseline
     review_cleanups: int = 0
+    baseline_rounds: int = 0  # fix rounds on tests red at baseline that still fail in the slice (at most one)
+    baseline_tree: str = ""  # the worktree's tree before that round: a round that changed nothing is not judged
     conflict_reruns: int = 0
     resume_at: str | None = None  # "gates": the last agent turn finished before a crash; judge its work first
     interrupted: str = ""  # why the last agent turn did not finish (paused, resumed, its failure): the re-run says so
@@ -58,6 +60,7 @@ class ExecutionState(BaseModel):
     conflicts: list[dict] = Field(default_factory=list)
     follow_ups: list[dict] = Field(default_factory=list)
     rejected_tasks: list[dict] = Field(default_factory=list)  # {task_id, reason}: what intake rejected; not ready
+    fallback_for: list[str] = Field(default_factory=list)  # planned tasks, all rejected, whose goal goal-execute did
     delivered: bool = False
     delivery: dict | None = None  # the proof's Delivery once a PR policy delivered
 

@@ -106,6 +106,26 @@ def fixer_prompt(goal: str, task: Task, attempt: int, failures: str, advice: str
     return "\n".join(lines)
 
 
+def baseline_prompt(goal: str, task: Task, attempt: int, tests: list[str], output: str) -> str:
+    """Once per slice: tests that failed at the goal's baseline still fail with the slice's change. They are not the
+    slice's regression, but making them pass may be its task (a red test to fix, a new feature's test)."""
+    shown = tests[:20] + ([f"... and {len(tests) - 20} more"] if len(tests) > 20 else [])
+    return "\n".join([
+        prompt_header("fixer", task.id, attempt, reason="baseline"),
+        f"Goal: {goal}",
+        f"Task {task.id}: {task.title}",
+        f"Attempt {attempt}: these tests were already failing before your change (at the goal's baseline) and "
+        "still fail with it:",
+        *(f"- {t}" for t in shown),
+        "If making them pass is part of your task, fix them now (do not weaken or skip tests). If they are outside "
+        "your task, change nothing for them and say so: your change is then accepted as it is.",
+        *_scope_lines(task),
+        "",
+        "Gate output (trimmed):",
+        output[-MAX_FEEDBACK_CHARS:],
+    ])
+
+
 def no_change_prompt(goal: str, task: Task, worktree: Path, attempt: int, gates: list[str]) -> str:
     """The implementer's prompt again, after a turn that changed no file although the task has files to write."""
     return "\n".join([

@@ -259,6 +259,14 @@ class WorktreeManager:
             with_patch=with_patch,
         )
 
+    def tree_id(self, slice_id: str) -> str:
+        """The id of the tree `commit()` would record now (staged in memory only): equal ids, equal work."""
+        wrepo = self._open(slice_id)
+        head = wrepo.head.peel(pygit2.Commit)
+        if not status_entries(wrepo, exclude=self.copy_files):
+            return str(head.tree_id)
+        return str(stage_all(wrepo, exclude=self.copy_files).write_tree())
+
     def commit(self, slice_id: str, message: str | None = None) -> str | None:
         """Stage everything in the worktree and commit it on the slice branch. None when nothing changed."""
         wrepo = self._open(slice_id)
