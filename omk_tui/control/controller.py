@@ -32,8 +32,8 @@ from omk_tui.models.events import make_event
 from omk_tui.models.gates import GateResult, GateSpec
 from omk_tui.models.goal import Budget, GoalFailure, GoalOptions, GoalPhase, GoalState, GoalStatus
 from omk_tui.models.proof import Proof
-from omk_tui.proc_records import RECORDS, ProcessRecords
 from omk_tui.models.tasks import GOAL_EXECUTE_TASK_ID, Task, TaskGraph, TaskStatus
+from omk_tui.proc_records import RECORDS, ProcessRecords
 from omk_tui.state import store
 from omk_tui.state.atomic import StateWriteError
 from omk_tui.state.eventlog import EventLog
