@@ -15,7 +15,7 @@ from omk_tui.projection import load_view
 from omk_tui.state.eventlog import read_events
 from omk_tui.state.store import load_goal, load_proof
 
-from tests.support.goal_repo import make_repo, task, tree_fingerprint, write_script
+from tests.support.goal_repo import kinds, make_repo, task, tree_fingerprint, write_script
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -34,10 +34,6 @@ async def agent_speaks(ctl, slice_id: str, secs: float = 20) -> None:
 @pytest.fixture(autouse=True)
 def _worktrees(tmp_path, monkeypatch):
     monkeypatch.setenv("OMK_WORKTREES_DIR", str(tmp_path / "worktrees"))
-
-
-def kinds(ctl, kind):
-    return [e for e in read_events(ctl.paths.events).events if e.kind == kind]
 
 
 async def run_goal(repo, script_path, script, goal="add the checks files so the gate passes", **opts):

@@ -9,10 +9,9 @@ import pytest
 
 from omk_tui.control.controller import GoalController
 from omk_tui.models.goal import Budget, GoalOptions, GoalStatus
-from omk_tui.state.eventlog import read_events
 from omk_tui.state.store import load_goal
 
-from tests.support.goal_repo import git, make_repo, task, write_script
+from tests.support.goal_repo import git, kinds, make_repo, task, write_script
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -20,10 +19,6 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture(autouse=True)
 def _worktrees(tmp_path, monkeypatch):
     monkeypatch.setenv("OMK_WORKTREES_DIR", str(tmp_path / "worktrees"))
-
-
-def kinds(ctl, kind):
-    return [e for e in read_events(ctl.paths.events).events if e.kind == kind]
 
 
 async def run_goal(repo, script_path, script, goal="fix the bad check so the gate passes", **opts):

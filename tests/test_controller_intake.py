@@ -11,10 +11,9 @@ import pytest
 from omk_tui.control.controller import GoalController
 from omk_tui.control.offline import budget_add_offline
 from omk_tui.models.goal import Budget, GoalOptions, GoalStatus
-from omk_tui.state.eventlog import read_events
 from omk_tui.state.store import load_goal
 
-from tests.support.goal_repo import make_repo, task, write_script
+from tests.support.goal_repo import kinds, make_repo, task, write_script
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -22,10 +21,6 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture(autouse=True)
 def _worktrees(tmp_path, monkeypatch):
     monkeypatch.setenv("OMK_WORKTREES_DIR", str(tmp_path / "worktrees"))
-
-
-def kinds(ctl, kind):
-    return [e for e in read_events(ctl.paths.events).events if e.kind == kind]
 
 
 async def test_a_task_longer_than_the_time_left_stops_the_goal_with_the_budget_add_that_covers_it(tmp_path):

@@ -68,3 +68,10 @@ def tree_fingerprint(repo: Path) -> dict:
             continue
         out[str(rel)] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+def kinds(ctl, kind: str) -> list:
+    """The events of `kind` in a controller's goal log."""
+    from omk_tui.state.eventlog import read_events
+
+    return [e for e in read_events(ctl.paths.events).events if e.kind == kind]
