@@ -263,22 +263,7 @@ def _slice_of(p: dict) -> str:
 
 def apply(view: GoalView, ev: Event) -> GoalView:
     """Fold one event into the view (mutates and returns it)."""
-    seq = ev.seq
-    if seq > view.last_seq:
-        view.last_seq = seq
-    view.events_applied += 1
-    ts = view.last_ts = ev.ts
-    if view.first_ts is None:
-        view.first_ts = ts
-    handler = _HANDLERS.get(ev.kind)
-    if handler is not None:
-        try:
-            handler(view, ev.payload, ev)
-        except _PAYLOAD_ERRORS:
-            # A well-formed envelope with a payload missing what its kind needs: the view skips it rather
-            # than crash the UI, and says how many were skipped.
-            view.payload_errors += 1
-    return view
+    return _apply(view, ev.seq, ev.ts, ev.kind, ev.payload, ev)
 
 
 def apply_record(view: GoalView, record) -> GoalView:
@@ -286,18 +271,23 @@ def apply_record(view: GoalView, record) -> GoalView:
     as an Event: replay folds a stretch of raw lines this way without building an Event per line."""
     if type(record) is not dict:
         return apply(view, record)
-    seq = record["seq"]
+    return _apply(view, record["seq"], record["ts"], record["kind"], record["payload"], record)
+
+
+def _apply(view: GoalView, seq: int, ts, kind: str, payload: dict, ev) -> GoalView:
     if seq > view.last_seq:
         view.last_seq = seq
     view.events_applied += 1
-    ts = view.last_ts = record["ts"]
+    view.last_ts = ts
     if view.first_ts is None:
         view.first_ts = ts
-    handler = _HANDLERS.get(record["kind"])
+    handler = _HANDLERS.get(kind)
     if handler is not None:
         try:
-            handler(view, record["payload"], record)
+            handler(view, payload, ev)
         except _PAYLOAD_ERRORS:
+            # A well-formed envelope with a payload missing what its kind needs: the view skips it rather
+            # than crash the UI, and says how many were skipped.
             view.payload_errors += 1
     return view
 
