@@ -12,7 +12,9 @@ from datetime import datetime
 
 from omk_tui.models.events import Event
 from omk_tui.models.gates import GateResult
-from omk_tui.state.envelope import parse_ts
+from omk_tui.state.envelope import Envelope
+
+Record = Event | Envelope  # an event as a fold reads it (attributes only): from the writer, or decoded from the log
 
 STREAM_LIMIT = 2000
 # A streamed message longer than this continues in a new entry (`continued=True`) at the next line break, and
@@ -261,30 +263,19 @@ def _slice_of(p: dict) -> str:
     return p.get("slice_id") or GOAL_SCOPE
 
 
-def apply(view: GoalView, ev: Event) -> GoalView:
-    """Fold one event into the view (mutates and returns it)."""
-    return _apply(view, ev.seq, ev.ts, ev.kind, ev.payload, ev)
-
-
-def apply_record(view: GoalView, record) -> GoalView:
-    """`apply` for an event given as `envelope.validate_canonical`'s dict (every envelope field, ts a datetime) or
-    as an Event: replay folds a stretch of raw lines this way without building an Event per line."""
-    if type(record) is not dict:
-        return apply(view, record)
-    return _apply(view, record["seq"], record["ts"], record["kind"], record["payload"], record)
-
-
-def _apply(view: GoalView, seq: int, ts, kind: str, payload: dict, ev) -> GoalView:
-    if seq > view.last_seq:
-        view.last_seq = seq
+def apply(view: GoalView, ev: Record) -> GoalView:
+    """Fold one event into the view (mutates and returns it). `ev` is an Event or, as a large log's fast read gives
+    it, an `Envelope`: both have the envelope's fields as attributes."""
+    if ev.seq > view.last_seq:
+        view.last_seq = ev.seq
     view.events_applied += 1
-    view.last_ts = ts
+    view.last_ts = ev.ts
     if view.first_ts is None:
-        view.first_ts = ts
-    handler = _HANDLERS.get(kind)
+        view.first_ts = ev.ts
+    handler = _HANDLERS.get(ev.kind)
     if handler is not None:
         try:
-            handler(view, payload, ev)
+            handler(view, ev.payload, ev)
         except _PAYLOAD_ERRORS:
             # A well-formed envelope with a payload missing what its kind needs: the view skips it rather
             # than crash the UI, and says how many were skipped.
@@ -302,12 +293,11 @@ def fold(goal_id: str, events, gaps: int = 0) -> GoalView:
 def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalView:
     """Fold a whole event log file into a view, streaming (constant memory); unreadable lines count as gaps.
 
-    The same view as ``fold(goal_id, iter_events(path))`` with the gaps counted, built faster: canonical lines
-    are folded as the plain dicts pydantic-core validates them into (see `iter_record_blocks`), and the envelope
-    fields every event sets (seq, ts, the count) are kept in locals and written to the view once at the end
-    (no handler reads them). `between_blocks` is called after each block of about 250 events (a UI thread
-    worker sleeps an instant there, so the UI's event loop gets the interpreter lock); `log_offset` says where
-    following the log goes on.
+    The same view as ``fold(goal_id, iter_events(path))`` with the gaps counted, built faster: the log is
+    decoded a block at a time (see `iter_record_blocks`), and the envelope fields every event sets (seq, ts, the
+    count) are kept in locals and written to the view once at the end (no handler reads them). `between_blocks`
+    is called after each block of about 250 events (a UI thread worker sleeps an instant there, so the UI's event
+    loop gets the interpreter lock); `log_offset` says where following the log goes on.
     """
     import gc
     from pathlib import Path
@@ -317,8 +307,7 @@ def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalV
     path = Path(path)
     counter = ReadResult()
     view = GoalView(goal_id=goal_id or path.parent.name)
-    handlers = _HANDLERS
-    get_handler = handlers.get
+    get_handler = _HANDLERS.get
     skipped = _PAYLOAD_ERRORS
     last_seq = view.last_seq
     applied = 0
@@ -327,7 +316,7 @@ def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalV
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for block in iter_record_blocks(path, 0, counter, checker=True, timed=TIMED_KINDS):
+        for block in iter_record_blocks(path, 0, counter):
             if not block:
                 continue
             if first is None:
@@ -335,16 +324,13 @@ def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalV
             last = block[-1]
             applied += len(block)
             for ev in block:
-                if type(ev) is dict:
-                    seq, kind, payload = ev["seq"], ev["kind"], ev["payload"]
-                else:
-                    seq, kind, payload = ev.seq, ev.kind, ev.payload
+                seq = ev.seq
                 if seq > last_seq:
                     last_seq = seq
-                handler = get_handler(kind)
+                handler = get_handler(ev.kind)
                 if handler is not None:
                     try:
-                        handler(view, payload, ev)
+                        handler(view, ev.payload, ev)
                     except skipped:
                         view.payload_errors += 1
             if between_blocks is not None:
@@ -356,47 +342,29 @@ def load_view(path, goal_id: str | None = None, *, between_blocks=None) -> GoalV
     view.last_seq = last_seq
     view.events_applied = applied
     if first is not None:
-        view.first_ts = _ts(first)
-        view.last_ts = _ts(last)
+        view.first_ts = first.ts
+        view.last_ts = last.ts
     view.gaps = counter.gaps
     return view
 
 
-# The kinds whose handler reads the event's time (`_ts`): only for these does a large log's fold make a str of ts.
-TIMED_KINDS = frozenset({"goal_created", "narrative", "gate_started", "run_started", "budget_checkpoint",
-                         "budget_exhausted", "budget_extended"})
-
-
-def _ts(ev) -> datetime:
-    """An event's time; `ev` is an Event or a record dict from `iter_record_blocks` (ts a datetime, or as stored;
-    a kind in TIMED_KINDS, or a block's first or last record, has it)."""
-    if type(ev) is not dict:
-        return ev.ts
-    ts = ev["ts"]
-    return parse_ts(ts) if type(ts) is str else ts
-
-
-def _kind(ev) -> str:
-    return ev.kind if type(ev) is not dict else ev["kind"]
-
-
 # ---------------------------------------------------------------- handlers
-def _goal_created(v: GoalView, p: dict, ev: Event) -> None:
+def _goal_created(v: GoalView, p: dict, ev: Record) -> None:
     v.goal = p.get("goal", "")
     v.repo = p.get("repo", "")
     v.options = p.get("options", {})
     v.budget = p.get("budget", {})
-    v.created_at = _ts(ev)
+    v.created_at = ev.ts
 
 
-def _run_started(v: GoalView, p: dict, ev: Event) -> None:
-    v.clock_ts = _ts(ev)
+def _run_started(v: GoalView, p: dict, ev: Record) -> None:
+    v.clock_ts = ev.ts
     v.controller_pid = p.get("pid")
     v.status = "running"
     v.blocker = None
 
 
-def _run_finished(v: GoalView, p: dict, ev: Event) -> None:
+def _run_finished(v: GoalView, p: dict, ev: Record) -> None:
     v.status = p.get("status", v.status)
     v.readiness = p.get("readiness", v.readiness)
     if p.get("reason") and v.status != "ready":
@@ -408,17 +376,17 @@ def _run_finished(v: GoalView, p: dict, ev: Event) -> None:
     _no_agent_runs(v)
 
 
-def _run_failed(v: GoalView, p: dict, ev: Event) -> None:
+def _run_failed(v: GoalView, p: dict, ev: Record) -> None:
     v.status = "failed_infra"
     v.blocker = p.get("error")
     v.controller_pid = None
 
 
-def _phase(v: GoalView, p: dict, ev: Event) -> None:
+def _phase(v: GoalView, p: dict, ev: Record) -> None:
     v.phase = p.get("phase", v.phase)
 
 
-def _status(v: GoalView, p: dict, ev: Event) -> None:
+def _status(v: GoalView, p: dict, ev: Record) -> None:
     v.status = p.get("status", v.status)
     if v.status == "ready":
         v.blocker = None  # e.g. a delivery blocked on GitHub, then switched to local: nothing blocks it now
@@ -437,11 +405,11 @@ def _no_agent_runs(v: GoalView) -> None:
         s.agent_alive = False
 
 
-def _narrative(v: GoalView, p: dict, ev: Event) -> None:
-    v.narrative.append((_ts(ev), p.get("step", ""), p.get("summary", "")))
+def _narrative(v: GoalView, p: dict, ev: Record) -> None:
+    v.narrative.append((ev.ts, p.get("step", ""), p.get("summary", "")))
 
 
-def _task_proposed(v: GoalView, p: dict, ev: Event) -> None:
+def _task_proposed(v: GoalView, p: dict, ev: Record) -> None:
     t = p.get("task", {})
     tid = str(t.get("id", "?"))
     v.tasks[tid] = TaskView(
@@ -454,20 +422,20 @@ def _task_proposed(v: GoalView, p: dict, ev: Event) -> None:
     )
 
 
-def _task_accepted(v: GoalView, p: dict, ev: Event) -> None:
+def _task_accepted(v: GoalView, p: dict, ev: Record) -> None:
     t = v.tasks.get(p.get("task_id", ""))
     if t:
         t.status = "pending"
 
 
-def _task_rejected(v: GoalView, p: dict, ev: Event) -> None:
+def _task_rejected(v: GoalView, p: dict, ev: Record) -> None:
     tid = p.get("task_id", "?")
     t = v.tasks.setdefault(tid, TaskView(id=tid, title=tid))
     t.status = "rejected"
     t.reason = p.get("reason", "")
 
 
-def _task_status(v: GoalView, p: dict, ev: Event) -> None:
+def _task_status(v: GoalView, p: dict, ev: Record) -> None:
     tid = p.get("task_id", "?")
     t = v.tasks.setdefault(tid, TaskView(id=tid, title=tid))
     t.status = p.get("status", t.status)
@@ -475,7 +443,7 @@ def _task_status(v: GoalView, p: dict, ev: Event) -> None:
         t.reason = p["reason"]
 
 
-def _slice_planned(v: GoalView, p: dict, ev: Event) -> None:
+def _slice_planned(v: GoalView, p: dict, ev: Record) -> None:
     sid = p["slice_id"]
     s = v.slices.get(sid)
     if s is None:
@@ -492,14 +460,14 @@ def _slice_planned(v: GoalView, p: dict, ev: Event) -> None:
         t.slice_id = sid
 
 
-def _overlap(v: GoalView, p: dict, ev: Event) -> None:
+def _overlap(v: GoalView, p: dict, ev: Record) -> None:
     key = (p.get("blocked_slice_id"), p.get("serializes_after"), p.get("kind"), p.get("path"))
     if key not in v.overlap_keys:
         v.overlap_keys.add(key)
         v.overlaps.append(dict(p))
 
 
-def _slice_state(v: GoalView, p: dict, ev: Event) -> None:
+def _slice_state(v: GoalView, p: dict, ev: Record) -> None:
     sid = p["slice_id"]
     s = v.slices.setdefault(sid, SliceView(slice_id=sid, task_id=sid))
     s.state = p.get("state", s.state)
@@ -521,14 +489,14 @@ _TASK_STATUS_OF_SLICE = {"running": "running", "gates": "running", "committed": 
                          "blocked": "blocked", "failed": "failed", "pending": "pending"}
 
 
-def _lease(v: GoalView, p: dict, ev: Event) -> None:
+def _lease(v: GoalView, p: dict, ev: Record) -> None:
     s = v.slices.get(p.get("slice_id", ""))
     if s:
-        when = p.get("expires_at") if _kind(ev) == "lease_claimed" else None
+        when = p.get("expires_at") if ev.kind == "lease_claimed" else None
         s.lease_expires_at = datetime.fromisoformat(when) if isinstance(when, str) else when
 
 
-def _turn_started(v: GoalView, p: dict, ev: Event) -> None:
+def _turn_started(v: GoalView, p: dict, ev: Record) -> None:
     scope = _slice_of(p)
     v.running_turns.add(scope)
     if scope in v.slices:
@@ -540,7 +508,7 @@ def _turn_started(v: GoalView, p: dict, ev: Event) -> None:
         "turn", f"── {role} · attempt {p.get('attempt', 1)}{why.get(p.get('reason', ''), '')} · {p.get('agent', '')}")
 
 
-def _turn_finished(v: GoalView, p: dict, ev: Event) -> None:
+def _turn_finished(v: GoalView, p: dict, ev: Record) -> None:
     scope = _slice_of(p)
     v.running_turns.discard(scope)
     if scope in v.slices:
@@ -558,22 +526,22 @@ def _text(p: dict) -> str:
     return text
 
 
-def _message(v: GoalView, p: dict, ev: Event) -> None:
+def _message(v: GoalView, p: dict, ev: Record) -> None:
     # the hottest handler (most events of a run are message chunks): one dict lookup for the stream
     scope = p.get("slice_id") or GOAL_SCOPE
     stream = v.streams.get(scope) or v.stream(scope)
     stream.add_text("message", _text(p))
 
 
-def _thought(v: GoalView, p: dict, ev: Event) -> None:
+def _thought(v: GoalView, p: dict, ev: Record) -> None:
     v.stream(_slice_of(p)).add_text("thought", _text(p))
 
 
-def _stderr(v: GoalView, p: dict, ev: Event) -> None:
+def _stderr(v: GoalView, p: dict, ev: Record) -> None:
     v.stream(_slice_of(p)).add_text("stderr", _text(p))
 
 
-def _tool(v: GoalView, p: dict, ev: Event) -> None:
+def _tool(v: GoalView, p: dict, ev: Record) -> None:
     # An update that only carries a status keeps the text the call started with.
     title = p.get("title") or p.get("kind") or ""
     paths = p.get("paths")
@@ -584,7 +552,7 @@ def _tool(v: GoalView, p: dict, ev: Event) -> None:
     v.stream(_slice_of(p)).upsert("tool", "tool:" + p.get("tool_call_id", ""), text, p.get("status", ""))
 
 
-def _plan(v: GoalView, p: dict, ev: Event) -> None:
+def _plan(v: GoalView, p: dict, ev: Record) -> None:
     st = v.stream(_slice_of(p))
     st.plan = list(p.get("entries", []))
     st.version += 1
@@ -599,7 +567,7 @@ def permission_label(tool: str, command: str) -> str:
     return f"{tool} {command}".strip()
 
 
-def _perm_asked(v: GoalView, p: dict, ev: Event) -> None:
+def _perm_asked(v: GoalView, p: dict, ev: Record) -> None:
     rid = p["request_id"]
     v.permissions[rid] = PermissionView(
         request_id=rid, slice_id=p.get("slice_id"), tool=p.get("tool", ""), command=p.get("command", ""),
@@ -609,39 +577,39 @@ def _perm_asked(v: GoalView, p: dict, ev: Event) -> None:
     v.stream(_slice_of(p)).upsert("permission", "perm:" + rid, text, "asked")
 
 
-def _perm_decided(v: GoalView, p: dict, ev: Event) -> None:
+def _perm_decided(v: GoalView, p: dict, ev: Record) -> None:
     rid = p["request_id"]
     v.permissions.pop(rid, None)
     v.stream(_slice_of(p)).upsert("permission", "perm:" + rid, "", f"{p.get('decision', '')} by {p.get('by', '')}")
 
 
-def _scope_refused(v: GoalView, p: dict, ev: Event) -> None:
+def _scope_refused(v: GoalView, p: dict, ev: Record) -> None:
     v.scope_refusals.append(dict(p))
     text = f"refused {p.get('operation', '')} {p.get('path', '')}: {p.get('reason', '')}"
     v.stream(_slice_of(p)).add_text("stderr", text)
 
 
-def _usage(v: GoalView, p: dict, ev: Event) -> None:
+def _usage(v: GoalView, p: dict, ev: Record) -> None:
     v.tokens_in += int(p.get("input_tokens", 0))
     v.tokens_out += int(p.get("output_tokens", 0))
     v.usd += float(p.get("usd", 0.0))
 
 
-def _gate_started(v: GoalView, p: dict, ev: Event) -> None:
+def _gate_started(v: GoalView, p: dict, ev: Record) -> None:
     key = (p["scope"], p["name"])
     v.gates[key] = GateView(scope=p["scope"], name=p["name"], command_line=p.get("command_line", ""),
-                            log_path=p.get("log_path"), started_at=_ts(ev))
+                            log_path=p.get("log_path"), started_at=ev.ts)
     if p["scope"] in v.slices and v.slices[p["scope"]].state == "running":
         v.slices[p["scope"]].state = "gates"
 
 
-def _gate_progress(v: GoalView, p: dict, ev: Event) -> None:
+def _gate_progress(v: GoalView, p: dict, ev: Record) -> None:
     g = v.gates.get((p["scope"], p["name"]))
     if g and g.running:
         g.line_count = p.get("line_count", g.line_count)
 
 
-def _gate_finished(v: GoalView, p: dict, ev: Event) -> None:
+def _gate_finished(v: GoalView, p: dict, ev: Record) -> None:
     result = GateResult.model_validate(p["result"])
     key = (p["scope"], result.name)
     g = v.gates.get(key) or GateView(scope=p["scope"], name=result.name)
@@ -653,45 +621,45 @@ def _gate_finished(v: GoalView, p: dict, ev: Event) -> None:
     v.gates[key] = g
 
 
-def _merged(v: GoalView, p: dict, ev: Event) -> None:
+def _merged(v: GoalView, p: dict, ev: Record) -> None:
     s = v.slices.get(p.get("slice_id", ""))
     if s:
         s.state = "merged"
 
 
-def _conflict(v: GoalView, p: dict, ev: Event) -> None:
+def _conflict(v: GoalView, p: dict, ev: Record) -> None:
     v.conflicts.append(dict(p))
 
 
-def _review(v: GoalView, p: dict, ev: Event) -> None:
+def _review(v: GoalView, p: dict, ev: Record) -> None:
     v.reviews[(p.get("scope", "goal"), p.get("kind", "?"))] = dict(p)
 
 
-def _budget(v: GoalView, p: dict, ev: Event) -> None:
+def _budget(v: GoalView, p: dict, ev: Record) -> None:
     v.budget = dict(p.get("budget", v.budget))
-    v.clock_ts = _ts(ev)
+    v.clock_ts = ev.ts
 
 
-def _paused(v: GoalView, p: dict, ev: Event) -> None:
+def _paused(v: GoalView, p: dict, ev: Record) -> None:
     v.status = "paused"
 
 
-def _cancelled(v: GoalView, p: dict, ev: Event) -> None:
+def _cancelled(v: GoalView, p: dict, ev: Record) -> None:
     v.status = "cancelled"
 
 
-def _resumed(v: GoalView, p: dict, ev: Event) -> None:
+def _resumed(v: GoalView, p: dict, ev: Record) -> None:
     v.status = "running"
     v.blocker = None
 
 
-def _proof(v: GoalView, p: dict, ev: Event) -> None:
+def _proof(v: GoalView, p: dict, ev: Record) -> None:
     v.proof_path = p.get("path")
     v.readiness = p.get("readiness", "")
     v.blocker = p.get("blocker") or (None if p.get("readiness") == "ready" else v.blocker)
 
 
-def _delivery(v: GoalView, p: dict, ev: Event) -> None:
+def _delivery(v: GoalView, p: dict, ev: Record) -> None:
     v.delivery = dict(p)
 
 

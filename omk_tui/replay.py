@@ -19,10 +19,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from omk_tui.models.events import Event
-from omk_tui.projection import GOAL_SCOPE, GoalView, apply_record, load_view
+from omk_tui.projection import GOAL_SCOPE, GoalView, apply, load_view
 from omk_tui.render.text import fit
-from omk_tui.state.envelope import REFUSED, line_blocks, validate_canonical
-from omk_tui.state.eventlog import iter_events, parse_line
+from omk_tui.state.envelope import line_blocks
+from omk_tui.state.eventlog import iter_events, parse_line, read_record
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 MAX_IDLE_SECS = 2.0  # recorded pauses longer than this are shortened, so a replay never sits still for minutes
@@ -45,23 +45,12 @@ class RecordedEvents(Sequence[Event]):
 
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
-            return [Event.model_validate_json(raw) for raw in self._lines[index]]
-        return Event.model_validate_json(self._lines[index])
+            return [parse_line(raw) for raw in self._lines[index]]
+        return parse_line(self._lines[index])
 
     def __iter__(self) -> Iterator[Event]:
         for raw in self._lines:
-            yield Event.model_validate_json(raw)
-
-
-def _record(raw: bytes):
-    """A readable line as `validate_canonical`'s dict (the writer's canonical lines) or as an Event; None for a
-    blank line or one that is no event (what `eventlog.parse_line` decides)."""
-    try:
-        return validate_canonical(raw)
-    except REFUSED:
-        if not raw or raw.isspace():
-            return None
-        return parse_line(raw)
+            yield parse_line(raw)
 
 
 class Recording:
@@ -90,19 +79,16 @@ class Recording:
         try:
             for block, _end in line_blocks(Path(events_path)):
                 for raw in block:
-                    record = _record(raw)
+                    record = read_record(raw)
                     if record is None:
                         if raw and not raw.isspace():
                             gaps += 1
                         continue
-                    if type(record) is dict:
-                        ts = record["ts"]
-                    else:
-                        ts = record.ts
+                    ts = record.ts
                     if first is None:
                         first = ts
                         if gid is None:
-                            gid = record["goal_id"] if type(record) is dict else record.goal_id
+                            gid = record.goal_id
                     try:
                         stamp = (ts - first) // _MICROSECOND
                     except TypeError:  # a time without a zone among times with one: no pause before it
@@ -139,9 +125,9 @@ class Recording:
         every = self.checkpoint_every
         lines = self.lines
         for i in range(at, position):
-            record = _record(lines[i])
+            record = read_record(lines[i])
             if record is not None:  # always: only readable lines are kept
-                apply_record(view, record)
+                apply(view, record)
             done = i + 1
             if done % every == 0:
                 if done not in self._checkpoints:

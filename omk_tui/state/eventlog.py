@@ -17,13 +17,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from omk_tui.models.events import EPHEMERAL_KINDS, Event
 from omk_tui.state.atomic import StateWriteError, write_fix
-from omk_tui.state.envelope import (
-    REFUSED, Checker, line_blocks, validate_canonical, validate_fold_record, validate_timed_fold_record,
-)
+from omk_tui.state.envelope import REFUSED, Envelope, byte_blocks, decode_envelope, decode_envelopes, line_blocks
 
 Subscriber = Callable[[Event], None]
 
@@ -258,11 +254,28 @@ class ReadResult:
 
 
 def parse_line(raw: bytes) -> Event | None:
-    """The event on one line, or None for a line that is not a valid event."""
+    """The event on one line, or None for a line that is not a valid event.
+
+    A canonical line is decoded as an `Envelope` (the fast decoder every reader tries first); any other line is
+    validated by `Event`, which fills in defaults and coerces."""
+    try:
+        return as_event(decode_envelope(raw))
+    except REFUSED:
+        return _validated(raw)
+
+
+def _validated(raw: bytes) -> Event | None:
+    """A line the envelope decoder refused, as `Event` validates it (None if it does not)."""
     try:
         return Event.model_validate_json(raw)
-    except (ValidationError, ValueError, RecursionError):
+    except REFUSED:  # pydantic's ValidationError is a ValueError
         return None
+
+
+def as_event(env: Envelope) -> Event:
+    """The Event of a decoded envelope (its values are already validated)."""
+    return Event.model_construct(id=env.id, seq=env.seq, ts=env.ts, goal_id=env.goal_id, kind=env.kind,
+                                 actor=env.actor, schema_version=env.schema_version, payload=env.payload)
 
 
 def iter_lines(path: Path, offset: int = 0) -> Iterator[tuple[bytes, int]]:
@@ -300,134 +313,64 @@ def iter_events(path: Path, offset: int = 0, counter: ReadResult | None = None) 
     """
     counter = counter if counter is not None else ReadResult(offset=offset)
     counter.offset = offset
-    validate = Event.model_validate_json
     try:
         for raw, pos in iter_lines(Path(path), offset):
             counter.offset = pos
             if not raw or raw.isspace():
                 continue
-            try:
-                yield validate(raw)
-            except (ValidationError, ValueError, RecursionError):
+            event = parse_line(raw)
+            if event is None:
                 counter.gaps += 1
+            else:
+                yield event
     except FileNotFoundError:
         return
 
 
 # ---------------------------------------------------------------- fast reading (the fold's path)
-# A log at least this large is read with a checker process (see `envelope`), when there is a second CPU.
-CHECKER_MIN_BYTES = 16 << 20
+def read_record(raw: bytes) -> Envelope | Event | None:
+    """One line as the fold reads it: the Envelope of a canonical line, else the Event `parse_line` makes of it;
+    None for a blank line or a line that is no event."""
+    try:
+        return decode_envelope(raw)
+    except REFUSED:
+        if not raw or raw.isspace():
+            return None
+        return _validated(raw)
 
 
 def _records(lines: list[bytes], counter: ReadResult) -> list:
-    """The events of complete `lines`: `validate_canonical`'s dict for a line it takes (a canonical line), a
-    validated Event for any other line.
-
-    What is accepted, and what is counted as a gap, is exactly what :func:`parse_line` decides line by line.
-    """
+    """The records of a block's lines, one line at a time (a block the block decoder refused); gaps counted."""
     out = []
-    append = out.append
-    validate = validate_canonical
     for raw in lines:
-        try:
-            append(validate(raw))
-        except REFUSED:
-            if (event := _refused_line(raw, counter)) is not None:
-                append(event)
+        record = read_record(raw)
+        if record is not None:
+            out.append(record)
+        elif raw and not raw.isspace():
+            counter.gaps += 1
     return out
 
 
-def _refused_line(raw: bytes, counter: ReadResult) -> Event | None:
-    """A line the fast path did not take: the Event `parse_line` makes of it, or None for a blank line or a gap
-    (counted)."""
-    if not raw or raw.isspace():
-        return None
-    event = parse_line(raw)
-    if event is None:
-        counter.gaps += 1
-    return event
+def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None = None) -> Iterator[list]:
+    """The log's events from `offset` in blocks (lists), for folding a large log fast.
 
-
-def _fold_records(lines: list[bytes], counter: ReadResult, timed: frozenset[str]) -> list:
-    """Like :func:`_records` for a block whose other fields the checker found canonical: a canonical line's dict
-    has only what a fold reads (seq, kind, payload), and ts as stored for a kind in `timed` and for the block's
-    first and last event (a view's first and last time)."""
-    out = []
-    append = out.append
-    validate, with_ts = validate_fold_record, validate_timed_fold_record
-    for raw in lines:
-        try:
-            record = validate(raw)
-        except REFUSED:
-            if (event := _refused_line(raw, counter)) is not None:
-                append(event)
-            continue
-        if record["kind"] in timed:
-            record = with_ts(raw)
-        append(record)
-    if out:
-        for i, ordered in ((0, lines), (-1, reversed(lines))):
-            if type(out[i]) is dict and "ts" not in out[i]:
-                out[i] = _first_timed(ordered, out[i])
-    return out
-
-
-def _first_timed(lines, record: dict) -> dict:
-    """`record` with its ts: the first of `lines` `validate_fold_record` takes is the one `record` was made of
-    (the lines before it are blank lines and gaps)."""
-    for raw in lines:
-        try:
-            return validate_timed_fold_record(raw)
-        except REFUSED:
-            try:
-                validate_fold_record(raw)
-            except REFUSED:
-                continue  # not this line
-            break  # `record`'s line, with a ts that is not a string (the checker would have reported it)
-    return {**record, "ts": None}
-
-
-def iter_record_blocks(path: Path, offset: int = 0, counter: ReadResult | None = None, *,
-                       checker: bool = False, timed: frozenset[str] = frozenset()) -> Iterator[list]:
-    """The log's events from `offset` in blocks (lists) of plain dicts, for folding a large log fast.
-
-    Each item is either a canonical line as a plain dict with the envelope's keys and values (what
-    ``Event.model_validate_json(line).model_dump()`` would give) or, for a line the fast path does not take, the
-    validated :class:`Event`. Accepts and gaps are exactly those of :func:`iter_events`; gaps and the offset are
+    Each item is an :class:`Envelope` (a canonical line: msgspec decodes a whole block of them in one call) or,
+    for a line that is not canonical, the :class:`Event` `parse_line` makes of it; both have the envelope's
+    fields as attributes. Accepts and gaps are exactly those of :func:`iter_events`; gaps and the offset are
     counted into `counter`.
-
-    With `checker`, a log of at least `CHECKER_MIN_BYTES` on a machine with a second CPU is validated with a
-    checker process (see `envelope`); a canonical line's dict is then what a fold reads of it: seq, kind and
-    payload, and ts as stored for the kinds in `timed` and for each block's first and last event
-    (`_fold_records`).
     """
     counter = counter if counter is not None else ReadResult(offset=offset)
     counter.offset = offset
-    path = Path(path)
-    helper = None
     try:
-        if checker and _cpus() > 1:
-            end = path.stat().st_size
-            if end - offset >= CHECKER_MIN_BYTES:
-                helper = Checker(path, offset, end)
-        for lines, pos in line_blocks(path, offset):
-            bad = helper.bad_lines(pos) if helper is not None else None
-            # bad == []: the checker found every line's other fields canonical, so the fold's fields will do
-            block = _fold_records(lines, counter, timed) if bad == [] else _records(lines, counter)
+        for buf, pos in byte_blocks(Path(path), offset):
+            try:
+                block = decode_envelopes(buf)
+            except REFUSED:
+                block = _records(buf[:-1].split(b"\n"), counter)
             counter.offset = pos
             yield block
     except FileNotFoundError:
         return
-    finally:
-        if helper is not None:
-            helper.close()
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 # ---------------------------------------------------------------- following
@@ -477,6 +420,6 @@ def dump_line(event: Event) -> bytes:
 
 
 __all__ = [
-    "EventLog", "ReadResult", "dump_line", "follow", "iter_events", "iter_lines", "iter_record_blocks", "last_seq",
-    "parse_line", "read_events",
+    "EventLog", "ReadResult", "as_event", "dump_line", "follow", "iter_events", "iter_lines", "iter_record_blocks",
+    "last_seq", "parse_line", "read_events", "read_record",
 ]

@@ -7,7 +7,6 @@ project's own settings, `gates.toml` and `config.toml`, which a team commits.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import time
