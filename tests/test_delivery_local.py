@@ -240,6 +240,11 @@ def test_clean_keeps_unmerged_branch(tmp_path: Path):
 def test_accept_that_conflicts_with_a_moved_base_says_what_to_do(tmp_path: Path):
     repo = make_repo(tmp_path)
     paths = make_goal(repo)
+    proof = store.load_proof(paths)  # as the controller's proof of a ready goal says
+    proof.human_decisions_required = [f"accept the integration branch {proof.integration_branch}: "
+                                      f"`omk-tui accept {paths.goal_id}`"]
+    store.save_proof(paths, proof)
+    assert f"omk-tui accept {paths.goal_id}" in cli(repo, "show", paths.goal_id).stdout
     commit_file(repo, "src/feature.py", "def feature():\n    return 'theirs'\n", "base changes the same file")
     before = git(repo, "rev-parse", "HEAD")
     proc = cli(repo, "accept", paths.goal_id)
@@ -248,3 +253,8 @@ def test_accept_that_conflicts_with_a_moved_base_says_what_to_do(tmp_path: Path)
     branch = store.load_goal(paths).integration_branch
     assert f"merge it by hand (`git merge {branch}`, resolve, commit), or start a new goal" in proc.stderr
     assert git(repo, "rev-parse", "HEAD") == before and git(repo, "status", "--porcelain", "-uno") == ""
+    # `show` says why the goal still waits, instead of recommending `accept` again
+    shown = cli(repo, "show", paths.goal_id).stdout
+    assert "human decision required: accept refused: merging" in shown and "conflicts in src/feature.py" in shown
+    assert "omk-tui accept" not in shown and f"omk-tui reject {paths.goal_id}" in shown
+    assert store.load_proof(paths).delivery.status == "pending"

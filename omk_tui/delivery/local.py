@@ -194,10 +194,20 @@ async def _accept_locked(repo: Path, paths: store.GoalPaths, summary: str | None
         conflicted = gitcli.git(repo, "diff", "--name-only", "--diff-filter=U").stdout.split()
         gitcli.git(repo, "merge", "--abort")
         detail = f"conflicts in {', '.join(conflicted)}" if conflicted else out.message
-        raise DeliveryRefused(
+        refusal = (
             f"merging {branch} into {base} failed ({detail}); the main tree is unchanged. {base} moved on since the "
             f"goal started: merge it by hand (`git merge {shlex.quote(branch)}`, resolve, commit), or start a new goal "
-            "from the current tree with `omk-tui run`", files=conflicted)
+            "from the current tree with `omk-tui run`")
+        # Recorded, so `show`, `proof` and the TUI say why the goal still waits instead of recommending `accept`
+        # again.
+        proof.delivery.detail = f"accept refused: {refusal}"
+        proof.human_decisions_required = [
+            d for d in proof.human_decisions_required
+            if not d.startswith(("accept the integration branch", "accept refused:"))
+        ] + [f"{proof.delivery.detail} (or reject it: `omk-tui reject {gid} --reason ...`)"]
+        store.save_proof(paths, proof)
+        _record_event(paths, gid, {"policy": "local", "status": "conflict", "detail": proof.delivery.detail})
+        raise DeliveryRefused(refusal, files=conflicted)
     merge_commit = gitcli.rev(repo, "HEAD")
     how = "fast-forward" if fast_forward else "merge commit"
     detail = f"accepted: {branch} merged into {base} ({how} {merge_commit[:12]}); {note}"
