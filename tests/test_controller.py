@@ -545,3 +545,28 @@ async def test_a_turn_re_run_after_a_pause_is_told_of_the_partial_work_in_its_wo
     assert "- part.txt (untracked)" in note and "slow.check" not in note
     assert {s.slice_id: s.attempts for s in proof.slices} == {"slow": 1}
     ctl.close()
+
+
+async def test_each_slice_is_told_its_id_and_a_port_block_of_its_own(tmp_path):
+    """Parallel slices whose test suites bind fixed ports collide; each slice's agent (and its shell commands) and
+    gates get OMK_SLICE_ID and an OMK_PORT_BASE no other slice of the goal gets; goal-level gates get one too."""
+    from omk_tui.control.ports import PORT_BLOCK, port_base
+
+    repo = make_repo(tmp_path / "repo")
+    seen = tmp_path / "gate-env.txt"
+    record = ["sh", "-c", f'echo "[$OMK_SLICE_ID] $OMK_PORT_BASE" >> {seen}']
+    with open(repo / ".omk" / "gates.toml", "a") as fh:
+        fh.write(f'\n[[gates]]\nname = "env"\ncommand = {json.dumps(record)}\n')
+    shell = 'echo "slice=$OMK_SLICE_ID port=$OMK_PORT_BASE" && echo ok > {}.check'
+    script = {"plan": {"tasks": [task("a", ["a.check"]), task("b", ["b.check"])]},
+              "tasks": {t: [[{"shell": shell.format(t)}]] for t in "ab"}}
+    ctl, proof = await run_goal(repo, tmp_path / "s.json", script, max_agents=2)
+    assert proof.status is GoalStatus.ready, proof.blocker
+    gid = ctl.state.goal_id
+    goal_port, a_port, b_port = (port_base(gid, i) for i in range(3))
+    assert len({goal_port, a_port, b_port}) == 3 and all(10000 <= p <= 30000 - PORT_BLOCK for p in (a_port, b_port))
+    assert sorted(seen.read_text().splitlines()) == sorted(
+        [f"[] {goal_port}", f"[a] {a_port}", f"[b] {b_port}", f"[] {goal_port}"])  # baseline, a, b, final
+    said = " ".join(p.get("content") or "" for p in (e.payload for e in kinds(ctl, "agent_tool_call")))
+    assert f"slice=a port={a_port}" in said and f"slice=b port={b_port}" in said
+    ctl.close()

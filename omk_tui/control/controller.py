@@ -513,7 +513,7 @@ class GoalController:
         def judge(r: GateResult) -> GateResult:
             return r.model_copy(update={"only_baseline_failures": True}) if self._only_baseline_failures(r) else r
 
-        mark = markers(self.state.goal_id)
+        mark = {**markers(self.state.goal_id), **self._slice_env(scope if scope in self.exec.slices else None)}
         specs = [s.model_copy(update={"env": {**s.env, **mark}}) for s in specs]
         return await run_gates(specs, cwd, self.paths.gate_logs, scope=scope, run_id=run_id, on_event=on_event,
                                cancel=self._interrupted, judge=judge if judged else None)
@@ -648,10 +648,20 @@ class GoalController:
 
         return goal_agent_tmp(self.repo, self.state.goal_id)
 
-    def _session_env(self) -> dict[str, str]:
+    def _session_env(self, slice_id: str | None) -> dict[str, str]:
         env = {name: os.environ[name] for name in ("KIMI_SHARE_DIR",) if name in os.environ}
         env.update(markers(self.state.goal_id))
+        env.update(self._slice_env(slice_id))
         return env
+
+    def _slice_env(self, slice_id: str | None) -> dict[str, str]:
+        """What a slice's agent and gates are told of where they run: the goal, the slice (empty for goal-level
+        work) and `OMK_PORT_BASE`, the first of the ports no other slice of the goal is given (`ports`)."""
+        from omk_tui.control.ports import port_base
+
+        order = list(self.exec.slices)
+        index = order.index(slice_id) + 1 if slice_id in order else 0
+        return {"OMK_SLICE_ID": slice_id or "", "OMK_PORT_BASE": str(port_base(self.state.goal_id, index))}
 
     def _lease_secs(self) -> float:
         """`[agent] lease_secs` of .omk/config.toml when set (read at every run), else the goal's option."""
@@ -667,7 +677,7 @@ class GoalController:
         opts = self.state.options
         cfg = SessionConfig(
             cwd=Path(cwd), approval="never" if read_only else opts.approval, write_scope=list(scope),
-            env=self._session_env(), asker=self._ask_person, ask_timeout_secs=self.config.agent.ask_timeout_secs,
+            env=self._session_env(slice_id), asker=self._ask_person, ask_timeout_secs=self.config.agent.ask_timeout_secs,
             ask_fallback=self.config.agent.ask_fallback, read_only=read_only, tmp_root=self._agent_tmp_root,
         )
         try:
