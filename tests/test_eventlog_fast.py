@@ -121,6 +121,13 @@ ODD_LINES = [
     b'{"seq": 1}', b"\xff\xfe garbage", b"\x00\x00\x00", "{\"ts\": \"\u00e9\"}".encode(),
     line(ts="2026-11-22T12:00:00.12345\u0661Z"), line(payload={"text": "\ud800"}).replace(b"\\ud800", b"\\ud8"),
     b"   ", b"\t",
+    # one line is one event: two objects on a line, and one object over several lines, are gaps for every reader
+    line(seq=50) + line(seq=51), line(seq=52) + b"  " + line(seq=53),
+    json.dumps(json.loads(line(seq=54)), indent=1).encode(),
+    line(seq=55).replace(b',"payload"', b',\n"payload"'),
+    # ... also when the two cancel out in a count of lines: three objects on three lines
+    line(seq=56) + line(seq=57) + b"\n" + line(seq=58).replace(b',"payload"', b',\n"payload"'),
+    line(seq=59) + b"\r", b" " + line(seq=60),
 ]
 
 
@@ -171,7 +178,7 @@ def log_lines(draw):
     seq = draw(st.integers(0, 10 ** 6))
     ts = T0 + timedelta(microseconds=draw(st.integers(0, 10 ** 12)))
     good = dumped(kind, payload, seq, ts)
-    choice = draw(st.integers(0, 5))
+    choice = draw(st.integers(0, 7))
     if choice <= 1:
         return good
     if choice == 2:  # one envelope field replaced by an arbitrary JSON value (or dropped)
@@ -188,6 +195,10 @@ def log_lines(draw):
         return json.dumps(obj).encode()
     if choice == 4:  # torn
         return good[: draw(st.integers(0, len(good)))]
+    if choice == 6:  # two events on one line
+        return good + draw(st.sampled_from([b"", b" ", b"\t"])) + dumped(kind, payload, seq + 1, ts)
+    if choice == 7:  # one event over several lines
+        return json.dumps(json.loads(good), indent=draw(st.integers(0, 2))).encode()
     return draw(st.binary(max_size=40)).replace(b"\n", b" ")
 
 

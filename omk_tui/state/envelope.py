@@ -47,8 +47,9 @@ class Envelope(msgspec.Struct, gc=False):
 _decoder = msgspec.json.Decoder(Envelope)
 # One canonical line -> Envelope; raises one of REFUSED for any other line.
 decode_envelope = _decoder.decode
-# A buffer of complete lines -> the Envelope of each non-blank line; raises one of REFUSED if any line is not
-# canonical (the caller then decides line by line).
+# A buffer -> the Envelope of each JSON value in it; raises one of REFUSED if any value is not canonical. Values are
+# separated by any whitespace, newlines included, so one value per line is the caller's to check
+# (`eventlog._decode_block`).
 decode_envelopes = _decoder.decode_lines
 
 
