@@ -2,7 +2,8 @@
 
 The writer stores every event as one canonical line: the envelope's eight fields with their exact JSON types.
 msgspec decodes such a line into an `Envelope` strictly (every field present, no coercion), about three times as
-fast as pydantic validates it into an `Event`, and a whole block of lines in one call. A line it refuses goes
+fast as pydantic validates it into an `Event`, and a whole block of lines in one call (when the block holds one
+object per line: `eventlog._decode_block`). A line it refuses goes
 through `Event` itself (`eventlog.parse_line`), which fills in defaults and coerces. An Envelope has the fields of
 an Event as attributes, so a fold reads both alike.
 
