@@ -359,7 +359,7 @@ class AcpSession(ProcessSession):
                 outcome = "broken" if self._failure else "exited"
         if outcome == "timeout":
             raise AgentError(f"{self._name()} did not answer {step} within {self.start_timeout:g}s")
-        if is_stub_notice(self._stdout_noise, self.name or Path(self.argv[0]).name):  # kimi-cli 1.52, as over Wire
+        if is_stub_notice(self._stdout_noise, self.program()):  # kimi-cli 1.52, as over Wire
             shown = " | ".join(self._stdout_noise)[-300:]
             raise AgentError(f"{self._name()} {STUB_MESSAGE}: {shown!r}")
         if outcome == "broken":
@@ -651,7 +651,7 @@ class AcpSession(ProcessSession):
         return f"no approved permission request covers it ({why}): an agent must ask before it {act}"
 
     def _name(self) -> str:
-        return f"the agent ({self.name or Path(self.argv[0]).name})"
+        return f"the agent ({self.program()})"
 
     def _exit_detail(self) -> str:
         code = self._proc.returncode if self._proc else None

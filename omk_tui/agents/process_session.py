@@ -45,11 +45,13 @@ class ProcessSession(abc.ABC):
         """The agent process was just started: a running controller records it durably (kimi wipes its
         environment marks by retitling itself, so after a kill -9 of the controller only the record finds it)."""
         if self._proc is not None:
-            self._record = record_started(self._proc.pid, f"agent {self.name or self.argv_name()}")
+            self._record = record_started(self._proc.pid, f"agent {self.program()}")
 
-    def argv_name(self) -> str:
+    def program(self) -> str:
+        """The agent's program, for messages: `name` when set (the argv may start with the confining launcher),
+        else the executable's file name."""
         argv = getattr(self, "argv", None) or ["?"]
-        return Path(argv[0]).name
+        return self.name or Path(argv[0]).name
 
     async def _end_process(self, grace: float) -> None:
         """End the agent's process group and every process that carries the session's mark."""

@@ -470,7 +470,7 @@ class WireSession(ProcessSession):
         return (": " + " | ".join(lines)) if lines else ""
 
     def _startup_failure(self, rc: int | None) -> str:
-        if is_stub_notice(self._stdout_noise, Path(self.argv[0]).name):
+        if is_stub_notice(self._stdout_noise, self.program()):
             return "kimi " + STUB_MESSAGE + self._tail_suffix()
         return f"kimi exited with code {rc} before answering `initialize`{self._tail_suffix()}"
 
