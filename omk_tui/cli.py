@@ -122,12 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         print("omk-tui: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # never a bare traceback for a person
-        from omk_tui.config import ConfigError
+        from omk_tui.config import CONFIG_FIX, ConfigError
         from omk_tui.state.atomic import StateWriteError
         from omk_tui.state.store import GoalNotFound, StateFileError
 
         if isinstance(exc, ConfigError):  # .omk/config.toml found malformed where a command reads it (resume)
-            _error(f"{exc}\n  fix .omk/config.toml (or remove it for the defaults), then run the command again")
+            _error(f"{exc}\n  {CONFIG_FIX}, then run the command again")
             return EXIT_USAGE
         if isinstance(exc, GoalNotFound):  # e.g. a goal folder without goal.json: the message says what to do
             _error(exc)

@@ -98,6 +98,10 @@ class OmkConfig(_Section):
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
 
 
+# What to do about a malformed .omk/config.toml (every command that reads it says so).
+CONFIG_FIX = "fix .omk/config.toml (or remove it for the defaults)"
+
+
 def load_config(repo: Path) -> OmkConfig:
     path = Path(repo) / ".omk" / CONFIG_FILE
     if not path.exists():

@@ -312,13 +312,13 @@ def _worktrees_check(root) -> dict:
 
 
 def _config_check(root) -> dict:
-    from omk_tui.config import ConfigError, agent_settings, load_config
+    from omk_tui.config import CONFIG_FIX, ConfigError, agent_settings, load_config
 
     try:
         config = load_config(root)
         agent_settings(root, config)  # what `run` refuses without --agent and --approval
     except ConfigError as exc:
-        return check("config", "error", str(exc), "fix .omk/config.toml (or remove it for the defaults)",
+        return check("config", "error", str(exc), CONFIG_FIX,
                      required=True)
     from omk_tui.models.goal import GoalOptions
 

@@ -28,12 +28,12 @@ class StateWriteError(OSError):
 
 def write_fix(code: int | None) -> str:
     """What fixes a write that failed with errno `code`."""
-
     if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return "free some disk space"
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "fix the folder's permissions"
     return "fix what the error names"
+
 
 def fsync_dir(path: Path) -> None:
     try:

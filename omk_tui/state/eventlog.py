@@ -291,19 +291,7 @@ def iter_lines(path: Path, offset: int = 0) -> Iterator[tuple[bytes, int]]:
 def read_events(path: Path, offset: int = 0) -> ReadResult:
     """Every readable event from `offset`; unreadable complete lines are counted in `gaps`."""
     result = ReadResult(offset=offset)
-    path = Path(path)
-    try:
-        for raw, pos in iter_lines(path, offset):
-            result.offset = pos
-            if not raw.strip():
-                continue
-            event = parse_line(raw)
-            if event is None:
-                result.gaps += 1
-            else:
-                result.events.append(event)
-    except FileNotFoundError:
-        pass
+    result.events = list(iter_events(path, offset, result))
     return result
 
 

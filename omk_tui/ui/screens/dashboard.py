@@ -686,12 +686,12 @@ class DashboardScreen(Screen):
 
         agent, approval = "kimi", "ask"  # with no repository (replay), the dialog's own defaults
         if self.repo is not None:
-            from omk_tui.config import ConfigError, load_config
+            from omk_tui.config import CONFIG_FIX, ConfigError, load_config
 
             try:
                 config = load_config(self.repo)
             except ConfigError as exc:  # a goal could not start with it: said now, not after the dialog
-                self.notify(f"{exc}\nfix .omk/config.toml (or remove it for the defaults), then press n again",
+                self.notify(f"{exc}\n{CONFIG_FIX}, then press n again",
                             severity="error", timeout=15)
                 return
             agent = config.agent.default
