@@ -398,18 +398,26 @@ def test_proof_json_and_events_parse_after_a_run(tmp_path):
     ctl.close()
 
 
-async def test_a_silent_agent_loses_its_lease_and_the_slice_is_retried_then_blocked(tmp_path):
+async def assert_lease_lost(tmp_path, steps: list[dict], blocker: str, config: str = "", **options) -> None:
+    """A slice whose agent runs `steps` then falls silent: its lease expires on each of its three tries, the goal is
+    not ready with `blocker` in its reason, and no process of it is left."""
     repo = make_repo(tmp_path / "repo")
+    if config:
+        (repo / ".omk" / "config.toml").write_text(config)
     script = {"plan": {"tasks": [task("quiet", ["q.check"], budget=None)]},
-              "tasks": {"quiet": [[{"say": "let me think"}, {"sleep": 30}, {"write": "q.check", "content": "ok\n"}]]}}
+              "tasks": {"quiet": [[*steps, {"write": "q.check", "content": "ok\n"}]]}}
     agent = write_script(tmp_path / "s.json", script)
-    ctl = GoalController.create(repo, "write q.check so the gate passes", GoalOptions(agent=agent, lease_secs=1.5))
+    ctl = GoalController.create(repo, "write q.check so the gate passes", GoalOptions(agent=agent, **options))
     proof = await ctl.run()
     assert proof.status is GoalStatus.not_ready
-    assert "lease expired" in proof.blocker
+    assert blocker in proof.blocker
     assert len(kinds(ctl, "lease_expired")) == 3
     assert not marked_processes(ctl.state.goal_id)
     ctl.close()
+
+
+async def test_a_silent_agent_loses_its_lease_and_the_slice_is_retried_then_blocked(tmp_path):
+    await assert_lease_lost(tmp_path, [{"say": "let me think"}, {"sleep": 30}], "lease expired", lease_secs=1.5)
 
 
 def test_failure_ids_read_pytest_and_unittest_summaries():
@@ -457,18 +465,9 @@ async def test_a_long_command_in_a_client_terminal_keeps_the_lease_alive(tmp_pat
 async def test_a_silent_agent_after_its_command_ended_still_loses_its_lease(tmp_path):
     """The command renews the lease only while it runs: an agent that hangs once it has ended is still caught.
     The lease comes from `[agent] lease_secs` of .omk/config.toml (the goal's option says 300 s)."""
-    repo = make_repo(tmp_path / "repo")
-    (repo / ".omk" / "config.toml").write_text("[agent]\nlease_secs = 1\n")
-    script = {"plan": {"tasks": [task("quiet", ["q.check"], budget=None)]},
-              "tasks": {"quiet": [[{"shell": "sleep 2"}, {"sleep": 60}, {"write": "q.check", "content": "ok\n"}]]}}
-    agent = write_script(tmp_path / "s.json", script)
-    ctl = GoalController.create(repo, "write q.check so the gate passes", GoalOptions(agent=agent))
-    proof = await ctl.run()
-    assert proof.status is GoalStatus.not_ready
-    assert "no sign of life from the agent for 1s: its lease expired" in proof.blocker
-    assert len(kinds(ctl, "lease_expired")) == 3
-    assert not marked_processes(ctl.state.goal_id)
-    ctl.close()
+    await assert_lease_lost(tmp_path, [{"shell": "sleep 2"}, {"sleep": 60}],
+                            "no sign of life from the agent for 1s: its lease expired",
+                            config="[agent]\nlease_secs = 1\n")
 
 
 async def test_a_tool_call_in_progress_keeps_the_lease_only_while_a_process_of_the_agent_runs(tmp_path):
